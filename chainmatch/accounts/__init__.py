@@ -1,0 +1,1 @@
+"""Accounts and roles: users of enterprises, institutions and organiser offices, and administrators."""

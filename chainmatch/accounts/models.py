@@ -1,0 +1,106 @@
+"""Users, roles and organiser offices."""
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from chainmatch.extensions import db
+from market.enums import LabelledEnum, sql_in
+from market.models import Enterprise, Institution, Region, region_covers, utcnow
+
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+_dummy_hash: list[str] = []
+
+
+def spend_password_check(password: str) -> None:
+    """Verify against a throw-away hash, so an unknown email costs as much time as a wrong password."""
+    if not _dummy_hash:
+        _dummy_hash.append(_hasher.hash("not-a-real-password"))
+    try:
+        _hasher.verify(_dummy_hash[0], password)
+    except VerificationError:
+        pass
+
+
+class Role(LabelledEnum):
+    SME = "sme"
+    INSTITUTION = "institution"
+    ORGANISER = "organiser"
+    ADMIN = "admin"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.SME: _l("企业"), cls.INSTITUTION: _l("金融机构"), cls.ORGANISER: _l("主办/承办单位"),
+                cls.ADMIN: _l("管理员")}
+
+
+class OrganiserOffice(db.Model):
+    """A 主办/承办 office (e.g. 杭州市经信局中小企业处), whose reach is its region."""
+
+    __tablename__ = "organiser_offices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    region: Mapped[Region] = relationship()
+
+    def covers(self, region_code: str) -> bool:
+        return region_covers(self.region_code, region_code)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(sql_in(Role, "role"), name="role_known"),
+        CheckConstraint("role <> 'sme' OR enterprise_id IS NOT NULL", name="sme_has_enterprise"),
+        CheckConstraint("role <> 'institution' OR institution_id IS NOT NULL", name="institution_user_has_institution"),
+        CheckConstraint("role <> 'organiser' OR organiser_office_id IS NOT NULL", name="organiser_has_office"),
+        CheckConstraint("locale IN ('zh', 'en')", name="locale_known"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(20))
+    locale: Mapped[str] = mapped_column(String(5), default="zh")
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    organiser_office_id: Mapped[int | None] = mapped_column(ForeignKey("organiser_offices.id"))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+    organiser_office: Mapped[OrganiserOffice | None] = relationship()
+
+    # Flask-Login protocol. The session id carries the session version, so that logging out
+    # everywhere or disabling the user invalidates copies of an old session cookie.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_enabled
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        try:
+            return _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN

@@ -1,0 +1,181 @@
+"""Wiring of the web application: extensions, blueprints, locale, sign-in, errors, filters."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, render_template, session
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+
+from chainmatch.database import configure_sqlite
+from chainmatch.extensions import babel, csrf, db, login_manager, migrate
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def init_app(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai",
+                   default_translation_directories=str(_translations_dir()))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = _lazy("请先登录。")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+
+    _import_models()
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+
+
+def _lazy(text):
+    from flask_babel import lazy_gettext
+    return lazy_gettext(text)
+
+
+def _migrations_dir():
+    from chainmatch import PROJECT_ROOT
+    return PROJECT_ROOT / "migrations"
+
+
+def _translations_dir():
+    from chainmatch import PROJECT_ROOT
+    return PROJECT_ROOT / "translations"
+
+
+def _import_models() -> None:
+    """Every table must be known to the metadata before migrations or create_all look at it."""
+    import chainmatch.accounts.models  # noqa: F401
+    import market.models  # noqa: F401
+    for optional in ("events.models", "policies.models", "chainmatch.notifications.models"):
+        try:
+            __import__(optional)
+        except ModuleNotFoundError as error:
+            if not optional.startswith(error.name or "?"):
+                raise
+
+
+def _register_blueprints(app: Flask) -> None:
+    from chainmatch.accounts.routes import bp as auth_bp
+    from chainmatch.home import bp as home_bp
+    from market.routes import bp as market_bp
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(market_bp)
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in ("zh", "en"):
+        return chosen
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return "zh"
+
+
+def load_user(session_id: str):
+    """Sessions carry "user_id:session_version"; a stale version or a disabled user signs out."""
+    from chainmatch.accounts.models import User
+    try:
+        user_id, version = (int(part) for part in session_id.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_enabled or user.session_version != version:
+        return None
+    return user
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error):
+        return render_template("errors/error.html", code=400,
+                               message=_("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")), 400
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template("errors/error.html", code=403, message=_("您没有权限访问该页面。")), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("errors/error.html", code=404, message=_("页面不存在。")), 404
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render_template("errors/error.html", code=500, message=_("服务器出错了，请稍后再试。")), 500
+
+
+def _trim(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def format_money(yuan: int | None) -> str:
+    """Integer yuan shown as 万元 / 亿元 in Chinese, as CNY k / m in English."""
+    if yuan is None:
+        return "—"
+    if str(get_locale()) == "en":
+        if yuan >= 1_000_000:
+            return f"CNY {_trim(yuan / 1_000_000)}m"
+        if yuan >= 1_000:
+            return f"CNY {_trim(yuan / 1_000)}k"
+        return f"CNY {yuan:,}"
+    if yuan >= 100_000_000:
+        return f"{_trim(yuan / 100_000_000)} 亿元"
+    if yuan >= 10_000:
+        return f"{_trim(yuan / 10_000)} 万元"
+    return f"{yuan:,} 元"
+
+
+def format_rate(bp: int | None) -> str:
+    if bp is None:
+        return "—"
+    return f"{bp / 100:.2f}%"
+
+
+def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time shown in Asia/Shanghai."""
+    if moment is None:
+        return ""
+    from datetime import UTC
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return aware.astimezone(SHANGHAI).strftime(pattern)
+
+
+def _labelled_enums() -> dict:
+    from chainmatch.accounts.models import Role
+    from market import enums
+    return {"financing_type": enums.FinancingType, "stage": enums.Stage, "tier": enums.Tier,
+            "industry": enums.Industry, "size_class": enums.SizeClass, "collateral": enums.Collateral,
+            "need_status": enums.NeedStatus, "institution_kind": enums.InstitutionKind,
+            "institution_status": enums.InstitutionStatus, "product_status": enums.ProductStatus,
+            "role": Role}
+
+
+def _label_filter(enum_cls):
+    """`{{ value|stage }}` shows the member's label in the current language; unknown values as they are."""
+    def label(value):
+        try:
+            return enum_cls(value).label
+        except ValueError:
+            return value
+    return label
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["rate"] = format_rate
+    app.jinja_env.filters["local"] = format_local
+    for name, enum_cls in _labelled_enums().items():
+        app.jinja_env.filters[name] = _label_filter(enum_cls)
+
+    @app.context_processor
+    def inject_globals():
+        return {"current_locale": str(get_locale()), "demo_mode": app.config.get("DEMO_MODE", False)}

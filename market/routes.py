@@ -1,0 +1,219 @@
+"""Pages of the market: an SME's enterprise and needs, an institution's products, the catalogue."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from chainmatch.access import role_required
+from chainmatch.extensions import db
+from market import services
+from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, ProductForm,
+                          WithdrawForm, attach_field_error)
+from market.models import Enterprise, Institution, Product
+
+bp = Blueprint("market", __name__)
+
+
+# ---- the SME's own enterprise and needs --------------------------------------------------------
+
+@bp.get("/enterprise")
+@role_required("sme")
+def my_enterprise():
+    enterprise = db.session.get(Enterprise, current_user.enterprise_id)
+    return render_template("market/my_enterprise.html", enterprise=enterprise, withdraw_form=WithdrawForm())
+
+
+@bp.route("/enterprise/edit", methods=["GET", "POST"])
+@role_required("sme")
+def edit_enterprise():
+    enterprise = db.session.get(Enterprise, current_user.enterprise_id)
+    form = EnterpriseForm.from_enterprise(enterprise)
+    form.credit_code.data = enterprise.credit_code  # identity: shown, never changed here
+    if form.validate_on_submit():
+        try:
+            services.update_enterprise(current_user, enterprise, form.facts())
+        except services.FieldError as error:
+            db.session.rollback()
+            attach_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("企业资料已保存。"), "success")
+            return redirect(url_for("market.my_enterprise"))
+    return render_template("market/enterprise_form.html", form=form, enterprise=enterprise)
+
+
+@bp.route("/needs/new", methods=["GET", "POST"])
+@role_required("sme")
+def new_need():
+    form = NeedForm()
+    if form.validate_on_submit():
+        try:
+            services.create_need(current_user, form.facts())
+        except services.FieldError as error:
+            db.session.rollback()
+            attach_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("融资需求已发布。"), "success")
+            return redirect(url_for("market.my_enterprise"))
+    return render_template("market/need_form.html", form=form, need=None)
+
+
+@bp.route("/needs/<int:need_id>/edit", methods=["GET", "POST"])
+@role_required("sme")
+def edit_need(need_id: int):
+    need = services.own_need(current_user, need_id)
+    form = NeedForm.from_need(need)
+    if form.validate_on_submit():
+        try:
+            services.update_need(current_user, need, form.facts())
+        except services.FieldError as error:
+            db.session.rollback()
+            attach_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("融资需求已更新。"), "success")
+            return redirect(url_for("market.my_enterprise"))
+    return render_template("market/need_form.html", form=form, need=need)
+
+
+@bp.post("/needs/<int:need_id>/withdraw")
+@role_required("sme")
+def withdraw_need(need_id: int):
+    need = services.own_need(current_user, need_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw_need(current_user, need, form.reason.data or "")
+    except services.FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("需求已撤回。"), "success")
+    return redirect(url_for("market.my_enterprise"))
+
+
+# ---- the institution's own profile and products ----------------------------------------------
+
+@bp.get("/institution")
+@role_required("institution")
+def my_institution():
+    institution = services.institution_for(current_user)
+    return render_template("market/my_institution.html", institution=institution)
+
+
+@bp.route("/institution/edit", methods=["GET", "POST"])
+@role_required("institution")
+def edit_institution():
+    institution = services.institution_for(current_user)
+    form = InstitutionForm(obj=institution)
+    if not form.is_submitted():
+        form.region_codes.data = list(institution.region_codes)
+    if form.validate_on_submit():
+        try:
+            services.update_institution(current_user, institution, form.facts())
+        except services.FieldError as error:
+            db.session.rollback()
+            attach_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("机构资料已保存。"), "success")
+            return redirect(url_for("market.my_institution"))
+    return render_template("market/institution_form.html", form=form, institution=institution)
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@role_required("institution")
+def new_product():
+    form = ProductForm()
+    if form.validate_on_submit():
+        try:
+            services.create_product(current_user, form.facts())
+        except services.FieldError as error:
+            db.session.rollback()
+            attach_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("产品已发布。"), "success")
+            return redirect(url_for("market.my_institution"))
+    return render_template("market/product_form.html", form=form, product=None)
+
+
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@role_required("institution")
+def edit_product(product_id: int):
+    product = services.own_product(current_user, product_id)
+    form = ProductForm.from_product(product)
+    if form.validate_on_submit():
+        try:
+            services.update_product(current_user, product, form.facts())
+        except services.FieldError as error:
+            db.session.rollback()
+            attach_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("产品已更新。"), "success")
+            return redirect(url_for("market.my_institution"))
+    return render_template("market/product_form.html", form=form, product=product)
+
+
+@bp.post("/products/<int:product_id>/retire")
+@role_required("institution")
+def retire_product(product_id: int):
+    product = services.own_product(current_user, product_id)
+    services.retire_product(current_user, product)
+    db.session.commit()
+    flash(_("产品已下架。"), "success")
+    return redirect(url_for("market.my_institution"))
+
+
+@bp.post("/products/<int:product_id>/reactivate")
+@role_required("institution")
+def reactivate_product(product_id: int):
+    product = services.own_product(current_user, product_id)
+    services.reactivate_product(current_user, product)
+    db.session.commit()
+    flash(_("产品已重新上架。"), "success")
+    return redirect(url_for("market.my_institution"))
+
+
+# ---- the public catalogue (金融超市) -------------------------------------------------------------
+
+@bp.get("/catalogue")
+def catalogue():
+    form = CatalogueFilterForm(request.args)
+    products = services.catalogue(form.filters()) if form.validate() else []
+    return render_template("market/catalogue.html", form=form, products=products)
+
+
+@bp.get("/catalogue/<int:product_id>")
+def product_detail(product_id: int):
+    product = db.session.get(Product, product_id)
+    visible = product is not None and product.institution.is_approved
+    own = product is not None and current_user.is_authenticated and current_user.institution_id == product.institution_id
+    if not (visible or own):
+        abort(404)
+    return render_template("market/product_detail.html", product=product)
+
+
+# ---- organisers review self-registered institutions ------------------------------------------
+
+@bp.get("/institutions/review")
+@role_required("organiser", "admin")
+def review_institutions():
+    institutions = services.institutions_for_review(current_user)
+    return render_template("market/review_institutions.html", institutions=institutions)
+
+
+@bp.post("/institutions/<int:institution_id>/review")
+@role_required("organiser", "admin")
+def review_institution(institution_id: int):
+    institution = db.session.get(Institution, institution_id) or abort(404)
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        abort(400)
+    services.review_institution(current_user, institution, decision == "approve", request.form.get("note", ""))
+    db.session.commit()
+    flash(_("已审核：%(name)s", name=institution.name), "success")
+    return redirect(url_for("market.review_institutions"))

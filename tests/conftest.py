@@ -1,0 +1,99 @@
+"""Fixtures: one app and schema per run, reference data loaded once, every other table emptied after each test.
+
+The suite runs on SQLite by default and on PostgreSQL when DATABASE_URL points at one.
+"""
+import os
+import re
+
+import pytest
+from sqlalchemy import text
+
+from chainmatch import create_app
+from chainmatch.extensions import db
+
+REFERENCE_TABLES = {"chains", "chain_nodes", "regions"}
+DEMO_PASSWORD = "a-long-test-password"
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    url = _database_url(tmp_path_factory)
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url if not url.startswith("postgresql://") else
+        "postgresql+psycopg://" + url[len("postgresql://"):],
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+        "MAIL_BACKEND": "memory",
+        "INSTANCE_FOR_TESTS": str(instance),
+    })
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))
+        _reset_schema()
+        from seeds.loader import load_reference
+        load_reference(db.session)
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _reset_schema() -> None:
+    metadata = db.metadata
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        else:
+            metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    metadata.create_all(db.engine)
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    """Empty every non-reference table after each test that touched the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+
+
+@pytest.fixture
+def session(app):
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+def sign_in(client, email: str, password: str = DEMO_PASSWORD):
+    response = client.post("/account/sign-in", data={"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response
+
+
+def extract_csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
