@@ -54,7 +54,9 @@ def _import_models() -> None:
     """Every table must be known to the metadata before migrations or create_all look at it."""
     import chainmatch.accounts.models  # noqa: F401
     import market.models  # noqa: F401
-    for optional in ("events.models", "policies.models", "chainmatch.notifications.models"):
+    import events.models  # noqa: F401
+    import notifications.models  # noqa: F401
+    for optional in ("policies.models",):
         try:
             __import__(optional)
         except ModuleNotFoundError as error:
@@ -65,10 +67,13 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from chainmatch.accounts.routes import bp as auth_bp
     from chainmatch.home import bp as home_bp
+    from events.routes.organiser import bp as organiser_bp
+    from events.routes.participant import bp as events_bp
+    from events.routes.reports import bp as reports_bp
     from market.routes import bp as market_bp
-    app.register_blueprint(home_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(market_bp)
+    from notifications.routes import bp as notifications_bp
+    for blueprint in (home_bp, auth_bp, market_bp, organiser_bp, events_bp, reports_bp, notifications_bp):
+        app.register_blueprint(blueprint)
 
 
 def select_locale() -> str:

@@ -1,0 +1,1 @@
+"""The month's event: year plan, sessions, registrations, meeting requests, meetings, outcomes, report."""

@@ -1,0 +1,380 @@
+"""Tables of the month's event. Clashes and duplicates are refused by the database itself."""
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint, text)
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from chainmatch.extensions import db
+from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus,
+                          RequestDirection, RequestStatus, SessionKind, SessionMode, Side)
+from market.enums import FinancingType, sql_in
+from market.models import (TEXT_MAX, Chain, Enterprise, FinancingNeed, Institution, Product, Region,
+                           utcnow)
+
+NOT_CANCELLED = "status <> 'cancelled'"
+
+
+def _partial(condition: str) -> dict:
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
+class YearPlanEntry(db.Model):
+    """One month of an office's year calendar: which chain, where."""
+
+    __tablename__ = "year_plan_entries"
+    __table_args__ = (
+        UniqueConstraint("organiser_office_id", "year", "month"),
+        CheckConstraint("month BETWEEN 1 AND 12", name="month_in_range"),
+        CheckConstraint("year BETWEEN 2024 AND 2100", name="year_in_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_office_id: Mapped[int] = mapped_column(ForeignKey("organiser_offices.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id"))
+    host_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    chain: Mapped[Chain] = relationship()
+    host_region: Mapped[Region] = relationship()
+    event: Mapped["Event | None"] = relationship(back_populates="plan_entry", uselist=False)
+
+
+class Event(db.Model):
+    """The month's event (e.g. "2027年3月 · 人工智能产业链 · 杭州"). Times in UTC."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(sql_in(EventStatus, "status"), name="status_known"),
+        CheckConstraint("starts_on <= ends_on", name="dates_in_order"),
+        CheckConstraint("registration_opens_at < registration_closes_at", name="registration_window_in_order"),
+        CheckConstraint("matching_at IS NULL OR registration_closes_at <= matching_at", name="matching_after_close"),
+        CheckConstraint("publication_at IS NULL OR matching_at IS NULL OR matching_at <= publication_at",
+                        name="publication_after_matching"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_entry_id: Mapped[int | None] = mapped_column(ForeignKey("year_plan_entries.id"), unique=True)
+    organiser_office_id: Mapped[int] = mapped_column(ForeignKey("organiser_offices.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id"))
+    host_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    registration_opens_at: Mapped[datetime] = mapped_column(DateTime)
+    registration_closes_at: Mapped[datetime] = mapped_column(DateTime)
+    matching_at: Mapped[datetime | None] = mapped_column(DateTime)
+    publication_at: Mapped[datetime | None] = mapped_column(DateTime)
+    publication_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=EventStatus.DRAFT.value, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    plan_entry: Mapped[YearPlanEntry | None] = relationship(back_populates="event")
+    chain: Mapped[Chain] = relationship()
+    host_region: Mapped[Region] = relationship()
+    sessions: Mapped[list["EventSession"]] = relationship(back_populates="event", order_by="EventSession.starts_at",
+                                                          cascade="all, delete-orphan")
+    status_changes: Mapped[list["EventStatusChange"]] = relationship(order_by="EventStatusChange.id",
+                                                                     cascade="all, delete-orphan")
+
+
+class EventStatusChange(db.Model):
+    """The event's history; a step backwards carries the organiser's reason."""
+
+    __tablename__ = "event_status_changes"
+    __table_args__ = (
+        CheckConstraint(sql_in(EventStatus, "from_status"), name="from_known"),
+        CheckConstraint(sql_in(EventStatus, "to_status"), name="to_known"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SessionFinancingType(db.Model):
+    __tablename__ = "session_financing_types"
+    __table_args__ = (CheckConstraint(sql_in(FinancingType, "type"), name="type_known"),)
+    session_id: Mapped[int] = mapped_column(ForeignKey("event_sessions.id", ondelete="CASCADE"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class EventSession(db.Model):
+    """One activity of the event: a matchmaking session with tables and slots, a talk, a livestream..."""
+
+    __tablename__ = "event_sessions"
+    __table_args__ = (
+        CheckConstraint(sql_in(SessionKind, "kind"), name="kind_known"),
+        CheckConstraint(sql_in(SessionMode, "mode"), name="mode_known"),
+        CheckConstraint("starts_at < ends_at", name="times_in_order"),
+        CheckConstraint("slot_minutes IS NULL OR slot_minutes BETWEEN 5 AND 240", name="slot_length_sane"),
+        CheckConstraint("tables >= 0 AND tables <= 500", name="tables_in_range"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    mode: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    room: Mapped[str] = mapped_column(String(100), default="")
+    online_url: Mapped[str] = mapped_column(String(500), default="")
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    slot_minutes: Mapped[int | None] = mapped_column(Integer)
+    tables: Mapped[int] = mapped_column(Integer, default=0)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    # Livestreams and talks (the online half): who speaks, where to watch, what to download.
+    host_institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="SET NULL"))
+    speakers: Mapped[str] = mapped_column(String(500), default="")
+    stream_url: Mapped[str] = mapped_column(String(500), default="")
+    replay_url: Mapped[str] = mapped_column(String(500), default="")
+    attachments: Mapped[list] = mapped_column(JSON, default=list)  # [{"title": ..., "url": ...}]
+    matched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+    host_institution: Mapped[Institution | None] = relationship()
+    _type_rows: Mapped[list[SessionFinancingType]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    financing_types: AssociationProxy[list[str]] = association_proxy(
+        "_type_rows", "type", creator=lambda value: SessionFinancingType(type=value))
+
+    @property
+    def slot_count(self) -> int:
+        if not self.slot_minutes:
+            return 0
+        return int((self.ends_at - self.starts_at).total_seconds() // 60) // self.slot_minutes
+
+    def slot_starts_at(self, slot: int) -> datetime:
+        return self.starts_at + timedelta(minutes=self.slot_minutes * slot)
+
+    def slot_ends_at(self, slot: int) -> datetime:
+        return self.slot_starts_at(slot) + timedelta(minutes=self.slot_minutes)
+
+    @property
+    def kind_enum(self) -> SessionKind:
+        return SessionKind(self.kind)
+
+
+class Registration(db.Model):
+    """An SME or an institution signed up for one session. One per party and session."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        CheckConstraint(sql_in(RegistrationStatus, "status"), name="status_known"),
+        CheckConstraint("(enterprise_id IS NULL) <> (institution_id IS NULL)", name="one_party"),
+        CheckConstraint("tables IS NULL OR tables BETWEEN 1 AND 50", name="tables_in_range"),
+        UniqueConstraint("session_id", "enterprise_id"),
+        UniqueConstraint("session_id", "institution_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("event_sessions.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=RegistrationStatus.PENDING.value)
+    decision_reason: Mapped[str] = mapped_column(String(500), default="")
+    tables: Mapped[int | None] = mapped_column(Integer)  # institutions: how many tables they staff
+    max_meetings: Mapped[int | None] = mapped_column(Integer)
+    unavailable_slots: Mapped[list] = mapped_column(JSON, default=list)
+    consent_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    registered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    session: Mapped[EventSession] = relationship()
+    enterprise: Mapped[Enterprise | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+    needs: Mapped[list[FinancingNeed]] = relationship(secondary="registration_needs")
+    products: Mapped[list[Product]] = relationship(secondary="registration_products")
+    staff: Mapped[list["RegistrationStaff"]] = relationship(cascade="all, delete-orphan",
+                                                            order_by="RegistrationStaff.table_number")
+
+
+class RegistrationNeed(db.Model):
+    __tablename__ = "registration_needs"
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("financing_needs.id", ondelete="CASCADE"), primary_key=True)
+
+
+class RegistrationProduct(db.Model):
+    __tablename__ = "registration_products"
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+
+
+class RegistrationStaff(db.Model):
+    """Who sits at an institution's table."""
+
+    __tablename__ = "registration_staff"
+    __table_args__ = (CheckConstraint("table_number IS NULL OR table_number >= 1", name="table_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(60), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    table_number: Mapped[int | None] = mapped_column(Integer)
+
+
+class MeetingRequest(db.Model):
+    """One side asks the other for a meeting; the other side answers within the promised working days."""
+
+    __tablename__ = "meeting_requests"
+    __table_args__ = (
+        CheckConstraint(sql_in(RequestStatus, "status"), name="status_known"),
+        CheckConstraint(sql_in(RequestDirection, "direction"), name="direction_known"),
+        CheckConstraint(sql_in(LeadSource, "lead_source"), name="lead_source_known"),
+        Index("uq_meeting_requests_open_pair", "event_id", "enterprise_id", "institution_id", unique=True,
+              **_partial("status IN ('requested', 'accepted')")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("event_sessions.id", ondelete="SET NULL"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("financing_needs.id", ondelete="SET NULL"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    direction: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=RequestStatus.REQUESTED.value, index=True)
+    message: Mapped[str] = mapped_column(String(1000), default="")
+    answer_note: Mapped[str] = mapped_column(String(1000), default="")
+    respond_by: Mapped[datetime] = mapped_column(DateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    lead_source: Mapped[str] = mapped_column(String(20), default=LeadSource.DIRECT.value)
+    lead_session_id: Mapped[int | None] = mapped_column(ForeignKey("event_sessions.id", ondelete="SET NULL"))
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    event: Mapped[Event | None] = relationship()
+    session: Mapped[EventSession | None] = relationship(foreign_keys=[session_id])
+    lead_session: Mapped[EventSession | None] = relationship(foreign_keys=[lead_session_id])
+    enterprise: Mapped[Enterprise] = relationship()
+    institution: Mapped[Institution] = relationship()
+    need: Mapped[FinancingNeed | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+
+
+class Meeting(db.Model):
+    """One enterprise with one institution at a table in a slot of a session."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        CheckConstraint(sql_in(MeetingStatus, "status"), name="status_known"),
+        CheckConstraint(sql_in(MeetingSource, "source"), name="source_known"),
+        CheckConstraint("slot IS NULL OR slot >= 0", name="slot_not_negative"),
+        CheckConstraint("table_number IS NULL OR table_number >= 1", name="table_positive"),
+        CheckConstraint("(slot IS NULL) = (table_number IS NULL)", name="slot_and_table_together"),
+        Index("uq_meetings_enterprise_slot", "session_id", "enterprise_id", "slot", unique=True,
+              **_partial(NOT_CANCELLED)),
+        Index("uq_meetings_table_slot", "session_id", "institution_id", "table_number", "slot", unique=True,
+              **_partial(NOT_CANCELLED)),
+        Index("uq_meetings_pair", "session_id", "enterprise_id", "institution_id", unique=True,
+              **_partial(NOT_CANCELLED)),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("event_sessions.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("financing_needs.id", ondelete="SET NULL"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_requests.id", ondelete="SET NULL"))
+    slot: Mapped[int | None] = mapped_column(Integer)
+    table_number: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=MeetingStatus.PROPOSED.value, index=True)
+    source: Mapped[str] = mapped_column(String(20), default=MeetingSource.MATCHER.value)
+    score: Mapped[int | None] = mapped_column(Integer)  # per mille, 0..1000
+    reasons: Mapped[list] = mapped_column(JSON, default=list)  # [{"zh": ..., "en": ...}]
+    cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    cancelled_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    session: Mapped[EventSession] = relationship()
+    enterprise: Mapped[Enterprise] = relationship()
+    institution: Mapped[Institution] = relationship()
+    need: Mapped[FinancingNeed | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+    outcomes: Mapped[list["Outcome"]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
+
+    @property
+    def starts_at(self) -> datetime | None:
+        return None if self.slot is None else self.session.slot_starts_at(self.slot)
+
+    @property
+    def ends_at(self) -> datetime | None:
+        return None if self.slot is None else self.session.slot_ends_at(self.slot)
+
+
+class UnmatchedEnterprise(db.Model):
+    """An SME the last matching run left without a meeting, with the reason in words it understands."""
+
+    __tablename__ = "unmatched_enterprises"
+    __table_args__ = (UniqueConstraint("session_id", "enterprise_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("event_sessions.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    reason_code: Mapped[str] = mapped_column(String(40))
+    reason_zh: Mapped[str] = mapped_column(String(500))
+    reason_en: Mapped[str] = mapped_column(String(500))
+    enterprise: Mapped[Enterprise] = relationship()
+
+
+class Outcome(db.Model):
+    """What one side says came of a meeting. Amounts in yuan."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "side"),
+        CheckConstraint(sql_in(Side, "side"), name="side_known"),
+        CheckConstraint("intent_amount_yuan IS NULL OR intent_amount_yuan >= 0", name="intent_not_negative"),
+        CheckConstraint("credit_granted_yuan IS NULL OR credit_granted_yuan >= 0", name="credit_not_negative"),
+        CheckConstraint("disbursed_yuan IS NULL OR disbursed_yuan >= 0", name="disbursed_not_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    side: Mapped[str] = mapped_column(String(20))
+    held: Mapped[bool] = mapped_column(Boolean)
+    intent_amount_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    credit_granted_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    disbursed_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(String(TEXT_MAX), default="")
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    meeting: Mapped[Meeting] = relationship(back_populates="outcomes")
+
+
+class Consent(db.Model):
+    """An SME agreed to share its details with one institution, in these words; revocable."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        Index("uq_consents_active_pair", "enterprise_id", "institution_id", unique=True,
+              **_partial("revoked_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(String(40))  # registration | request | acceptance
+    granted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DetailViewLog(db.Model):
+    """Every time an institution's user looked at an SME's details."""
+
+    __tablename__ = "detail_view_logs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    page: Mapped[str] = mapped_column(String(200))
+    viewed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+

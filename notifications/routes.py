@@ -1,0 +1,4 @@
+"""Each user's messages."""
+from flask import Blueprint
+
+bp = Blueprint("notifications", __name__, url_prefix="/messages")
