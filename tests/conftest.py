@@ -37,7 +37,6 @@ def app(tmp_path_factory):
         "INSTANCE_FOR_TESTS": str(instance),
     })
     with app.app_context():
-        db.session.execute(text("SELECT 1"))
         _reset_schema()
         from seeds.loader import load_reference
         load_reference(db.session)
