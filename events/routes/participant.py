@@ -1,4 +1,451 @@
-"""Pages of SMEs and institutions: the month's event, registration, requests, agenda, outcomes."""
-from flask import Blueprint
+"""Pages of SMEs and institutions: the month's event, registration, requests, agenda, outcomes, consent."""
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from chainmatch.access import role_required
+from chainmatch.extensions import db
+from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
+                          SessionKind, SessionMode)
+from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
+                                      InstitutionRegistrationForm, MeetingRequestForm, OutcomeForm, ReasonForm)
+from events.models import Event, EventSession, MeetingRequest, Registration
+from events.services import agenda, consent, outcomes, registration, requests
+from events.workdays import calendar_note
+from market.enums import FinancingType, NeedStatus, ProductStatus
+from market.forms import attach_field_error
+from market.models import Enterprise, FinancingNeed, Institution, utcnow
+from market.services import FieldError
 
 bp = Blueprint("events", __name__, url_prefix="/events")
+PARTIES = ("sme", "institution")
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh")
+
+
+def _public_event(event_id: int) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None or event.status == EventStatus.DRAFT:
+        abort(404)
+    return event
+
+
+def _public_session(session_id: int) -> EventSession:
+    session = db.session.get(EventSession, session_id)
+    if session is None or session.event.status == EventStatus.DRAFT:
+        abort(404)
+    return session
+
+
+def _refused(form, error: FieldError) -> None:
+    db.session.rollback()
+    attach_field_error(form, error)
+
+
+# ---- the month's event ------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    events = db.session.scalars(select(Event).where(Event.status != EventStatus.DRAFT)
+                                .order_by(Event.starts_on.desc(), Event.id.desc()).limit(50)).all()
+    return render_template("events/participant/index.html", events=events)
+
+
+@bp.get("/<int:event_id>")
+def event_detail(event_id: int):
+    event = _public_event(event_id)
+    mine = {}
+    if current_user.is_authenticated and current_user.role in PARTIES:
+        mine = {r.session_id: r for r in registration.my_registrations(current_user)}
+    approved = {s.id: registration.approved_enterprise_count(s.id) for s in event.sessions}
+    return render_template("events/participant/event.html", event=event, mine=mine, approved=approved,
+                           is_open={s.id: registration.registration_is_open(s) for s in event.sessions},
+                           published={s.id: agenda.session_is_published(s) for s in event.sessions})
+
+
+@bp.route("/sessions/<int:session_id>/register", methods=["GET", "POST"])
+@role_required(*PARTIES)
+def register(session_id: int):
+    session = _public_session(session_id)
+    party = {"enterprise_id": current_user.enterprise_id} if current_user.role == "sme" else \
+        {"institution_id": current_user.institution_id}
+    existing = registration.registration_of(session.id, **party)
+    if request.method == "GET" and existing is not None and existing.status != RegistrationStatus.CANCELLED:
+        flash(_("您已报名本场（%(status)s）。", status=RegistrationStatus(existing.status).label), "info")
+        return redirect(url_for("events.my_registrations"))
+    if current_user.role == "sme":
+        return _register_enterprise(session)
+    return _register_institution(session)
+
+
+def _register_enterprise(session: EventSession):
+    form = EnterpriseRegistrationForm()
+    enterprise = db.session.get(Enterprise, current_user.enterprise_id)
+    needs = [n for n in enterprise.needs if n.status != NeedStatus.WITHDRAWN]
+    form.needs.choices = [(n.id, n.id) for n in needs]
+    consent_text = consent.registration_consent_text()
+    if form.validate_on_submit():
+        try:
+            if not form.consent.data:
+                raise FieldError("consent", _("请阅读并勾选同意信息共享说明。"))
+            signed_up = registration.register_enterprise(current_user, session, form.needs.data or [], consent_text)
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            left_out = [n for n in needs if n.id in (form.needs.data or []) and n not in signed_up.needs]
+            db.session.commit()
+            _flash_registered(signed_up)
+            if left_out:
+                flash(_("以下需求不在本场服务范围，未带入：%(list)s。",
+                        list="、".join(FinancingType(n.type).label for n in left_out)), "info")
+            return redirect(url_for("events.my_registrations"))
+    return render_template("events/participant/register_enterprise.html", session=session, form=form,
+                           needs=needs, consent_text=consent_text, is_open=registration.registration_is_open(session))
+
+
+def _register_institution(session: EventSession):
+    form = InstitutionRegistrationForm()
+    products = [p for p in db.session.get(Institution, current_user.institution_id).products
+                if p.status == ProductStatus.ACTIVE]
+    form.products.choices = [(p.id, f"{p.name}（{FinancingType(p.type).label}）") for p in products]
+    form.unavailable_slots.choices = [(slot, agenda.slot_label(session, slot)) for slot in range(session.slot_count)]
+    if form.validate_on_submit():
+        try:
+            signed_up = registration.register_institution(current_user, session, form.products.data or [],
+                                                          form.tables.data, form.staff_members(),
+                                                          form.unavailable_slots.data or [])
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            _flash_registered(signed_up)
+            return redirect(url_for("events.my_registrations"))
+    return render_template("events/participant/register_institution.html", session=session, form=form,
+                           products=products, is_open=registration.registration_is_open(session),
+                           has_meetings=SessionKind(session.kind).has_meetings)
+
+
+def _flash_registered(signed_up: Registration) -> None:
+    if signed_up.status == RegistrationStatus.WAITLISTED:
+        flash(_("本场名额已满，您已进入候补名单；有名额空出时将按报名先后自动递补。"), "info")
+    elif signed_up.status == RegistrationStatus.APPROVED:
+        flash(_("您已报名本场，报名已通过。"), "success")
+    else:
+        flash(_("报名已提交，等待主办方审核。"), "success")
+
+
+@bp.get("/registrations")
+@role_required(*PARTIES)
+def my_registrations():
+    return render_template("events/participant/registrations.html",
+                           registrations=registration.my_registrations(current_user), form=ReasonForm())
+
+
+@bp.post("/registrations/<int:registration_id>/cancel")
+@role_required(*PARTIES)
+def cancel_registration(registration_id: int):
+    signed_up = db.session.get(Registration, registration_id)
+    if signed_up is None or not ((current_user.enterprise_id and signed_up.enterprise_id == current_user.enterprise_id)
+                                 or (current_user.institution_id
+                                     and signed_up.institution_id == current_user.institution_id)):
+        abort(404)
+    form = ReasonForm()
+    form.validate_on_submit()
+    try:
+        registration.cancel_registration(current_user, signed_up, form.reason.data or "")
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("报名已取消。"), "success")
+    return redirect(url_for("events.my_registrations"))
+
+
+# ---- meeting requests -------------------------------------------------------------------------
+
+@bp.get("/requests", endpoint="requests")
+@role_required(*PARTIES)
+def requests_page():
+    inbox, outbox = requests.requests_of(current_user)
+    notes = {r.id: calendar_note(r.respond_by.year) for r in inbox + outbox}
+    return render_template("events/participant/requests.html", inbox=inbox, outbox=outbox, notes=notes,
+                           answer_form=AnswerForm(), confirm_form=ConfirmForm(),
+                           consent_texts={r.id: consent.request_consent_text(r.institution.name) for r in inbox},
+                           counterpart=_request_counterparts(inbox + outbox))
+
+
+def _request_counterparts(rows: list[MeetingRequest]) -> dict[int, str]:
+    if current_user.enterprise_id is not None:
+        return {r.id: r.institution.name for r in rows}
+    names = consent.enterprise_names(current_user.institution_id, [r.enterprise for r in rows])
+    return {r.id: names[r.enterprise_id] for r in rows}
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@role_required(*PARTIES)
+def new_request():
+    event = _public_event(request.args.get("event", type=int)) if request.args.get("event") else None
+    form = MeetingRequestForm()
+    if current_user.role == "sme":
+        target = db.session.get(Institution, request.args.get("institution", type=int) or 0)
+        if target is None or not target.is_approved:
+            abort(404)
+        needs = [n for n in db.session.get(Enterprise, current_user.enterprise_id).needs
+                 if n.status != NeedStatus.WITHDRAWN]
+        products = [p for p in target.products if p.status == ProductStatus.ACTIVE]
+        consent_text, target_name = consent.request_consent_text(target.name), target.name
+    else:
+        target = db.session.get(Enterprise, request.args.get("enterprise", type=int) or 0)
+        if target is None or not consent.enterprise_visible_to(current_user.institution_id, target.id):
+            abort(404)
+        needs = [n for n in target.needs if n.status != NeedStatus.WITHDRAWN]
+        products = [p for p in db.session.get(Institution, current_user.institution_id).products
+                    if p.status == ProductStatus.ACTIVE]
+        consent_text = ""
+        target_name = target.name if consent.has_active_consent(target.id, current_user.institution_id) else \
+            _("企业 #%(ref)05d", ref=target.id)
+    form.need_id.choices = [(0, _("不指定"))] + [(n.id, _need_label(n)) for n in needs]
+    form.product_id.choices = [(0, _("不指定"))] + [(p.id, p.name) for p in products]
+    if request.method == "GET":
+        form.lead_source.data = request.args.get("lead_source", "direct")
+        form.lead_session_id.data = request.args.get("lead_session", "")
+        form.need_id.data = request.args.get("need", 0, type=int)  # pre-selected by a zone or a stream
+        form.product_id.data = request.args.get("product", 0, type=int)
+    if form.validate_on_submit():
+        try:
+            if current_user.role == "sme" and not form.consent.data:
+                raise FieldError("consent", _("请勾选同意向该机构提供企业信息。"))
+            lead_session = int(form.lead_session_id.data) if (form.lead_session_id.data or "").isdigit() else None
+            requests.request_meeting(current_user, event, target, form.need_id.data or None,
+                                     form.product_id.data or None, form.message.data or "",
+                                     form.lead_source.data or "direct", lead_session, consent_text=consent_text)
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("约见请求已发送。"), "success")
+            return redirect(url_for("events.requests"))
+    return render_template("events/participant/request_form.html", form=form, target_name=target_name,
+                           consent_text=consent_text, event=event)
+
+
+def _need_label(need: FinancingNeed) -> str:
+    """The SME sees its own amount; an institution sees the amount band only."""
+    if current_user.role == "sme":
+        return _("%(type)s · %(amount)s 万元", type=FinancingType(need.type).label,
+                 amount=f"{need.amount_yuan / 10_000:g}")
+    return f"{FinancingType(need.type).label} · {consent.amount_band(need.amount_yuan)}"
+
+
+def _answer(request_id: int, verb: str):
+    meeting_request = requests.own_request(current_user, request_id)
+    form = AnswerForm()
+    form.validate_on_submit()
+    try:
+        if verb == "accept":
+            text = consent.request_consent_text(meeting_request.institution.name) \
+                if current_user.role == "sme" and form.consent.data else ""
+            meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text)
+            done = _("已接受，会谈已排入日程。") if meeting is not None else \
+                _("已接受；暂无双方都空闲的时段，主办方排期时会优先安排。")
+        elif verb == "decline":
+            requests.decline_request(current_user, meeting_request, form.note.data or "")
+            done = _("已婉拒该请求。")
+        else:
+            requests.withdraw_request(current_user, meeting_request)
+            done = _("约见请求已撤回。")
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(url_for("events.requests"))
+
+
+@bp.post("/requests/<int:request_id>/accept")
+@role_required(*PARTIES)
+def accept_request(request_id: int):
+    return _answer(request_id, "accept")
+
+
+@bp.post("/requests/<int:request_id>/decline")
+@role_required(*PARTIES)
+def decline_request(request_id: int):
+    return _answer(request_id, "decline")
+
+
+@bp.post("/requests/<int:request_id>/withdraw")
+@role_required(*PARTIES)
+def withdraw_request(request_id: int):
+    return _answer(request_id, "withdraw")
+
+
+# ---- agenda, calendar file, cancelling, check-in, outcomes, booking ------------------------------------
+
+@bp.get("/agenda", endpoint="agenda")
+@role_required(*PARTIES)
+def agenda_page():
+    meetings = agenda.agenda_for(current_user)
+    event_id = request.args.get("event_id", type=int)
+    if event_id:
+        meetings = [m for m in meetings if m.session.event_id == event_id]
+    return render_template("events/participant/agenda.html", meetings=meetings, reason_form=ReasonForm(),
+                           confirm_form=ConfirmForm(), names=agenda.counterpart_names(current_user, meetings),
+                           locations={m.id: agenda.meeting_location(m) for m in meetings}, now=utcnow())
+
+
+
+@bp.get("/agenda.ics")
+@role_required(*PARTIES)
+def agenda_ics():
+    body = agenda.agenda_ics(current_user, agenda.agenda_for(current_user))
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": "attachment; filename=chainmatch-agenda.ics", "Cache-Control": "no-store"})
+
+
+@bp.post("/meetings/<int:meeting_id>/cancel")
+@role_required(*PARTIES)
+def cancel_meeting(meeting_id: int):
+    meeting = agenda.own_meeting(current_user, meeting_id)
+    form = ReasonForm()
+    form.validate_on_submit()
+    try:
+        agenda.cancel_meeting(current_user, meeting, form.reason.data or "")
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("会谈已取消，已通知对方。"), "success")
+    return redirect(url_for("events.agenda"))
+
+
+@bp.post("/meetings/<int:meeting_id>/check-in")
+@role_required("institution", "organiser", "admin")
+def check_in(meeting_id: int):
+    meeting = agenda.own_meeting(current_user, meeting_id) if current_user.role == "institution" else \
+        _organiser_meeting(meeting_id)
+    try:
+        agenda.check_in(current_user, meeting)
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("已签到，会谈标记为已会谈。"), "success")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("events.agenda"))
+
+
+def _organiser_meeting(meeting_id: int):
+    from events.services.scope import meeting_for
+    return meeting_for(current_user, meeting_id)
+
+
+def _same_site(target: str | None) -> bool:
+    from urllib.parse import urlsplit
+    return bool(target) and urlsplit(target).netloc == request.host
+
+
+@bp.route("/meetings/<int:meeting_id>/outcome", methods=["GET", "POST"])
+@role_required(*PARTIES)
+def record_outcome(meeting_id: int):
+    meeting = agenda.own_meeting(current_user, meeting_id)
+    side = outcomes.side_of(current_user, meeting)
+    form = OutcomeForm.from_outcome(outcomes.outcome_of(meeting, side))
+    if form.validate_on_submit():
+        try:
+            saved = outcomes.record_outcome(current_user, meeting, form.held.data == "yes", form.intent_amount.yuan,
+                                            form.credit_granted.yuan, form.disbursed.yuan, form.note.data or "")
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("会谈结果已保存。"), "success")
+            for warning in saved.warnings:
+                flash(warning, "info")
+            return redirect(url_for("events.agenda"))
+    return render_template("events/participant/outcome.html", form=form, meeting=meeting,
+                           name=agenda.counterpart_names(current_user, [meeting])[meeting.id])
+
+
+@bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
+@role_required("sme")
+def book(session_id: int):
+    session = _public_session(session_id)
+    form, status = BookingForm(), 200
+    if form.validate_on_submit():
+        institution = db.session.get(Institution, form.institution.data) or abort(404)
+        try:
+            agenda.book_slot(current_user, session, institution, form.slot.data, form.table.data)
+        except FieldError as error:
+            _refused(form, error)
+            status = 409
+        else:
+            db.session.commit()
+            flash(_("预约成功，已加入您的日程。"), "success")
+            return redirect(url_for("events.agenda"))
+    offered = (request.args.get("institution", type=int), request.args.get("slot", type=int),
+               request.args.get("table", type=int))
+    return render_template("events/participant/book.html", session=session, form=form, offered=offered,
+                           options=agenda.bookable_institutions(session, current_user)), status
+
+
+# ---- what institutions see of SMEs, and the SME's consents ------------------------------------------
+
+@bp.get("/sessions/<int:session_id>/enterprises")
+@role_required("institution")
+def session_enterprises(session_id: int):
+    session = _public_session(session_id)
+    rows = consent.session_leads(current_user, session)
+    consented = consent.consented_enterprise_ids(current_user.institution_id, {r.enterprise_id for r in rows})
+    summaries = {r.id: consent.anonymised_summary(r.enterprise, r.needs, _locale()) for r in rows}
+    return render_template("events/participant/session_enterprises.html", session=session, rows=rows,
+                           consented=consented, summaries=summaries)
+
+
+@bp.get("/enterprises/<int:enterprise_id>")
+@role_required("institution")
+def enterprise_detail(enterprise_id: int):
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    if enterprise is None or not consent.enterprise_visible_to(current_user.institution_id, enterprise.id):
+        abort(404)
+    shown = consent.enterprise_view_for(current_user, enterprise, request.path)
+    db.session.commit()
+    return render_template("events/participant/enterprise_detail.html", enterprise=enterprise, shown=shown,
+                           summary=consent.anonymised_summary(enterprise, locale=_locale()),
+                           needs=[n for n in enterprise.needs if n.status != NeedStatus.WITHDRAWN])
+
+
+@bp.get("/consents")
+@role_required("sme")
+def consents():
+    logs = consent.detail_view_log(current_user)
+    institutions = {i.id: i for i in db.session.scalars(select(Institution).where(
+        Institution.id.in_({log.institution_id for log in logs})))} if logs else {}
+    return render_template("events/participant/consents.html", rows=consent.consents_of(current_user), logs=logs,
+                           institutions=institutions, form=ConfirmForm())
+
+
+@bp.post("/consents/<int:consent_id>/revoke")
+@role_required("sme")
+def revoke_consent(consent_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    consent.revoke_consent(current_user, consent.own_consent(current_user, consent_id))
+    db.session.commit()
+    flash(_("已撤回授权：该机构今后只能看到匿名摘要。"), "success")
+    return redirect(url_for("events.consents"))
+
+
+@bp.context_processor
+def _vocabularies() -> dict:
+    return {"EventStatus": EventStatus, "SessionKind": SessionKind, "SessionMode": SessionMode,
+            "RegistrationStatus": RegistrationStatus, "RequestStatus": RequestStatus, "MeetingStatus": MeetingStatus,
+            "MeetingSource": MeetingSource, "FinancingType": FinancingType, "LeadSource": LeadSource,
+            "slot_label": agenda.slot_label, "calendar_note": calendar_note}

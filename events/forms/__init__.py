@@ -1,0 +1,1 @@
+"""Forms of the month's event, one module per side (organiser, participant). They never write."""

@@ -1,0 +1,90 @@
+"""Forms of the participants' pages: registration, meeting requests, answers, cancelling, outcomes, booking.
+
+Choices that depend on the actor (its needs, its products, the session's slots) are set by the route.
+"""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectField,
+                     StringField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from events.services.registration import MAX_TABLES_PER_INSTITUTION, StaffMember
+from market.fields import MultiCheckboxField, WanYuanField
+
+REQUIRED = _l("此项必填。")
+STAFF_ROWS = 3
+
+
+class EnterpriseRegistrationForm(FlaskForm):
+    needs = MultiCheckboxField(_l("带入本场的融资需求"), coerce=int, validate_choice=False)
+    consent = BooleanField(_l("我已阅读并同意上述信息共享说明"))
+
+
+class StaffRowForm(Form):
+    name = StringField(_l("姓名"), validators=[Optional(), Length(max=60)])
+    title = StringField(_l("职务"), validators=[Optional(), Length(max=60)])
+    phone = StringField(_l("电话"), validators=[Optional(), Length(max=30)])
+    table_number = IntegerField(_l("桌号"), validators=[Optional(), NumberRange(min=1, max=MAX_TABLES_PER_INSTITUTION,
+                                                                             message=_l("桌号须在 1 到 50 之间。"))])
+
+
+class InstitutionRegistrationForm(FlaskForm):
+    products = MultiCheckboxField(_l("带入本场的产品"), coerce=int, validate_choice=False)
+    tables = IntegerField(_l("对接桌数"), default=1, validators=[Optional(), NumberRange(
+        min=1, max=MAX_TABLES_PER_INSTITUTION, message=_l("桌数须在 1 到 50 之间。"))])
+    staff = FieldList(FormField(StaffRowForm), label=_l("出席人员"), min_entries=STAFF_ROWS, max_entries=10)
+    unavailable_slots = MultiCheckboxField(_l("不能参加的时段（可多选）"), coerce=int, validate_choice=False)
+
+    def staff_members(self) -> list[StaffMember]:
+        return [StaffMember(name=row.form.name.data or "", title=row.form.title.data or "",
+                            phone=row.form.phone.data or "", table_number=row.form.table_number.data)
+                for row in self.staff]
+
+
+class MeetingRequestForm(FlaskForm):
+    need_id = SelectField(_l("相关融资需求"), coerce=int, validate_choice=False)
+    product_id = SelectField(_l("相关产品"), coerce=int, validate_choice=False)
+    message = TextAreaField(_l("留言"), validators=[Optional(), Length(max=1000)],
+                            description=_l("简要说明希望沟通的内容，不超过 1000 字。"))
+    consent = BooleanField(_l("我同意向该机构提供本企业信息（见上方说明）"))
+    lead_source = HiddenField(default="direct")
+    lead_session_id = HiddenField()
+
+
+class AnswerForm(FlaskForm):
+    note = TextAreaField(_l("答复说明（可选）"), validators=[Optional(), Length(max=1000)])
+    consent = BooleanField(_l("我同意向该机构提供本企业信息（仅限该机构，可随时撤回）"))
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("原因"), validators=[DataRequired(REQUIRED), Length(max=500)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token."""
+
+
+class OutcomeForm(FlaskForm):
+    held = RadioField(_l("会谈是否进行"), choices=[("yes", _l("已会谈")), ("no", _l("未会谈（对方或我方未到场）"))],
+                      validators=[InputRequired(REQUIRED)])
+    intent_amount = WanYuanField(_l("意向金额（万元）"), validators=[Optional()], allow_zero=True)
+    credit_granted = WanYuanField(_l("授信金额（万元）"), validators=[Optional()], allow_zero=True)
+    disbursed = WanYuanField(_l("放款金额（万元）"), validators=[Optional()], allow_zero=True)
+    note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
+
+    @classmethod
+    def from_outcome(cls, outcome, **kwargs):
+        form = cls(**kwargs)
+        if outcome is not None and not form.is_submitted():
+            form.held.data = "yes" if outcome.held else "no"
+            form.intent_amount.process_data(outcome.intent_amount_yuan)
+            form.credit_granted.process_data(outcome.credit_granted_yuan)
+            form.disbursed.process_data(outcome.disbursed_yuan)
+            form.note.data = outcome.note
+        return form
+
+
+class BookingForm(FlaskForm):
+    institution = IntegerField(validators=[InputRequired(REQUIRED)])
+    slot = IntegerField(validators=[InputRequired(REQUIRED)])
+    table = IntegerField(validators=[InputRequired(REQUIRED)])

@@ -1,0 +1,370 @@
+"""A participant's meetings: where and when, the calendar file, cancelling, check-in, booking a free slot.
+
+Clashes are refused by the database (partial unique indexes on slot × enterprise, slot × table and
+the pair): placing or booking inserts in a SAVEPOINT and treats an IntegrityError as "just taken".
+"""
+from datetime import UTC, datetime, timedelta
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from icalendar import Calendar
+from icalendar import Event as CalendarEvent
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chainmatch.extensions import db
+from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
+from events.models import EventSession, Meeting, Registration, UnmatchedEnterprise
+from events.services.consent import enterprise_names, share_registration_details
+from events.services.outcomes import refresh_need_status
+from events.services.registration import notify_party, registration_of
+from events.services.scope import ensure_manages_event
+from events.workdays import SHANGHAI, local_date
+from market.enums import NeedStatus
+from market.models import FinancingNeed, Institution, Product, utcnow
+from market.services import FieldError
+from notifications.services import Message, path_for
+
+SLOT_TAKEN = _l("该时段刚刚被预约，请选择其他时段")
+ACTIVE_PLANNED = (MeetingStatus.PROPOSED.value, MeetingStatus.SCHEDULED.value)
+CALENDAR_EPOCH = datetime(2024, 1, 1)
+
+
+def session_is_published(session: EventSession) -> bool:
+    return session.published_at is not None or \
+        EventStatus(session.event.status).rank >= EventStatus.PUBLISHED.rank
+
+
+def _shown_to_participants():
+    """Participants see published meetings and the ones they made themselves (requests, bookings)."""
+    return or_(Meeting.status != MeetingStatus.PROPOSED,
+               Meeting.source.in_([MeetingSource.REQUEST.value, MeetingSource.BOOKING.value]))
+
+
+def agenda_for(actor) -> list[Meeting]:
+    """The actor's party's meetings, in time order (cancelled ones included, marked as such)."""
+    query = select(Meeting).join(EventSession).where(_shown_to_participants())
+    if actor.enterprise_id is not None:
+        query = query.where(Meeting.enterprise_id == actor.enterprise_id)
+    elif actor.institution_id is not None:
+        query = query.where(Meeting.institution_id == actor.institution_id)
+    else:
+        abort(403)
+    query = query.order_by(EventSession.starts_at, Meeting.slot.is_(None), Meeting.slot, Meeting.table_number,
+                           Meeting.id)
+    return list(db.session.scalars(query))
+
+
+def own_meeting(actor, meeting_id: int) -> Meeting:
+    """A meeting of the actor's party (404 otherwise)."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not (
+            (actor.enterprise_id is not None and meeting.enterprise_id == actor.enterprise_id)
+            or (actor.institution_id is not None and meeting.institution_id == actor.institution_id)):
+        abort(404)
+    return meeting
+
+
+def meeting_location(meeting: Meeting) -> str:
+    """Venue and table, or the online room, as the participants should read it."""
+    session = meeting.session
+    table = str(_l("第 %(n)s 桌", n=meeting.table_number)) if meeting.table_number else ""
+    place = " ".join(part for part in (session.venue, session.room, table) if part)
+    if session.mode == SessionMode.ONLINE:
+        return session.online_url or str(_l("线上会议室 %(n)s", n=meeting.table_number or ""))
+    if session.mode == SessionMode.HYBRID and session.online_url:
+        return f"{place} / {_l('线上')}: {session.online_url}" if place else session.online_url
+    return place
+
+
+def counterpart_names(actor, meetings: list[Meeting]) -> dict[int, str]:
+    """meeting id → the other side's name; an SME without consent is shown by its anonymous reference."""
+    if actor.enterprise_id is not None:
+        return {meeting.id: meeting.institution.name for meeting in meetings}
+    names = enterprise_names(actor.institution_id, [meeting.enterprise for meeting in meetings])
+    return {meeting.id: names[meeting.enterprise_id] for meeting in meetings}
+
+
+def agenda_ics(actor, meetings: list[Meeting]) -> bytes:
+    """An iCalendar file (RFC 5545) of the meetings that have a time, with Asia/Shanghai times and VTIMEZONE."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//chainmatch//一月一链 益企畅融//ZH")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", str(_l("一月一链 · 对接会日程")))
+    calendar.add("x-wr-timezone", "Asia/Shanghai")
+    names = counterpart_names(actor, meetings)
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    for meeting in meetings:
+        if meeting.slot is None:
+            continue
+        session = meeting.session
+        entry = CalendarEvent()
+        entry.add("uid", f"meeting-{meeting.id}@chainmatch")
+        entry.add("dtstamp", stamp)
+        entry.add("dtstart", meeting.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI))
+        entry.add("dtend", meeting.ends_at.replace(tzinfo=UTC).astimezone(SHANGHAI))
+        entry.add("summary", str(_l("融资对接：%(name)s", name=names[meeting.id])))
+        entry.add("location", meeting_location(meeting))
+        lines = [session.title, str(_l("对方：%(name)s", name=names[meeting.id]))]
+        if meeting.table_number:
+            lines.append(str(_l("桌号：%(n)s", n=meeting.table_number)))
+        if session.online_url:
+            lines.append(str(_l("线上会议室：%(url)s", url=session.online_url)))
+            entry.add("url", session.online_url)
+        lines.append(str(_l("状态：%(status)s", status=MeetingStatus(meeting.status).label)))
+        entry.add("description", "\n".join(lines))
+        entry.add("status", "CANCELLED" if meeting.status == MeetingStatus.CANCELLED else
+                  "TENTATIVE" if meeting.status == MeetingStatus.PROPOSED else "CONFIRMED")
+        entry.add("sequence", max(0, int((meeting.updated_at - CALENDAR_EPOCH).total_seconds())))
+        calendar.add_component(entry)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+# ---- placing meetings ---------------------------------------------------------------------------
+
+def _insert_meeting(meeting: Meeting) -> bool:
+    try:
+        with db.session.begin_nested():
+            db.session.add(meeting)
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def active_pair_meeting(session_id: int, enterprise_id: int, institution_id: int) -> Meeting | None:
+    return db.session.scalar(select(Meeting).where(
+        Meeting.session_id == session_id, Meeting.enterprise_id == enterprise_id,
+        Meeting.institution_id == institution_id, Meeting.status != MeetingStatus.CANCELLED))
+
+
+def _taken(session_id: int, column, value) -> set:
+    rows = db.session.execute(select(Meeting.slot, Meeting.table_number).where(
+        Meeting.session_id == session_id, column == value, Meeting.status != MeetingStatus.CANCELLED,
+        Meeting.slot.is_not(None)))
+    return {(slot, table) for slot, table in rows}
+
+
+def free_cells(session: EventSession, institution_id: int, enterprise_id: int | None = None,
+               now: datetime | None = None) -> list[tuple[int, int]]:
+    """(slot, table) pairs still free at the institution (and for the enterprise), in the future."""
+    registration = registration_of(session.id, institution_id=institution_id)
+    if not session.slot_minutes or registration is None or registration.status != RegistrationStatus.APPROVED:
+        return []
+    now = now or utcnow()
+    taken = _taken(session.id, Meeting.institution_id, institution_id)
+    busy = {slot for slot, _ in _taken(session.id, Meeting.enterprise_id, enterprise_id)} if enterprise_id else set()
+    blocked = set(registration.unavailable_slots or [])
+    return [(slot, table) for slot in range(session.slot_count) if session.slot_starts_at(slot) > now
+            and slot not in blocked and slot not in busy
+            for table in range(1, (registration.tables or 1) + 1) if (slot, table) not in taken]
+
+
+def place_meeting(session: EventSession, enterprise_id: int, institution_id: int, need_id: int | None,
+                  product_id: int | None, source: MeetingSource, request_id: int | None = None) -> Meeting | None:
+    """Put a fixed meeting in the first free slot and table both can take; None when nothing is free."""
+    existing = active_pair_meeting(session.id, enterprise_id, institution_id)
+    if existing is not None:
+        return existing
+    status = MeetingStatus.SCHEDULED if session_is_published(session) else MeetingStatus.PROPOSED
+    for slot, table in free_cells(session, institution_id, enterprise_id):
+        meeting = Meeting(session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id,
+                          need_id=need_id, product_id=product_id, request_id=request_id, slot=slot,
+                          table_number=table, status=status.value, source=source.value)
+        if _insert_meeting(meeting):
+            _after_new_meeting(meeting)
+            return meeting
+    return None
+
+
+def _after_new_meeting(meeting: Meeting) -> None:
+    if meeting.status == MeetingStatus.SCHEDULED:
+        share_registration_details(meeting)
+    if meeting.need is not None and meeting.need.status == NeedStatus.OPEN:
+        refresh_need_status(meeting.need)
+
+
+def book_slot(actor, session: EventSession, institution: Institution, slot: int, table: int) -> Meeting:
+    """An SME takes a free slot at an institution's table; of concurrent bookers exactly one wins."""
+    if actor.role != "sme" or actor.enterprise_id is None:
+        abort(403)
+    if not SessionKind(session.kind).has_meetings or not session_is_published(session):
+        raise FieldError("slot", _l("本场日程尚未发布，暂不能预约。"))
+    mine = registration_of(session.id, enterprise_id=actor.enterprise_id)
+    if mine is None or mine.status not in (RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED):
+        raise FieldError("slot", _l("请先报名本场（已通过或候补中）再预约。"))
+    theirs = registration_of(session.id, institution_id=institution.id)
+    if theirs is None or theirs.status != RegistrationStatus.APPROVED:
+        abort(404)
+    if not 0 <= slot < session.slot_count or not 1 <= table <= (theirs.tables or 1):
+        raise FieldError("slot", _l("该时段或桌号不存在。"))
+    if slot in (theirs.unavailable_slots or []) or session.slot_starts_at(slot) <= utcnow():
+        raise FieldError("slot", _l("该时段不可预约，请选择其他时段。"))
+    need, product = _need_and_product(mine, theirs)
+    existing = active_pair_meeting(session.id, actor.enterprise_id, institution.id)
+    if existing is not None:
+        if (existing.slot, existing.table_number) == (slot, table):
+            return existing  # the same booking submitted twice
+        raise FieldError("slot", _l("您已与该机构安排了会谈（%(at)s）。",
+                                    at=existing.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%H:%M")))
+    if (slot, table) in _taken(session.id, Meeting.institution_id, institution.id):
+        raise FieldError("slot", SLOT_TAKEN)
+    if any(busy == slot for busy, _ in _taken(session.id, Meeting.enterprise_id, actor.enterprise_id)):
+        raise FieldError("slot", _l("您在该时段已有其他会谈。"))
+    meeting = Meeting(session_id=session.id, enterprise_id=actor.enterprise_id, institution_id=institution.id,
+                      need_id=need.id, product_id=product.id if product else None, slot=slot, table_number=table,
+                      status=MeetingStatus.SCHEDULED.value, source=MeetingSource.BOOKING.value)
+    if not _insert_meeting(meeting):
+        again = active_pair_meeting(session.id, actor.enterprise_id, institution.id)
+        if again is not None and (again.slot, again.table_number) == (slot, table):
+            return again
+        raise FieldError("slot", SLOT_TAKEN)
+    _after_new_meeting(meeting)
+    notify_party("meeting_booked", "meeting", meeting.id, Message(
+        subject_zh=f"新的预约会谈：{session.title}", body_zh=f"有企业预约了您在“{session.title}”第 {table} 桌的一个时段。",
+        subject_en=f"New booking: {session.title}", body_en=f"An SME booked a slot at your table {table}.",
+        link=path_for("events.agenda")), institution_id=institution.id)
+    return meeting
+
+
+def _need_and_product(mine: Registration, theirs: Registration) -> tuple[FinancingNeed, Product | None]:
+    """The SME's registered need that one of the institution's registered products serves."""
+    for need in mine.needs:
+        if need.status == NeedStatus.WITHDRAWN:
+            continue
+        for product in theirs.products:
+            if product.type == need.type:
+                return need, product
+    raise FieldError("slot", _l("该机构在本场的产品与您报名的融资需求类型不对应。"))
+
+
+def offer_freed_slot(meeting: Meeting) -> int:
+    """Offer a cancelled meeting's slot to the session's waitlisted or unmatched SMEs whose needs the
+    institution's products serve; returns how many SMEs were messaged."""
+    session = meeting.session
+    if meeting.slot is None or not session_is_published(session) or meeting.starts_at <= utcnow():
+        return 0
+    theirs = registration_of(session.id, institution_id=meeting.institution_id)
+    if theirs is None or theirs.status != RegistrationStatus.APPROVED:
+        return 0
+    types = {product.type for product in theirs.products}
+    unmatched = select(UnmatchedEnterprise.enterprise_id).where(UnmatchedEnterprise.session_id == session.id)
+    candidates = db.session.scalars(select(Registration).where(
+        Registration.session_id == session.id, Registration.enterprise_id.is_not(None),
+        Registration.enterprise_id != meeting.enterprise_id,
+        or_(Registration.status == RegistrationStatus.WAITLISTED,
+            (Registration.status == RegistrationStatus.APPROVED) & Registration.enterprise_id.in_(unmatched)))
+        .order_by(Registration.created_at, Registration.id)).all()
+    link = path_for("events.book", session_id=session.id, institution=meeting.institution_id, slot=meeting.slot,
+                    table=meeting.table_number)
+    start = meeting.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    offered = 0
+    for registration in candidates:
+        if not any(need.type in types and need.status != NeedStatus.WITHDRAWN for need in registration.needs):
+            continue
+        if active_pair_meeting(session.id, registration.enterprise_id, meeting.institution_id) is not None:
+            continue
+        message = Message(subject_zh=f"有空出的对接时段：{session.title}",
+                          body_zh=f"“{meeting.institution.name}”在 {start} 第 {meeting.table_number} 桌有空出的时段，先到先得。",
+                          subject_en=f"A slot freed up: {session.title}",
+                          body_en=f"{meeting.institution.name} has a free slot at {start}, table "
+                                  f"{meeting.table_number}. First come, first served.", link=link)
+        notify_party("freed_slot_offer", "meeting", meeting.id, message, enterprise_id=registration.enterprise_id)
+        offered += 1
+    return offered
+
+
+# ---- cancelling and check-in --------------------------------------------------------------------
+
+def _cancel(actor, meeting: Meeting, reason: str) -> bool:
+    result = db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.status.in_(ACTIVE_PLANNED))
+                                .values(status=MeetingStatus.CANCELLED.value, cancel_reason=reason[:500],
+                                        cancelled_by_user_id=actor.id, updated_at=utcnow()))
+    db.session.refresh(meeting)
+    return result.rowcount == 1
+
+
+def cancel_meeting(actor, meeting: Meeting, reason: str) -> Meeting:
+    """Either side (or an organiser) cancels with a reason; the other side is told; the slot is offered on."""
+    is_party = meeting.enterprise_id == actor.enterprise_id or meeting.institution_id == actor.institution_id
+    if not is_party:
+        ensure_manages_event(actor, meeting.session.event)
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("reason", _l("请填写取消原因。"))
+    if meeting.starts_at is not None and meeting.starts_at <= utcnow():
+        raise FieldError("reason", _l("会谈已开始，不能取消；请在会谈结果中记录未到场。"))
+    was_scheduled = meeting.status == MeetingStatus.SCHEDULED
+    if not _cancel(actor, meeting, reason):
+        raise FieldError("reason", _l("会谈已是“%(status)s”状态，不能取消。", status=MeetingStatus(meeting.status).label))
+    _tell_cancelled(actor, meeting, reason)
+    if was_scheduled:
+        offer_freed_slot(meeting)
+    return meeting
+
+
+def _tell_cancelled(actor, meeting: Meeting, reason: str) -> None:
+    title = meeting.session.title
+    message = Message(subject_zh=f"会谈已取消：{title}", body_zh=f"“{title}”中的一场会谈已被取消。原因：{reason}",
+                      subject_en=f"Meeting cancelled: {title}",
+                      body_en=f"A meeting in \"{title}\" was cancelled: {reason}",
+                      link=path_for("events.agenda"))
+    if actor.enterprise_id != meeting.enterprise_id:
+        notify_party("meeting_cancelled", "meeting", meeting.id, message, enterprise_id=meeting.enterprise_id)
+    if actor.institution_id != meeting.institution_id:
+        notify_party("meeting_cancelled", "meeting", meeting.id, message, institution_id=meeting.institution_id)
+
+
+def cancel_party_meetings(actor, registration: Registration, reason) -> int:
+    """A cancelled registration takes the party's planned meetings in that session with it."""
+    party = (Meeting.enterprise_id == registration.enterprise_id if registration.enterprise_id is not None
+             else Meeting.institution_id == registration.institution_id)
+    meetings = db.session.scalars(select(Meeting).where(Meeting.session_id == registration.session_id, party,
+                                                        Meeting.status.in_(ACTIVE_PLANNED))).all()
+    cancelled = 0
+    for meeting in meetings:
+        was_scheduled = meeting.status == MeetingStatus.SCHEDULED
+        if _cancel(actor, meeting, str(reason)):
+            cancelled += 1
+            _tell_cancelled(actor, meeting, str(reason))
+            if was_scheduled and registration.enterprise_id is not None:
+                offer_freed_slot(meeting)
+    return cancelled
+
+
+def check_in(actor, meeting: Meeting, now: datetime | None = None) -> Meeting:
+    """At the venue, an organiser or the institution marks the meeting held (from the session's day on)."""
+    if actor.institution_id is None or actor.institution_id != meeting.institution_id:
+        ensure_manages_event(actor, meeting.session.event)
+    now = now or utcnow()
+    if local_date(now) < local_date(meeting.session.starts_at):
+        raise FieldError("meeting", _l("会谈当天才能签到。"))
+    result = db.session.execute(
+        update(Meeting).where(Meeting.id == meeting.id,
+                              Meeting.status.in_([MeetingStatus.SCHEDULED.value, MeetingStatus.NO_SHOW.value]))
+        .values(status=MeetingStatus.HELD.value, checked_in_at=now, updated_at=now))
+    db.session.refresh(meeting)
+    if result.rowcount != 1 and meeting.status != MeetingStatus.HELD:
+        raise FieldError("meeting", _l("会谈为“%(status)s”状态，不能签到。", status=MeetingStatus(meeting.status).label))
+    if meeting.need is not None:
+        refresh_need_status(meeting.need)
+    return meeting
+
+
+def bookable_institutions(session: EventSession, actor) -> list[tuple[Registration, list[tuple[int, int]]]]:
+    """Institutions of a published session with their free (slot, table) cells for this SME."""
+    if not session_is_published(session) or actor.enterprise_id is None:
+        return []
+    registrations = db.session.scalars(select(Registration).where(
+        Registration.session_id == session.id, Registration.institution_id.is_not(None),
+        Registration.status == RegistrationStatus.APPROVED).order_by(Registration.id)).all()
+    return [(registration, free_cells(session, registration.institution_id, actor.enterprise_id))
+            for registration in registrations]
+
+
+def slot_label(session: EventSession, slot: int) -> str:
+    start = session.slot_starts_at(slot).replace(tzinfo=UTC).astimezone(SHANGHAI)
+    return f"{start:%H:%M}–{(start + timedelta(minutes=session.slot_minutes)):%H:%M}"

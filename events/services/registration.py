@@ -1,0 +1,396 @@
+"""Signing up for a session, and the organisers' decisions on sign-ups.
+
+An SME brings needs, an institution its products, tables, staff and the slots it cannot take. One
+registration per party and session (unique constraints): a second submission returns the first. A
+full session puts SMEs on the waitlist, which moves up by itself whenever a place frees.
+"""
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chainmatch.extensions import db
+from events.enums import EventStatus, RegistrationStatus, SessionKind
+from events.models import EventSession, Registration, RegistrationStaff
+from events.services.scope import ensure_manages_event
+from events.workdays import SHANGHAI
+from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
+from market.models import FinancingNeed, Institution, Product, utcnow
+from market.services import FieldError
+from notifications.services import Message, enqueue, path_for
+
+LIVE_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED)
+MAX_TABLES_PER_INSTITUTION = 50
+FULL_SESSION_REASON_ZH = "本场名额已满，已自动进入候补名单；有名额空出时将按报名先后自动递补。"
+FULL_SESSION_REASON_EN = "The session is full: you are on the waitlist and move up automatically when a place frees."
+
+
+@dataclass
+class StaffMember:
+    """Someone who sits at one of the institution's tables."""
+
+    name: str
+    title: str = ""
+    phone: str = ""
+    table_number: int | None = None
+
+
+# ---- notifications to a party -----------------------------------------------------------------
+
+def party_users(enterprise_id: int | None = None, institution_id: int | None = None) -> list:
+    """The enabled users acting for an enterprise or an institution."""
+    from chainmatch.accounts.models import User  # the shell's user table; read-only here
+    query = select(User).where(User.is_enabled.is_(True)).order_by(User.id)
+    if enterprise_id is not None:
+        query = query.where(User.enterprise_id == enterprise_id)
+    else:
+        query = query.where(User.institution_id == institution_id)
+    return list(db.session.scalars(query))
+
+
+def notify_party(kind: str, object_type: str, object_id: int, message: Message, *,
+                 enterprise_id: int | None = None, institution_id: int | None = None) -> int:
+    """Queue `message` once for every user of the party; returns how many rows were added."""
+    return sum(enqueue(user, kind, object_type, object_id, message)
+               for user in party_users(enterprise_id, institution_id))
+
+
+def _local_text(moment: datetime) -> str:
+    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+def registration_of(session_id: int, *, enterprise_id: int | None = None,
+                    institution_id: int | None = None) -> Registration | None:
+    query = select(Registration).where(Registration.session_id == session_id)
+    if enterprise_id is not None:
+        query = query.where(Registration.enterprise_id == enterprise_id)
+    else:
+        query = query.where(Registration.institution_id == institution_id)
+    return db.session.scalar(query)
+
+
+def my_registrations(actor) -> list[Registration]:
+    """The actor's party's registrations, newest session first."""
+    query = select(Registration).join(EventSession).order_by(EventSession.starts_at.desc(), Registration.id)
+    if actor.enterprise_id is not None:
+        query = query.where(Registration.enterprise_id == actor.enterprise_id)
+    elif actor.institution_id is not None:
+        query = query.where(Registration.institution_id == actor.institution_id)
+    else:
+        return []
+    return list(db.session.scalars(query))
+
+
+def approved_enterprise_count(session_id: int) -> int:
+    return db.session.scalar(select(func.count(Registration.id)).where(
+        Registration.session_id == session_id, Registration.enterprise_id.is_not(None),
+        Registration.status == RegistrationStatus.APPROVED))
+
+
+def served_types_label(session: EventSession) -> str:
+    return "、".join(FinancingType(value).label for value in sorted(session.financing_types))
+
+
+def serves_type(session: EventSession, financing_type: str) -> bool:
+    """A session without financing types (a talk, an industry session) serves every type."""
+    return not session.financing_types or financing_type in session.financing_types
+
+
+def registration_is_open(session: EventSession, now: datetime | None = None) -> bool:
+    try:
+        ensure_registration_open(session, now)
+    except FieldError:
+        return False
+    return True
+
+
+def ensure_registration_open(session: EventSession, now: datetime | None = None) -> None:
+    """Refuse (naming why) unless the event takes registrations now."""
+    event, now = session.event, now or utcnow()
+    if event.status != EventStatus.OPEN:
+        raise FieldError("registration", _l("该活动当前不接受报名（状态：%(status)s）。",
+                                            status=EventStatus(event.status).label))
+    if now < event.registration_opens_at:
+        raise FieldError("registration", _l("报名尚未开始，%(at)s 起可报名。", at=_local_text(event.registration_opens_at)))
+    if now >= event.registration_closes_at:
+        raise FieldError("registration", _l("报名已于 %(at)s 截止。", at=_local_text(event.registration_closes_at)))
+
+
+def _lock_session(session: EventSession) -> None:
+    """Serialise capacity decisions on one session (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE)."""
+    db.session.execute(select(EventSession.id).where(EventSession.id == session.id).with_for_update())
+
+
+def _insert_or_existing(registration: Registration, session_id: int, **party) -> Registration:
+    """Insert in a SAVEPOINT; if the party registered meanwhile (double click, two tabs) return that one."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(registration)
+            db.session.flush()
+    except IntegrityError:
+        existing = registration_of(session_id, **party)
+        if existing is None:
+            raise
+        return existing
+    return registration
+
+
+# ---- SMEs -------------------------------------------------------------------------------------
+
+def _own_needs(actor, need_ids) -> list[FinancingNeed]:
+    needs = []
+    for need_id in sorted({int(value) for value in need_ids}):
+        need = db.session.get(FinancingNeed, need_id)
+        if need is None or need.enterprise_id != actor.enterprise_id:
+            abort(404)
+        needs.append(need)
+    return needs
+
+
+def sessions_serving(session: EventSession, types: set[str]) -> list[EventSession]:
+    """Other matchmaking sessions of the same event that serve one of `types`."""
+    return [other for other in session.event.sessions if other.id != session.id
+            and SessionKind(other.kind).has_meetings and any(serves_type(other, t) for t in types)]
+
+
+def register_enterprise(actor, session: EventSession, need_ids, consent_text: str,
+                        now: datetime | None = None) -> Registration:
+    """An SME signs up with the needs it brings (only those the session serves are kept)."""
+    if actor.role != "sme" or actor.enterprise_id is None:
+        abort(403)
+    _lock_session(session)
+    existing = registration_of(session.id, enterprise_id=actor.enterprise_id)
+    if existing is not None and existing.status != RegistrationStatus.CANCELLED:
+        return existing
+    ensure_registration_open(session, now)
+    needs = _own_needs(actor, need_ids)
+    withdrawn = [need for need in needs if need.status == NeedStatus.WITHDRAWN]
+    if withdrawn:
+        raise FieldError("needs", _l("已撤回的需求不能报名。"))
+    if not needs and SessionKind(session.kind).has_meetings:
+        raise FieldError("needs", _l("请至少选择一项融资需求。"))
+    served = [need for need in needs if serves_type(session, need.type)]
+    if needs and not served:
+        others = sessions_serving(session, {need.type for need in needs})
+        hint = _l("可改报：%(titles)s。", titles="、".join(s.title for s in others)) if others else ""
+        raise FieldError("needs", _l("本场服务的融资类型为：%(types)s；您所选的需求均不在其中。%(hint)s",
+                                     types=served_types_label(session), hint=hint))
+    if not (consent_text or "").strip():
+        raise FieldError("consent", _l("请阅读并勾选同意信息共享说明。"))
+    full = session.capacity is not None and approved_enterprise_count(session.id) >= session.capacity
+    status = RegistrationStatus.WAITLISTED if full else RegistrationStatus.PENDING
+    reason = FULL_SESSION_REASON_ZH if full else ""
+    if existing is not None:  # re-registering after cancelling: goes to the back of the queue
+        return _reactivate(existing, actor, status, reason, consent_text.strip(), needs=served)
+    registration = Registration(session_id=session.id, enterprise_id=actor.enterprise_id, status=status.value,
+                                decision_reason=reason, consent_text=consent_text.strip(),
+                                registered_by_user_id=actor.id, created_at=utcnow())
+    registration.needs = served
+    return _insert_or_existing(registration, session.id, enterprise_id=actor.enterprise_id)
+
+
+def _reactivate(registration: Registration, actor, status, reason: str, consent_text: str, *,
+                needs=None, products=None) -> Registration:
+    result = db.session.execute(
+        update(Registration).where(Registration.id == registration.id,
+                                   Registration.status == RegistrationStatus.CANCELLED)
+        .values(status=status.value, decision_reason=reason, consent_text=consent_text, created_at=utcnow(),
+                decided_at=None, registered_by_user_id=actor.id))
+    db.session.refresh(registration)
+    if result.rowcount == 1:
+        if needs is not None:
+            registration.needs = needs
+        if products is not None:
+            registration.products = products
+        db.session.flush()
+    return registration
+
+
+# ---- institutions -----------------------------------------------------------------------------
+
+def _own_products(actor, product_ids) -> list[Product]:
+    products = []
+    for product_id in sorted({int(value) for value in product_ids}):
+        product = db.session.get(Product, product_id)
+        if product is None or product.institution_id != actor.institution_id:
+            abort(404)
+        products.append(product)
+    return products
+
+
+def _check_staff(staff: list[StaffMember], tables: int) -> list[RegistrationStaff]:
+    rows = []
+    for member in staff:
+        name = (member.name or "").strip()
+        if not name:
+            continue
+        if len(name) > 60 or len(member.title or "") > 60 or len(member.phone or "") > 30:
+            raise FieldError("staff", _l("人员姓名、职务不超过 60 字，电话不超过 30 字。"))
+        if member.table_number is not None and not 1 <= member.table_number <= tables:
+            raise FieldError("staff", _l("桌号须在 1 到 %(tables)s 之间。", tables=tables))
+        rows.append(RegistrationStaff(name=name, title=(member.title or "").strip(),
+                                      phone=(member.phone or "").strip(), table_number=member.table_number))
+    return rows
+
+
+def register_institution(actor, session: EventSession, product_ids, tables: int | None,
+                         staff: list[StaffMember], unavailable_slots, now: datetime | None = None) -> Registration:
+    """An approved institution signs up with products, tables, who sits at them and slots it cannot take."""
+    if actor.role != "institution" or actor.institution_id is None:
+        abort(403)
+    existing = registration_of(session.id, institution_id=actor.institution_id)
+    if existing is not None and existing.status != RegistrationStatus.CANCELLED:
+        return existing
+    institution = db.session.get(Institution, actor.institution_id)
+    if institution.status != InstitutionStatus.APPROVED:
+        raise FieldError("registration", _l("机构资料通过审核后才能报名。"))
+    ensure_registration_open(session, now)
+    products = _own_products(actor, product_ids)
+    if any(product.status != ProductStatus.ACTIVE for product in products):
+        raise FieldError("products", _l("已下架的产品不能报名。"))
+    if not products:
+        raise FieldError("products", _l("请至少选择一项产品。"))
+    if not any(serves_type(session, product.type) for product in products):
+        raise FieldError("products", _l("本场服务的融资类型为：%(types)s；您所选的产品均不在其中。",
+                                        types=served_types_label(session)))
+    products = [product for product in products if serves_type(session, product.type)]
+    slot_rows: list[int] = []
+    staff_rows: list[RegistrationStaff] = []
+    if SessionKind(session.kind).has_meetings:
+        limit = min(MAX_TABLES_PER_INSTITUTION, session.tables or MAX_TABLES_PER_INSTITUTION)
+        if tables is None or not 1 <= tables <= limit:
+            raise FieldError("tables", _l("桌数须在 1 到 %(limit)s 之间。", limit=limit))
+        staff_rows = _check_staff(staff, tables)
+        if not staff_rows:
+            raise FieldError("staff", _l("请至少填写一位出席人员。"))
+        slot_rows = sorted({int(slot) for slot in unavailable_slots})
+        if any(not 0 <= slot < session.slot_count for slot in slot_rows):
+            raise FieldError("unavailable_slots", _l("所选时段不属于本场。"))
+        if session.slot_count and len(slot_rows) >= session.slot_count:
+            raise FieldError("unavailable_slots", _l("不能所有时段都不可参加。"))
+    else:
+        tables = None
+    if existing is not None:
+        registration = _reactivate(existing, actor, RegistrationStatus.PENDING, "", "", products=products)
+        registration.tables, registration.unavailable_slots, registration.staff = tables, slot_rows, staff_rows
+        db.session.flush()
+        return registration
+    registration = Registration(session_id=session.id, institution_id=actor.institution_id,
+                                status=RegistrationStatus.PENDING.value, tables=tables,
+                                unavailable_slots=slot_rows, registered_by_user_id=actor.id, created_at=utcnow())
+    registration.products = products
+    registration.staff = staff_rows
+    return _insert_or_existing(registration, session.id, institution_id=actor.institution_id)
+
+
+# ---- organisers' decisions --------------------------------------------------------------------
+
+def _move(registration: Registration, allowed_from, to: RegistrationStatus, reason: str = "") -> None:
+    """Conditional UPDATE: refuses when someone else changed the registration first."""
+    result = db.session.execute(
+        update(Registration).where(Registration.id == registration.id,
+                                   Registration.status.in_([status.value for status in allowed_from]))
+        .values(status=to.value, decision_reason=reason, decided_at=utcnow()))
+    db.session.refresh(registration)
+    if result.rowcount != 1:
+        raise FieldError("registration", _l("报名状态已变为“%(status)s”，请刷新后再操作。",
+                                            status=RegistrationStatus(registration.status).label))
+
+
+def _decision_message(registration: Registration, kind: str, zh: str, en: str) -> None:
+    session = registration.session
+    message = Message(subject_zh=f"报名{zh}：{session.title}", body_zh=f"您报名的“{session.title}”{zh}。"
+                      + (f"\n说明：{registration.decision_reason}" if registration.decision_reason else ""),
+                      subject_en=f"Registration {en}: {session.title}",
+                      body_en=f"Your registration for \"{session.title}\" was {en}.",
+                      link=path_for("events.my_registrations"))
+    notify_party(kind, "registration", registration.id, message,
+                 enterprise_id=registration.enterprise_id, institution_id=registration.institution_id)
+
+
+def approve_registration(actor, registration: Registration) -> Registration:
+    ensure_manages_event(actor, registration.session.event)
+    session = registration.session
+    if registration.enterprise_id is not None and session.capacity is not None:
+        _lock_session(session)
+        if approved_enterprise_count(session.id) >= session.capacity:
+            raise FieldError("registration", _l("本场名额（%(capacity)s 家企业）已满，不能再通过；可改为候补。",
+                                                capacity=session.capacity))
+    _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED), RegistrationStatus.APPROVED)
+    _decision_message(registration, "registration_approved", "已通过", "approved")
+    return registration
+
+
+def reject_registration(actor, registration: Registration, reason: str) -> Registration:
+    ensure_manages_event(actor, registration.session.event)
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError("reason", _l("请填写不通过的理由。"))
+    _move(registration, LIVE_STATUSES, RegistrationStatus.REJECTED, reason[:500])
+    _decision_message(registration, "registration_rejected", "未通过", "not accepted")
+    promote_waitlist(registration.session)
+    return registration
+
+
+def waitlist_registration(actor, registration: Registration, reason: str = "") -> Registration:
+    ensure_manages_event(actor, registration.session.event)
+    reason = (reason or "").strip() or FULL_SESSION_REASON_ZH
+    _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.APPROVED), RegistrationStatus.WAITLISTED,
+          reason[:500])
+    _decision_message(registration, "registration_waitlisted", "进入候补", "waitlisted")
+    promote_waitlist(registration.session, exclude_id=registration.id)
+    return registration
+
+
+def cancel_registration(actor, registration: Registration, reason: str = "") -> Registration:
+    """The registrant or an organiser cancels; the party's meetings in the session are cancelled too."""
+    own = (registration.enterprise_id is not None and registration.enterprise_id == actor.enterprise_id) or \
+          (registration.institution_id is not None and registration.institution_id == actor.institution_id)
+    if not own:
+        ensure_manages_event(actor, registration.session.event)
+    _move(registration, LIVE_STATUSES, RegistrationStatus.CANCELLED, (reason or "").strip()[:500])
+    from events.services.agenda import cancel_party_meetings
+    cancel_party_meetings(actor, registration, "报名已取消")
+    promote_waitlist(registration.session)
+    return registration
+
+
+def promote_waitlist(session: EventSession, exclude_id: int | None = None) -> list[Registration]:
+    """Fill free places (capacity minus approved SMEs) with the oldest waitlisted SMEs; message each one."""
+    if session.capacity is None:
+        return []
+    _lock_session(session)
+    promoted: list[Registration] = []
+    for _attempt in range(session.capacity + 1):
+        if approved_enterprise_count(session.id) >= session.capacity:
+            break
+        query = (select(Registration).where(Registration.session_id == session.id,
+                                            Registration.enterprise_id.is_not(None),
+                                            Registration.status == RegistrationStatus.WAITLISTED)
+                 .order_by(Registration.created_at, Registration.id).limit(1))
+        if exclude_id is not None:
+            query = query.where(Registration.id != exclude_id)
+        candidate = db.session.scalar(query)
+        if candidate is None:
+            break
+        result = db.session.execute(
+            update(Registration).where(Registration.id == candidate.id,
+                                       Registration.status == RegistrationStatus.WAITLISTED)
+            .values(status=RegistrationStatus.APPROVED.value, decision_reason="", decided_at=utcnow()))
+        db.session.refresh(candidate)
+        if result.rowcount == 1:
+            promoted.append(candidate)
+            message = Message(
+                subject_zh=f"候补递补成功：{session.title}",
+                body_zh=f"有名额空出，您在“{session.title}”的候补报名已自动转为通过。",
+                subject_en=f"Off the waitlist: {session.title}",
+                body_en=f"A place freed up: your registration for \"{session.title}\" is now approved.",
+                link=path_for("events.my_registrations"))
+            notify_party("registration_promoted", "registration", candidate.id, message,
+                         enterprise_id=candidate.enterprise_id)
+    return promoted

@@ -1,0 +1,285 @@
+"""Meeting requests between an SME and an institution, answered within the promised working days.
+
+The deadline (`respond_by`) is the end of the N-th official working day after the request day
+(events.workdays), N being the product's promise, else the institution's smallest promise, else 5.
+An accepted request becomes a fixed meeting in the event's matching session that serves the need's
+type, in the first slot and table both can take; when nothing is free it stays accepted, and the
+matcher keeps accepted requests whenever capacity allows.
+"""
+from datetime import datetime, timedelta
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chainmatch.extensions import db
+from events.enums import LeadSource, MeetingSource, RegistrationStatus, RequestDirection, RequestStatus, SessionKind
+from events.models import Event, EventSession, Meeting, MeetingRequest, Registration
+from events.services.agenda import place_meeting
+from events.services.consent import grant_consent
+from events.services.registration import notify_party, serves_type
+from events.workdays import add_working_days
+from market.enums import InstitutionStatus, NeedStatus, ProductStatus
+from market.models import Enterprise, FinancingNeed, Institution, Product, utcnow
+from market.services import FieldError
+from notifications.services import Message, path_for
+
+DEFAULT_RESPONSE_WORKING_DAYS = 5
+OPEN_STATUSES = (RequestStatus.REQUESTED.value, RequestStatus.ACCEPTED.value)
+
+
+def response_working_days(institution_id: int, product: Product | None = None) -> int:
+    """The product's promise, else the institution's smallest promise among active products, else 5."""
+    if product is not None:
+        return product.response_working_days
+    smallest = db.session.scalar(select(func.min(Product.response_working_days)).where(
+        Product.institution_id == institution_id, Product.status == ProductStatus.ACTIVE))
+    return smallest or DEFAULT_RESPONSE_WORKING_DAYS
+
+
+def _open_request(event_id: int | None, enterprise_id: int, institution_id: int) -> MeetingRequest | None:
+    query = select(MeetingRequest).where(MeetingRequest.enterprise_id == enterprise_id,
+                                         MeetingRequest.institution_id == institution_id,
+                                         MeetingRequest.status.in_(OPEN_STATUSES))
+    query = query.where(MeetingRequest.event_id.is_(None) if event_id is None else MeetingRequest.event_id == event_id)
+    return db.session.scalar(query.order_by(MeetingRequest.id).limit(1))
+
+
+def _check_need(need_id, enterprise_id: int) -> FinancingNeed | None:
+    if not need_id:
+        return None
+    need = db.session.get(FinancingNeed, int(need_id))
+    if need is None or need.enterprise_id != enterprise_id:
+        abort(404)
+    if need.status == NeedStatus.WITHDRAWN:
+        raise FieldError("need_id", _l("该需求已撤回。"))
+    return need
+
+
+def _check_product(product_id, institution_id: int) -> Product | None:
+    if not product_id:
+        return None
+    product = db.session.get(Product, int(product_id))
+    if product is None or product.institution_id != institution_id:
+        abort(404)
+    if product.status != ProductStatus.ACTIVE:
+        raise FieldError("product_id", _l("该产品已下架。"))
+    return product
+
+
+def request_meeting(actor, event: Event | None, target: Enterprise | Institution, need_id=None, product_id=None,
+                    message: str = "", lead_source: str = LeadSource.DIRECT.value, lead_session_id: int | None = None,
+                    consent_text: str = "") -> MeetingRequest:
+    """An SME asks an institution for a meeting, or the reverse. An SME's request shares its details with
+    that institution alone, so it needs `consent_text` (the words shown beside the checkbox)."""
+    if actor.role == "sme" and actor.enterprise_id is not None and isinstance(target, Institution):
+        enterprise_id, institution_id, direction = actor.enterprise_id, target.id, RequestDirection.FROM_ENTERPRISE
+        if target.status != InstitutionStatus.APPROVED:
+            abort(404)
+    elif actor.role == "institution" and actor.institution_id is not None and isinstance(target, Enterprise):
+        enterprise_id, institution_id, direction = target.id, actor.institution_id, RequestDirection.FROM_INSTITUTION
+        if db.session.get(Institution, institution_id).status != InstitutionStatus.APPROVED:
+            raise FieldError("message", _l("机构资料通过审核后才能发起约见。"))
+    else:
+        abort(403)
+    if lead_source not in {source.value for source in LeadSource}:
+        raise FieldError("lead_source", _l("未知的线索来源。"))
+    need = _check_need(need_id, enterprise_id)
+    product = _check_product(product_id, institution_id)
+    if need is not None and product is not None and need.type != product.type:
+        raise FieldError("product_id", _l("所选产品与需求的融资类型不一致。"))
+    if event is not None and event.status not in ("open", "closed", "matched", "published", "running"):
+        raise FieldError("message", _l("该活动当前不接受约见。"))
+    existing = _open_request(event.id if event else None, enterprise_id, institution_id)
+    if existing is not None:
+        return existing  # a double submission, or the pair is already talking
+    if direction == RequestDirection.FROM_ENTERPRISE and not (consent_text or "").strip():
+        raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
+    now = utcnow()
+    request = MeetingRequest(
+        event_id=event.id if event else None, enterprise_id=enterprise_id, institution_id=institution_id,
+        need_id=need.id if need else None, product_id=product.id if product else None, direction=direction.value,
+        status=RequestStatus.REQUESTED.value, message=(message or "").strip()[:1000],
+        respond_by=add_working_days(now, response_working_days(institution_id, product)), lead_source=lead_source,
+        lead_session_id=lead_session_id, created_by_user_id=actor.id, created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError:
+        existing = _open_request(event.id if event else None, enterprise_id, institution_id)
+        if existing is None:
+            raise
+        return existing
+    if direction == RequestDirection.FROM_ENTERPRISE:
+        grant_consent(enterprise_id, institution_id, consent_text, "request", actor.id)
+    _tell(request, "request_received", to_requester=False,
+          zh=("新的约见请求", "您收到一条约见请求，请在期限内答复。"), en=("New meeting request", "Please answer in time."))
+    return request
+
+
+def _tell(request: MeetingRequest, kind: str, to_requester: bool, zh: tuple, en: tuple) -> None:
+    message = Message(subject_zh=zh[0], body_zh=zh[1], subject_en=en[0], body_en=en[1],
+                      link=path_for("events.requests"))
+    to_enterprise = (request.direction == RequestDirection.FROM_ENTERPRISE) == to_requester
+    if to_enterprise:
+        notify_party(kind, "meeting_request", request.id, message, enterprise_id=request.enterprise_id)
+    else:
+        notify_party(kind, "meeting_request", request.id, message, institution_id=request.institution_id)
+
+
+def is_requester(actor, request: MeetingRequest) -> bool:
+    if request.direction == RequestDirection.FROM_ENTERPRISE:
+        return actor.enterprise_id is not None and actor.enterprise_id == request.enterprise_id
+    return actor.institution_id is not None and actor.institution_id == request.institution_id
+
+
+def is_recipient(actor, request: MeetingRequest) -> bool:
+    if request.direction == RequestDirection.FROM_ENTERPRISE:
+        return actor.institution_id is not None and actor.institution_id == request.institution_id
+    return actor.enterprise_id is not None and actor.enterprise_id == request.enterprise_id
+
+
+def own_request(actor, request_id: int) -> MeetingRequest:
+    request = db.session.get(MeetingRequest, request_id)
+    if request is None or not (is_requester(actor, request) or is_recipient(actor, request)):
+        abort(404)
+    return request
+
+
+def _answer(request: MeetingRequest, to: RequestStatus, note: str, now: datetime) -> None:
+    """requested → accepted/declined, only before the deadline and only once."""
+    result = db.session.execute(
+        update(MeetingRequest).where(MeetingRequest.id == request.id,
+                                     MeetingRequest.status == RequestStatus.REQUESTED,
+                                     MeetingRequest.respond_by >= now)
+        .values(status=to.value, answer_note=(note or "").strip()[:1000], responded_at=now))
+    db.session.refresh(request)
+    if result.rowcount != 1:
+        if request.status == RequestStatus.REQUESTED:
+            raise FieldError("note", _l("已超过答复期限，该请求已失效。"))
+        raise FieldError("note", _l("该请求已是“%(status)s”状态。", status=RequestStatus(request.status).label))
+
+
+def accept_request(actor, request: MeetingRequest, note: str = "", consent_text: str = "",
+                   now: datetime | None = None) -> Meeting | None:
+    """The other side accepts; returns the fixed meeting, or None when no common free slot is left."""
+    if not is_recipient(actor, request):
+        abort(404)
+    if actor.enterprise_id is not None and not (consent_text or "").strip():
+        raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
+    _answer(request, RequestStatus.ACCEPTED, note, now or utcnow())
+    if actor.enterprise_id is not None:
+        grant_consent(request.enterprise_id, request.institution_id, consent_text, "acceptance", actor.id)
+    meeting = place_accepted_request(request)
+    _tell(request, "request_accepted", to_requester=True,
+          zh=("约见请求已被接受", "对方已接受您的约见请求，详见“我的日程”。"),
+          en=("Meeting request accepted", "Your meeting request was accepted; see your agenda."))
+    return meeting
+
+
+def sessions_for_request(request: MeetingRequest) -> list[EventSession]:
+    """Matching sessions of the event that serve the need's (or product's) type; registered ones first."""
+    if request.event_id is None:
+        return []
+    if request.session_id is not None:
+        return [request.session]
+    wanted = request.need.type if request.need else (request.product.type if request.product else None)
+    now = utcnow()
+    sessions = [session for session in request.event.sessions
+                if SessionKind(session.kind).has_meetings and session.slot_minutes and session.ends_at > now
+                and (wanted is None or serves_type(session, wanted))]
+    registered = set(db.session.scalars(select(Registration.session_id).where(
+        Registration.institution_id == request.institution_id, Registration.status == RegistrationStatus.APPROVED)))
+    return sorted(sessions, key=lambda session: (session.id not in registered, session.starts_at, session.id))
+
+
+def place_accepted_request(request: MeetingRequest) -> Meeting | None:
+    """Try each suitable session in turn; the first free common slot wins (idempotent for the pair)."""
+    for session in sessions_for_request(request):
+        meeting = place_meeting(session, request.enterprise_id, request.institution_id, request.need_id,
+                                request.product_id, MeetingSource.REQUEST, request.id)
+        if meeting is not None:
+            if request.session_id is None:
+                request.session_id = session.id
+                db.session.flush()
+            return meeting
+    return None
+
+
+def decline_request(actor, request: MeetingRequest, note: str = "", now: datetime | None = None) -> MeetingRequest:
+    if not is_recipient(actor, request):
+        abort(404)
+    _answer(request, RequestStatus.DECLINED, note, now or utcnow())
+    _tell(request, "request_declined", to_requester=True,
+          zh=("约见请求未被接受", "对方婉拒了您的约见请求。" + (f"说明：{request.answer_note}" if request.answer_note else "")),
+          en=("Meeting request declined", "Your meeting request was declined."))
+    return request
+
+
+def withdraw_request(actor, request: MeetingRequest) -> MeetingRequest:
+    if not is_requester(actor, request):
+        abort(404)
+    result = db.session.execute(update(MeetingRequest).where(MeetingRequest.id == request.id,
+                                                             MeetingRequest.status == RequestStatus.REQUESTED)
+                                .values(status=RequestStatus.WITHDRAWN.value, responded_at=utcnow()))
+    db.session.refresh(request)
+    if result.rowcount != 1:
+        raise FieldError("note", _l("该请求已是“%(status)s”状态，不能撤回。", status=RequestStatus(request.status).label))
+    return request
+
+
+def expire_overdue_requests(now: datetime | None = None) -> int:
+    """Scheduler job: requests past their deadline become expired; both sides are told once. Returns how many."""
+    now = now or utcnow()
+    overdue = db.session.scalars(select(MeetingRequest).where(MeetingRequest.status == RequestStatus.REQUESTED,
+                                                              MeetingRequest.respond_by < now)
+                                 .order_by(MeetingRequest.id)).all()
+    expired = 0
+    for request in overdue:
+        result = db.session.execute(update(MeetingRequest).where(MeetingRequest.id == request.id,
+                                                                 MeetingRequest.status == RequestStatus.REQUESTED,
+                                                                 MeetingRequest.respond_by < now)
+                                    .values(status=RequestStatus.EXPIRED.value))
+        if result.rowcount != 1:
+            continue
+        expired += 1
+        db.session.refresh(request)
+        message = Message(subject_zh="约见请求已过期", body_zh="一条约见请求在答复期限内未获答复，已自动过期。",
+                          subject_en="Meeting request expired",
+                          body_en="A meeting request was not answered in time and has expired.",
+                          link=path_for("events.requests"))
+        notify_party("request_expired", "meeting_request", request.id, message, enterprise_id=request.enterprise_id)
+        notify_party("request_expired", "meeting_request", request.id, message, institution_id=request.institution_id)
+    return expired
+
+
+def requests_of(actor) -> tuple[list[MeetingRequest], list[MeetingRequest]]:
+    """(inbox, outbox) of the actor's party, newest first."""
+    if actor.enterprise_id is not None:
+        party = MeetingRequest.enterprise_id == actor.enterprise_id
+        incoming = RequestDirection.FROM_INSTITUTION.value
+    elif actor.institution_id is not None:
+        party = MeetingRequest.institution_id == actor.institution_id
+        incoming = RequestDirection.FROM_ENTERPRISE.value
+    else:
+        abort(403)
+    rows = db.session.scalars(select(MeetingRequest).where(party).order_by(MeetingRequest.created_at.desc(),
+                                                                          MeetingRequest.id.desc())).all()
+    return [r for r in rows if r.direction == incoming], [r for r in rows if r.direction != incoming]
+
+
+def due_soon_query(within_hours: int = 24, now: datetime | None = None):
+    """For reminders: open requests whose deadline falls within the next `within_hours` hours."""
+    now = now or utcnow()
+    return select(MeetingRequest).where(MeetingRequest.status == RequestStatus.REQUESTED,
+                                        MeetingRequest.respond_by >= now,
+                                        MeetingRequest.respond_by < now + timedelta(hours=within_hours))
+
+
+def accepted_unplaced_query():
+    """Accepted requests of an event that have no active meeting yet (for the matcher to keep)."""
+    placed = select(Meeting.request_id).where(Meeting.request_id.is_not(None), Meeting.status != "cancelled")
+    return select(MeetingRequest).where(MeetingRequest.status == RequestStatus.ACCEPTED,
+                                        MeetingRequest.id.not_in(placed))

@@ -1,0 +1,121 @@
+"""Twenty SMEs book the same slot at one table at once, over real HTTP: exactly one wins, nineteen are told
+the slot was just taken, no server error. Runs on whichever database the suite runs on (SQLite or PostgreSQL).
+
+The app under test is the suite's `app` (its database), served by werkzeug in a background thread; each SME
+signs in with its own cookie jar, then all twenty POST the booking form together behind a barrier.
+"""
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from events.enums import MeetingStatus
+from events.models import Meeting
+from tests.conftest import DEMO_PASSWORD
+from tests.events.participant.helpers import make_event, make_session, registered_bank, registered_sme, utc
+from tests.market.helpers import database
+
+BOOKERS = 20
+TAKEN = "该时段刚刚被预约，请选择其他时段"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _browser_like_client():
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect())
+
+
+def _post(opener, url: str, data: dict) -> tuple[int, str]:
+    body = urllib.parse.urlencode(data, doseq=True).encode()
+    try:
+        with opener.open(urllib.request.Request(url, data=body, method="POST"), timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:  # 3xx (redirects not followed), 4xx and 5xx
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def served_app(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="booking-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_bookings_of_one_slot_give_one_booking_and_nineteen_clean_refusals(app, served_app):
+    with database(app):
+        session = make_session(make_event(), published=True, starts_at=utc(2030, 3, 12, 9), slots=4)
+        bank_user, _, _ = registered_bank(session, tables=1)
+        smes = [registered_sme(session)[0] for _ in range(BOOKERS)]
+    clients = []
+    for user in smes:
+        opener = _browser_like_client()
+        status, _ = _post(opener, f"{served_app}/account/sign-in", {"email": user.email, "password": DEMO_PASSWORD})
+        assert status == 302
+        clients.append(opener)
+
+    barrier = threading.Barrier(BOOKERS)
+    results: list[tuple[int, str]] = [None] * BOOKERS  # type: ignore[list-item]
+    form = {"institution": str(bank_user.institution_id), "slot": "2", "table": "1"}
+
+    def book(index: int) -> None:
+        barrier.wait(timeout=60)
+        results[index] = _post(clients[index], f"{served_app}/events/sessions/{session.id}/book", form)
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in range(BOOKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(302) == 1, statuses
+    assert statuses.count(409) == BOOKERS - 1, statuses
+    assert not [status for status in statuses if status >= 500]
+    assert all(TAKEN in body for status, body in results if status == 409)
+    with database(app) as db_session:
+        booked = db_session.scalars(select(Meeting).where(Meeting.session_id == session.id,
+                                                         Meeting.status != MeetingStatus.CANCELLED)).all()
+        assert [(m.slot, m.table_number, m.source) for m in booked] == [(2, 1, "booking")]
+        assert db_session.scalar(select(func.count(Meeting.id))) == 1
+
+
+def test_the_same_registration_posted_at_once_from_five_tabs_leaves_one_row(app, served_app):
+    from events.models import Registration
+    from tests import factories
+    with database(app):
+        session = make_session(make_event())
+        user = factories.sme()
+        need = factories.need(user)
+    opener = _browser_like_client()
+    assert _post(opener, f"{served_app}/account/sign-in", {"email": user.email, "password": DEMO_PASSWORD})[0] == 302
+    tabs = 5
+    barrier = threading.Barrier(tabs)
+    statuses: list[int] = []
+
+    def submit() -> None:
+        barrier.wait(timeout=60)
+        statuses.append(_post(opener, f"{served_app}/events/sessions/{session.id}/register",
+                              {"needs": [str(need.id)], "consent": "y"})[0])
+
+    threads = [threading.Thread(target=submit) for _ in range(tabs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert statuses == [302] * tabs
+    with database(app) as db_session:
+        assert db_session.scalar(select(func.count(Registration.id))) == 1
