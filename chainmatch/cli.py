@@ -20,7 +20,8 @@ def _register_commands() -> None:
     for module_name, attribute in (("seeds.commands", "seed_command"),
                                    ("chainmatch.match_commands", "match_command"),
                                    ("chainmatch.match_commands", "bench_group"),
-                                   ("policies.commands", "policies_group")):
+                                   ("policies.commands", "policies_group"),
+                                   ("chainmatch.scheduler", "scheduler_command")):
         try:
             module = __import__(module_name, fromlist=[attribute])
         except ModuleNotFoundError as error:

@@ -2,7 +2,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, render_template, session
+from flask import Flask, has_request_context, render_template, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -77,6 +77,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "zh"  # jobs and commands: each message picks its language itself
     chosen = session.get("locale")
     if chosen in ("zh", "en"):
         return chosen

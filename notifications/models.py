@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chainmatch.extensions import db
 from market.enums import LabelledEnum, sql_in
@@ -10,14 +10,18 @@ from market.models import utcnow
 
 
 class DeliveryStatus(LabelledEnum):
+    """pending → sending (claimed by one deliverer) → sent, or back to pending for a retry, or failed."""
+
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
     @classmethod
     def _labels(cls):
         from flask_babel import lazy_gettext as _l
-        return {cls.PENDING: _l("待发送"), cls.SENT: _l("已发送"), cls.FAILED: _l("发送失败")}
+        return {cls.PENDING: _l("待发送"), cls.SENDING: _l("发送中"), cls.SENT: _l("已发送"),
+                cls.FAILED: _l("发送失败")}
 
 
 class Notification(db.Model):
@@ -42,5 +46,12 @@ class Notification(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     last_error: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)  # when a deliverer took it (status sending)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user = relationship("User")  # by name: a domain package does not import the shell's accounts
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None

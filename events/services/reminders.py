@@ -1,0 +1,352 @@
+"""Messages the scheduler sends about the month: reminders before meetings and sessions, a word to SMEs
+left without a meeting, requests for outcomes after meetings (the organisers' notes are in lifecycle.py).
+
+Each function looks at what is due at `now`, queues one outbox row per recipient × kind × object (the
+outbox's unique key makes a repeated run a no-op) and returns how many rows it added. A reminder has a
+window: a 24-hour reminder is due from 24 h until 1 h before the start, a 1-hour reminder in the last
+hour; a window that passed while the scheduler was down is not sent late ("tomorrow" 10 minutes
+before). Outcome requests likewise: the 1-day one from day 1 to day 7 after the meeting, the 7-day
+one from day 7 to day 14.
+"""
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import distinct, exists, func, select
+
+from chainmatch.accounts.models import User
+from chainmatch.extensions import db
+from events.enums import EventStatus, MeetingStatus, RegistrationStatus, SessionMode, Side
+from events.models import Event, EventSession, Meeting, Outcome, Registration, UnmatchedEnterprise
+from events.services.consent import has_active_consent
+from events.services.planning import format_shanghai
+from events.services.publication import ANONYMOUS_EN, ANONYMOUS_ZH
+from notifications.models import Notification
+from notifications.services import Message, enqueue, path_for
+
+REMINDER_LEADS = (("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)))  # nearest first
+FIRST_OUTCOME_ASK, SECOND_OUTCOME_ASK, LAST_OUTCOME_ASK = timedelta(days=1), timedelta(days=7), timedelta(days=14)
+OUTCOME_ASKS = (("1d", FIRST_OUTCOME_ASK, SECOND_OUTCOME_ASK), ("7d", SECOND_OUTCOME_ASK, LAST_OUTCOME_ASK))
+SCHEDULE_LIVE = (EventStatus.PUBLISHED.value, EventStatus.RUNNING.value)
+MEETING_TOOK_PLACE = (MeetingStatus.SCHEDULED.value, MeetingStatus.HELD.value)
+
+
+def due_reminder(starts_at: datetime, now: datetime) -> str | None:
+    """Which reminder ("1h" or "24h") is due for something starting at `starts_at`, if any."""
+    if now >= starts_at:
+        return None
+    for label, lead in REMINDER_LEADS:
+        if starts_at - now <= lead:
+            return label
+    return None
+
+
+def due_outcome_request(ended_at: datetime, now: datetime) -> str | None:
+    """Which outcome request ("1d" or "7d") is due for a meeting that ended at `ended_at`, if any."""
+    for label, after, until in OUTCOME_ASKS:
+        if ended_at + after <= now < ended_at + until:
+            return label
+    return None
+
+
+# ---- recipients and what they already have --------------------------------------------------
+
+def office_users(office_id: int) -> list[User]:
+    """The organisers of an office (the people told about matching, drafts and the report)."""
+    return list(db.session.scalars(select(User).where(User.organiser_office_id == office_id,
+                                                      User.role == "organiser",
+                                                      User.is_enabled.is_(True)).order_by(User.id)))
+
+
+class PartyUsers:
+    """The enabled users of many parties in two queries (the rule of `registration.party_users`)."""
+
+    def __init__(self, enterprise_ids: Iterable[int] = (), institution_ids: Iterable[int] = ()):
+        self.by_enterprise: dict[int, list[User]] = defaultdict(list)
+        self.by_institution: dict[int, list[User]] = defaultdict(list)
+        for column, ids, into in ((User.enterprise_id, set(enterprise_ids), self.by_enterprise),
+                                  (User.institution_id, set(institution_ids), self.by_institution)):
+            if ids:
+                for user in db.session.scalars(select(User).where(column.in_(ids), User.is_enabled.is_(True))
+                                               .order_by(User.id)):
+                    into[getattr(user, column.key)].append(user)
+
+    def of(self, enterprise_id: int | None = None, institution_id: int | None = None) -> list[User]:
+        if enterprise_id is not None:
+            return self.by_enterprise.get(enterprise_id, [])
+        return self.by_institution.get(institution_id, [])
+
+
+class Mailing:
+    """One kind of message about many objects in one run. What is already queued is read in one query
+    and a message is composed only for someone who still lacks it, so a repeated sweep costs little;
+    the outbox's unique key still guards against a racing process."""
+
+    def __init__(self, kind: str, object_type: str, object_ids: Iterable[int]):
+        self.kind, self.object_type, self.added = kind, object_type, 0
+        ids = sorted(set(object_ids))
+        self.queued: set[tuple[int, int]] = set()
+        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+            rows = db.session.execute(select(Notification.user_id, Notification.object_id).where(
+                Notification.kind == kind, Notification.object_type == object_type,
+                Notification.object_id.in_(chunk))).all()
+            self.queued.update((user_id, object_id) for user_id, object_id in rows)
+
+    def send(self, users: list[User], object_id: int, compose: Callable[[], Message]) -> None:
+        missing = [user for user in users if (user.id, object_id) not in self.queued]
+        if not missing:
+            return
+        message = compose()
+        for user in missing:
+            self.added += enqueue(user, self.kind, self.object_type, object_id, message)
+            self.queued.add((user.id, object_id))
+
+
+def _enterprise_name_for_institution(meeting: Meeting) -> tuple[str, str]:
+    """The SME's name once it consented to share it with this institution, else an anonymous phrase."""
+    if has_active_consent(meeting.enterprise_id, meeting.institution_id):
+        return meeting.enterprise.name, meeting.enterprise.name
+    return ANONYMOUS_ZH, ANONYMOUS_EN
+
+
+# ---- where: venue, table, room link -----------------------------------------------------------
+
+def _place_lines(session: EventSession, table_number: int | None = None) -> tuple[list[str], list[str]]:
+    zh, en = [], []
+    mode = SessionMode(session.mode)
+    if mode in (SessionMode.OFFLINE, SessionMode.HYBRID):
+        where = " ".join(part for part in (session.venue, session.room) if part)
+        zh.append(f"地点：{where}")
+        en.append(f"Venue: {where}")
+    if table_number is not None:
+        zh.append(f"洽谈桌：{table_number} 号")
+        en.append(f"Table: No. {table_number}")
+    if mode in (SessionMode.ONLINE, SessionMode.HYBRID) and session.online_url:
+        zh.append(f"线上会议室：{session.online_url}")
+        en.append(f"Online room: {session.online_url}")
+    if session.stream_url:
+        zh.append(f"直播地址：{session.stream_url}")
+        en.append(f"Livestream: {session.stream_url}")
+    return zh, en
+
+
+def _agenda_link(event_id: int) -> str:
+    return path_for("events.agenda", event_id=event_id) or path_for("events.event_detail", event_id=event_id)
+
+
+# ---- reminders before meetings and sessions ---------------------------------------------------
+
+def _sessions_starting_soon(now: datetime) -> list[EventSession]:
+    return list(db.session.scalars(
+        select(EventSession).join(Event)
+        .where(Event.status.in_(SCHEDULE_LIVE), EventSession.starts_at <= now + REMINDER_LEADS[-1][1],
+               EventSession.ends_at > now)
+        .order_by(EventSession.starts_at, EventSession.id)))
+
+
+def _meeting_message(meeting: Meeting, side: Side, lead: str) -> Message:
+    session = meeting.session
+    when = format_shanghai(meeting.starts_at)
+    if side == Side.ENTERPRISE:
+        other_zh = other_en = meeting.institution.name
+    else:
+        other_zh, other_en = _enterprise_name_for_institution(meeting)
+    place_zh, place_en = _place_lines(session, meeting.table_number)
+    soon_zh = " 1 小时后" if lead == "1h" else "明天"
+    soon_en = "in one hour" if lead == "1h" else "tomorrow"
+    return Message(
+        subject_zh=f"会谈提醒：{when} 与{other_zh}的会谈",
+        body_zh="\n".join([f"您在“{session.event.title}”中的一场会谈将于{soon_zh}开始。", "",
+                           f"时间：{when}（北京时间）", f"场次：{session.title}", f"对方：{other_zh}", *place_zh,
+                           "", "请提前到场或进入会议室。如需取消，请在“我的日程”中操作并说明原因。"]),
+        subject_en=f"Meeting reminder: {when} with {other_en}",
+        body_en="\n".join([f"Your meeting at \"{session.event.title}\" starts {soon_en}.", "",
+                           f"Time: {when} (Beijing time)", f"Session: {session.title}", f"With: {other_en}",
+                           *place_en, "", "Please arrive or join a few minutes early. To cancel, use "
+                           "\"My agenda\" and give a reason."]),
+        link=_agenda_link(session.event_id))
+
+
+def send_meeting_reminders(now: datetime) -> int:
+    """24-hour and 1-hour reminders of each scheduled meeting, to the SME's and the institution's users."""
+    session_ids = [session.id for session in _sessions_starting_soon(now) if session.slot_minutes]
+    if not session_ids:
+        return 0
+    meetings = db.session.scalars(select(Meeting).where(
+        Meeting.session_id.in_(session_ids), Meeting.status == MeetingStatus.SCHEDULED.value,
+        Meeting.slot.is_not(None)).order_by(Meeting.id)).all()
+    due = [(meeting, due_reminder(meeting.starts_at, now)) for meeting in meetings]
+    due = [(meeting, lead) for meeting, lead in due if lead is not None]
+    users = PartyUsers({m.enterprise_id for m, _ in due}, {m.institution_id for m, _ in due})
+    added = 0
+    for label, _lead in REMINDER_LEADS:
+        batch = [meeting for meeting, lead in due if lead == label]
+        mailing = Mailing(f"meeting_reminder_{label}", "meeting", [meeting.id for meeting in batch])
+        for meeting in batch:
+            for side in (Side.ENTERPRISE, Side.INSTITUTION):
+                party = users.of(enterprise_id=meeting.enterprise_id) if side == Side.ENTERPRISE \
+                    else users.of(institution_id=meeting.institution_id)
+                mailing.send(party, meeting.id, lambda m=meeting, w=side, l=label: _meeting_message(m, w, l))
+        added += mailing.added
+    return added
+
+
+def _session_message(session: EventSession, lead: str) -> Message:
+    when = format_shanghai(session.starts_at)
+    place_zh, place_en = _place_lines(session)
+    soon_zh = " 1 小时后" if lead == "1h" else "明天"
+    soon_en = "in one hour" if lead == "1h" else "tomorrow"
+    return Message(
+        subject_zh=f"活动提醒：{when}「{session.title}」",
+        body_zh="\n".join([f"您报名的“{session.event.title}”场次「{session.title}」将于{soon_zh}开始。", "",
+                           f"时间：{when}（北京时间）", *place_zh]),
+        subject_en=f"Session reminder: {when} \"{session.title}\"",
+        body_en="\n".join([f"The session \"{session.title}\" of \"{session.event.title}\" you registered for "
+                           f"starts {soon_en}.", "", f"Time: {when} (Beijing time)", *place_en]),
+        link=_agenda_link(session.event_id))
+
+
+def _parties_with_meetings(session_id: int) -> tuple[set[int], set[int]]:
+    rows = db.session.execute(select(Meeting.enterprise_id, Meeting.institution_id).where(
+        Meeting.session_id == session_id, Meeting.status == MeetingStatus.SCHEDULED.value)).all()
+    return {row.enterprise_id for row in rows}, {row.institution_id for row in rows}
+
+
+def send_session_reminders(now: datetime) -> int:
+    """24-hour and 1-hour reminders of each session to its approved registrants. A party with a meeting
+    in the session hears about the meeting instead (one reminder per moment, not two)."""
+    added = 0
+    for session in _sessions_starting_soon(now):
+        lead = due_reminder(session.starts_at, now)
+        if lead is None:
+            continue
+        registrations = db.session.scalars(select(Registration).where(
+            Registration.session_id == session.id, Registration.status == RegistrationStatus.APPROVED.value)
+            .order_by(Registration.id)).all()
+        met_enterprises, met_institutions = _parties_with_meetings(session.id) if session.slot_minutes \
+            else (set(), set())
+        registrations = [r for r in registrations
+                         if r.enterprise_id not in met_enterprises and r.institution_id not in met_institutions]
+        users = PartyUsers({r.enterprise_id for r in registrations if r.enterprise_id is not None},
+                           {r.institution_id for r in registrations if r.institution_id is not None})
+        mailing = Mailing(f"session_reminder_{lead}", "event_session", [session.id])
+        for registration in registrations:
+            mailing.send(users.of(registration.enterprise_id, registration.institution_id), session.id,
+                         lambda: _session_message(session, lead))
+        added += mailing.added
+    return added
+
+
+# ---- SMEs left without a meeting --------------------------------------------------------------
+
+def _chase_message(event: Event, reasons: list[UnmatchedEnterprise]) -> Message:
+    why_zh = [f"原因：{row.reason_zh}" for row in reasons]
+    why_en = [f"Why: {row.reason_en}" for row in reasons]
+    return Message(
+        subject_zh=f"“{event.title}”暂未为您安排会谈",
+        body_zh="\n".join(["本次活动的日程已发布，但暂未为贵企业安排与金融机构的会谈。", *why_zh, "",
+                           "您仍可以在金融超市浏览适合的产品并主动发起约见，金融机构会在承诺的工作日内答复；"
+                           "也可以完善融资需求，参加下月的活动。"]),
+        subject_en=f"No meeting arranged for you at \"{event.title}\" yet",
+        body_en="\n".join(["The event's schedule is published, but no meeting with an institution was "
+                           "arranged for your company.", *why_en, "",
+                           "You can still browse the catalogue and request a meeting; institutions answer "
+                           "within the working days they promise. You may also refine your financing needs "
+                           "for next month's event."]),
+        link=path_for("market.catalogue"))
+
+
+def _unmatched_reasons(event: Event, enterprise_id: int) -> list[UnmatchedEnterprise]:
+    return list(db.session.scalars(select(UnmatchedEnterprise).join(EventSession).where(
+        UnmatchedEnterprise.enterprise_id == enterprise_id, EventSession.event_id == event.id)
+        .order_by(UnmatchedEnterprise.id)))
+
+
+def chase_smes_without_meetings(now: datetime) -> int:
+    """Once per event, after publication: SMEs approved for a matchmaking session with no meeting at all."""
+    added = 0
+    events = db.session.scalars(select(Event).where(Event.status.in_(SCHEDULE_LIVE)).order_by(Event.id)).all()
+    for event in events:
+        in_event = select(EventSession.id).where(EventSession.event_id == event.id)
+        has_meeting = exists().where(
+            Meeting.enterprise_id == Registration.enterprise_id, Meeting.session_id.in_(in_event),
+            Meeting.status.in_(MEETING_TOOK_PLACE + (MeetingStatus.PROPOSED.value,)))
+        enterprise_ids = db.session.scalars(
+            select(Registration.enterprise_id).join(EventSession)
+            .where(EventSession.event_id == event.id, EventSession.slot_minutes.is_not(None),
+                   Registration.enterprise_id.is_not(None),
+                   Registration.status == RegistrationStatus.APPROVED.value, ~has_meeting)
+            .distinct().order_by(Registration.enterprise_id)).all()
+        users = PartyUsers(enterprise_ids)
+        mailing = Mailing("no_meeting_chase", "event", [event.id])
+        for enterprise_id in enterprise_ids:
+            mailing.send(users.of(enterprise_id=enterprise_id), event.id,
+                         lambda e=enterprise_id: _chase_message(event, _unmatched_reasons(event, e)))
+        added += mailing.added
+    return added
+
+
+# ---- outcomes after meetings ------------------------------------------------------------------
+
+def _outcome_message(meeting: Meeting, side: Side, label: str) -> Message:
+    when = format_shanghai(meeting.starts_at)
+    if side == Side.ENTERPRISE:
+        other_zh = other_en = meeting.institution.name
+    else:
+        other_zh, other_en = _enterprise_name_for_institution(meeting)
+    again_zh = "（再次提醒）" if label == "7d" else ""
+    again_en = " (second request)" if label == "7d" else ""
+    link = path_for("events.record_outcome", meeting_id=meeting.id) or _agenda_link(meeting.session.event_id)
+    return Message(
+        subject_zh=f"请填写会谈结果{again_zh}：{when}",
+        body_zh="\n".join([f"{when} 在“{meeting.session.event.title}”中与{other_zh}的会谈结束了。",
+                           "请告诉我们会谈的结果：是否达成意向、授信和放款金额。只需一分钟，"
+                           "这些数字将汇总进本次活动的成效报告。"]),
+        subject_en=f"How did your meeting go?{again_en} {when}",
+        body_en="\n".join([f"Your meeting at \"{meeting.session.event.title}\" on {when} with "
+                           f"{other_en} is over.",
+                           "Please record its outcome: intent, credit line, disbursement. It takes a minute, "
+                           "and the figures go into the event's report."]),
+        link=link)
+
+
+def request_outcomes(now: datetime) -> int:
+    """1 and 7 days after a scheduled or held meeting ended, ask each side that has not yet recorded."""
+    session_ids = db.session.scalars(select(EventSession.id).where(
+        EventSession.slot_minutes.is_not(None), EventSession.starts_at <= now - FIRST_OUTCOME_ASK,
+        EventSession.ends_at > now - LAST_OUTCOME_ASK)).all()
+    if not session_ids:
+        return 0
+    meetings = db.session.scalars(select(Meeting).where(
+        Meeting.session_id.in_(session_ids), Meeting.status.in_(MEETING_TOOK_PLACE), Meeting.slot.is_not(None))
+        .order_by(Meeting.id)).all()
+    due = [(meeting, due_outcome_request(meeting.ends_at, now)) for meeting in meetings]
+    due = [(meeting, label) for meeting, label in due if label is not None]
+    recorded = {(meeting_id, side) for meeting_id, side in db.session.execute(
+        select(Outcome.meeting_id, Outcome.side).where(Outcome.meeting_id.in_([m.id for m, _ in due])))} \
+        if due else set()
+    users = PartyUsers({m.enterprise_id for m, _ in due}, {m.institution_id for m, _ in due})
+    added = 0
+    for label, _after, _until in OUTCOME_ASKS:
+        batch = [meeting for meeting, due_label in due if due_label == label]
+        mailing = Mailing(f"outcome_request_{label}", "meeting", [meeting.id for meeting in batch])
+        for meeting in batch:
+            for side in (Side.ENTERPRISE, Side.INSTITUTION):
+                if (meeting.id, side.value) in recorded:
+                    continue
+                party = users.of(enterprise_id=meeting.enterprise_id) if side == Side.ENTERPRISE \
+                    else users.of(institution_id=meeting.institution_id)
+                mailing.send(party, meeting.id, lambda m=meeting, w=side, l=label: _outcome_message(m, w, l))
+        added += mailing.added
+    return added
+
+
+def all_outcomes_recorded(event: Event) -> bool:
+    """Every meeting that took place has an outcome from both sides."""
+    meetings = select(Meeting.id).join(EventSession).where(
+        EventSession.event_id == event.id, Meeting.status.in_(MEETING_TOOK_PLACE))
+    sides = select(Outcome.meeting_id).where(Outcome.meeting_id.in_(meetings)).group_by(
+        Outcome.meeting_id).having(func.count(distinct(Outcome.side)) == 2)
+    missing = db.session.scalar(select(func.count()).select_from(
+        meetings.where(Meeting.id.not_in(sides)).subquery()))
+    return missing == 0
