@@ -1,4 +1,388 @@
 """The organiser's desk: year plan, events, sessions, registrations review, matching, schedule, publication."""
-from flask import Blueprint
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from chainmatch.access import role_required
+from chainmatch.extensions import db
+from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
+from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, DecisionForm, EventForm, MoveMeetingForm,
+                                    PlanEntryForm, SessionForm, StatusForm)
+from events.models import Meeting, Registration, UnmatchedEnterprise
+from events.services import planning, publication, registration, schedule_edits, scheduling, scope
+from market.enums import FinancingType
+from market.forms import attach_field_error
+from market.services import FieldError
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
+ORGANISERS = ("organiser", "admin")
+
+
+@bp.context_processor
+def _vocabularies() -> dict:
+    return {"EventStatus": EventStatus, "SessionKind": SessionKind, "SessionMode": SessionMode,
+            "RegistrationStatus": RegistrationStatus, "MeetingStatus": MeetingStatus, "MeetingSource": MeetingSource,
+            "FinancingType": FinancingType, "slot_label": scheduling.slot_label}
+
+
+def _refused(form, error: FieldError) -> None:
+    db.session.rollback()
+    attach_field_error(form, error)
+
+
+# ---- year plan --------------------------------------------------------------------------------
+
+@bp.get("/")
+@role_required(*ORGANISERS)
+def index():
+    return redirect(url_for("organiser.events"))
+
+
+@bp.get("/plan")
+@role_required(*ORGANISERS)
+def plan():
+    year = request.args.get("year", type=int) or date.today().year
+    entries = planning.plan_for_year(current_user, year)
+    years = sorted(set(planning.plan_years(current_user)) | {year - 1, year, year + 1})
+    office_names = scope.office_names(entry.organiser_office_id for entry in entries)
+    return render_template("events/organiser/plan.html", year=year, years=years, entries=entries,
+                           office_names=office_names)
+
+
+@bp.route("/plan/new", methods=["GET", "POST"])
+@role_required(*ORGANISERS)
+def new_plan_entry():
+    form = PlanEntryForm(current_user)
+    if not form.is_submitted():
+        form.year.data = request.args.get("year", type=int) or date.today().year
+    if form.validate_on_submit():
+        try:
+            entry = planning.create_plan_entry(current_user, form.facts())
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("已加入年度计划。"), "success")
+            return redirect(url_for("organiser.plan", year=entry.year))
+    return render_template("events/organiser/plan_entry_form.html", form=form, entry=None)
+
+
+@bp.route("/plan/<int:entry_id>/edit", methods=["GET", "POST"])
+@role_required(*ORGANISERS)
+def edit_plan_entry(entry_id: int):
+    entry = scope.plan_entry_for(current_user, entry_id)
+    form = PlanEntryForm(current_user)
+    form.fill_from(entry)
+    if form.validate_on_submit():
+        try:
+            planning.update_plan_entry(current_user, entry, form.facts())
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("年度计划已更新。"), "success")
+            return redirect(url_for("organiser.plan", year=entry.year))
+    return render_template("events/organiser/plan_entry_form.html", form=form, entry=entry)
+
+
+# ---- events -----------------------------------------------------------------------------------
+
+@bp.get("/events")
+@role_required(*ORGANISERS)
+def events():
+    rows = db.session.scalars(scope.visible_events_query(current_user)).all()
+    return render_template("events/organiser/events.html", events=rows)
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+@role_required(*ORGANISERS)
+def new_event():
+    entry_id = request.args.get("plan", type=int)
+    entry = scope.plan_entry_for(current_user, entry_id) if entry_id else None
+    if entry is not None and entry.event is not None:
+        return redirect(url_for("organiser.event_detail", event_id=entry.event.id))
+    form = EventForm(current_user)
+    if entry is not None:
+        form.fill_from_plan(entry)
+    if form.validate_on_submit():
+        try:
+            event = planning.create_event(current_user, form.facts(), plan_entry=entry)
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("活动已创建（草稿）。请添加场次。"), "success")
+            return redirect(url_for("organiser.event_detail", event_id=event.id))
+    return render_template("events/organiser/event_form.html", form=form, event=None, entry=entry)
+
+
+@bp.get("/events/<int:event_id>")
+@role_required(*ORGANISERS)
+def event_detail(event_id: int):
+    event = scope.event_for(current_user, event_id)
+    counts: dict[int, dict[str, dict[str, int]]] = {}
+    rows = db.session.execute(
+        select(Registration.session_id, Registration.status, Registration.enterprise_id.is_(None), func.count())
+        .where(Registration.session_id.in_([s.id for s in event.sessions]))
+        .group_by(Registration.session_id, Registration.status, Registration.enterprise_id.is_(None)))
+    for session_id, status, is_institution, count in rows:
+        side = "institution" if is_institution else "enterprise"
+        counts.setdefault(session_id, {}).setdefault(side, {})[status] = count
+    meeting_counts = dict(db.session.execute(
+        select(Meeting.session_id, func.count()).where(Meeting.session_id.in_([s.id for s in event.sessions]),
+                                                        Meeting.status != MeetingStatus.CANCELLED.value)
+        .group_by(Meeting.session_id)).all())
+    return render_template("events/organiser/event_detail.html", event=event, counts=counts,
+                           meeting_counts=meeting_counts, status_form=StatusForm(),
+                           next_status=planning.next_status(event), earlier=planning.previous_statuses(event),
+                           statuses=list(EventStatus), registration_statuses=list(RegistrationStatus))
+
+
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@role_required(*ORGANISERS)
+def edit_event(event_id: int):
+    event = scope.event_for(current_user, event_id)
+    form = EventForm(current_user)
+    form.fill_from(event)
+    if form.validate_on_submit():
+        try:
+            planning.update_event(current_user, event, form.facts())
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("活动信息已保存。"), "success")
+            return redirect(url_for("organiser.event_detail", event_id=event.id))
+    return render_template("events/organiser/event_form.html", form=form, event=event, entry=event.plan_entry)
+
+
+@bp.post("/events/<int:event_id>/status")
+@role_required(*ORGANISERS)
+def change_status(event_id: int):
+    event = scope.event_for(current_user, event_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        changed = planning.advance_event(current_user, event, form.to_status.data, form.reason.data or "")
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        if changed:
+            flash(_("活动状态已改为“%(status)s”。", status=EventStatus(event.status).label), "success")
+        else:
+            flash(_("状态未变化（可能已被他人修改），当前为“%(status)s”。", status=EventStatus(event.status).label),
+                  "info")
+    return redirect(url_for("organiser.event_detail", event_id=event.id) + "#status")
+
+
+# ---- sessions ---------------------------------------------------------------------------------
+
+@bp.route("/events/<int:event_id>/sessions/new", methods=["GET", "POST"])
+@role_required(*ORGANISERS)
+def new_session(event_id: int):
+    event = scope.event_for(current_user, event_id)
+    form = SessionForm(event)
+    if form.validate_on_submit():
+        try:
+            planning.create_session(current_user, event, form.facts())
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("场次已添加。"), "success")
+            return redirect(url_for("organiser.event_detail", event_id=event.id))
+    return render_template("events/organiser/session_form.html", form=form, event=event, session=None)
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@role_required(*ORGANISERS)
+def edit_session(session_id: int):
+    session = scope.session_for(current_user, session_id)
+    form = SessionForm(session.event)
+    form.fill_from(session)
+    if form.validate_on_submit():
+        try:
+            planning.update_session(current_user, session, form.facts())
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("场次已保存。"), "success")
+            return redirect(url_for("organiser.event_detail", event_id=session.event_id))
+    return render_template("events/organiser/session_form.html", form=form, event=session.event, session=session)
+
+
+# ---- registrations review ---------------------------------------------------------------------
+
+@bp.get("/sessions/<int:session_id>/registrations")
+@role_required(*ORGANISERS)
+def session_registrations(session_id: int):
+    session = scope.session_for(current_user, session_id)
+    rows = db.session.scalars(select(Registration).where(Registration.session_id == session.id)
+                              .order_by(Registration.status != RegistrationStatus.PENDING.value,
+                                        Registration.created_at, Registration.id)).all()
+    return render_template("events/organiser/registrations.html", session=session, event=session.event,
+                           enterprises=[r for r in rows if r.enterprise_id is not None],
+                           institutions=[r for r in rows if r.institution_id is not None])
+
+
+@bp.post("/registrations/<int:registration_id>/decision")
+@role_required(*ORGANISERS)
+def decide_registration(registration_id: int):
+    entry = scope.registration_for(current_user, registration_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    decide = {"approve": lambda: registration.approve_registration(current_user, entry),
+              "reject": lambda: registration.reject_registration(current_user, entry, form.reason.data or ""),
+              "waitlist": lambda: registration.waitlist_registration(current_user, entry, form.reason.data or "")}
+    try:
+        decide[form.decision.data]()
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("已更新报名状态：%(status)s。", status=RegistrationStatus(entry.status).label), "success")
+    return redirect(url_for("organiser.session_registrations", session_id=entry.session_id)
+                    + f"#registration-{entry.id}")
+
+
+# ---- matching and the schedule ----------------------------------------------------------------
+
+def _slot_choices(session) -> list[tuple[int, str]]:
+    return [(slot, scheduling.slot_label(session, slot)) for slot in range(session.slot_count)]
+
+
+def _render_matching(session, status: int = 200, failed_meeting_id: int | None = None, move_form=None,
+                     cancel_form=None, add_form=None):
+    registrations = scheduling.approved_registrations(session)
+    enterprise_regs = [r for r in registrations if r.enterprise_id is not None]
+    institution_regs = [r for r in registrations if r.institution_id is not None]
+    slots = _slot_choices(session)
+    if add_form is None:
+        add_form = AddMeetingForm(slots, [(r.enterprise_id, r.enterprise.name) for r in enterprise_regs],
+                                  [(r.institution_id, r.institution.name) for r in institution_regs], formdata=None,
+                                  data={"table_number": 1})
+    meetings = scheduling.active_meetings(session)
+    cells = {(m.institution_id, m.table_number, m.slot): m for m in meetings if m.slot is not None}
+    unmatched = db.session.scalars(select(UnmatchedEnterprise).where(UnmatchedEnterprise.session_id == session.id)
+                                   .order_by(UnmatchedEnterprise.id)).all()
+    cancelled = db.session.scalars(select(Meeting).where(Meeting.session_id == session.id,
+                                                         Meeting.status == MeetingStatus.CANCELLED.value)
+                                   .order_by(Meeting.updated_at.desc())).all()
+    return render_template(
+        "events/organiser/matching.html", session=session, event=session.event, slots=slots,
+        institution_regs=institution_regs, enterprise_count=len(enterprise_regs), meetings=meetings, cells=cells,
+        unplaced=[m for m in meetings if m.slot is None], unmatched=unmatched, cancelled=cancelled,
+        proposed=sum(m.status == MeetingStatus.PROPOSED for m in meetings),
+        met_enterprises=len({m.enterprise_id for m in meetings}), add_form=add_form,
+        failed_meeting_id=failed_meeting_id, move_form=move_form, cancel_form=cancel_form,
+        blank_move=lambda meeting: MoveMeetingForm(slots, formdata=None, data={
+            "slot": meeting.slot, "table_number": meeting.table_number}, prefix=f"m{meeting.id}"),
+        blank_cancel=lambda meeting: CancelMeetingForm(formdata=None, prefix=f"c{meeting.id}")), status
+
+
+@bp.get("/sessions/<int:session_id>/matching")
+@role_required(*ORGANISERS)
+def matching(session_id: int):
+    session = scope.session_for(current_user, session_id)
+    if not session.kind_enum.has_meetings:
+        abort(404)
+    return _render_matching(session)
+
+
+@bp.post("/sessions/<int:session_id>/matching/run")
+@role_required(*ORGANISERS)
+def run_matching(session_id: int):
+    session = scope.session_for(current_user, session_id)
+    try:
+        summary = scheduling.run_matching(current_user, session)
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("匹配完成：拟安排 %(meetings)s 场会谈，%(unmatched)s 家企业暂无会谈。", meetings=summary.meetings,
+                unmatched=summary.unmatched), "success")
+    return redirect(url_for("organiser.matching", session_id=session.id))
+
+
+@bp.post("/meetings/<int:meeting_id>/move")
+@role_required(*ORGANISERS)
+def move_meeting(meeting_id: int):
+    meeting = scope.meeting_for(current_user, meeting_id)
+    session = meeting.session
+    form = MoveMeetingForm(_slot_choices(session), prefix=f"m{meeting.id}")
+    if form.validate_on_submit():
+        try:
+            schedule_edits.move_meeting(current_user, meeting, form.slot.data, form.table_number.data)
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("会谈已调整到%(slot)s、%(table)s 号桌。", slot=scheduling.slot_label(session, meeting.slot),
+                    table=meeting.table_number), "success")
+            return redirect(url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")
+    return _render_matching(session, 422, failed_meeting_id=meeting.id, move_form=form)
+
+
+@bp.post("/meetings/<int:meeting_id>/cancel")
+@role_required(*ORGANISERS)
+def cancel_meeting(meeting_id: int):
+    meeting = scope.meeting_for(current_user, meeting_id)
+    session = meeting.session
+    form = CancelMeetingForm(prefix=f"c{meeting.id}")
+    if form.validate_on_submit():
+        try:
+            schedule_edits.cancel_meeting(current_user, meeting, form.reason.data)
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("会谈已取消。"), "success")
+            return redirect(url_for("organiser.matching", session_id=session.id))
+    return _render_matching(session, 422, failed_meeting_id=meeting.id, cancel_form=form)
+
+
+@bp.post("/sessions/<int:session_id>/meetings")
+@role_required(*ORGANISERS)
+def add_meeting(session_id: int):
+    session = scope.session_for(current_user, session_id)
+    registrations = scheduling.approved_registrations(session)
+    form = AddMeetingForm(_slot_choices(session),
+                          [(r.enterprise_id, r.enterprise.name) for r in registrations if r.enterprise_id],
+                          [(r.institution_id, r.institution.name) for r in registrations if r.institution_id])
+    if form.validate_on_submit():
+        try:
+            meeting = schedule_edits.add_meeting(current_user, session, form.enterprise.data, form.institution.data,
+                                                 form.slot.data, form.table_number.data)
+        except FieldError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("已添加会谈（待发布）。"), "success")
+            return redirect(url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")
+    return _render_matching(session, 422, add_form=form)
+
+
+@bp.post("/sessions/<int:session_id>/publish")
+@role_required(*ORGANISERS)
+def publish(session_id: int):
+    session = scope.session_for(current_user, session_id)
+    try:
+        summary = publication.publish_schedule(current_user, session)
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("日程已发布：新排定 %(scheduled)s 场会谈，已通知 %(messages)s 位参会用户。",
+                scheduled=summary.scheduled, messages=summary.messages), "success")
+    return redirect(url_for("organiser.matching", session_id=session.id))

@@ -1,0 +1,396 @@
+"""The organiser's plan: year-plan entries, the month's event, its sessions, and the event's status.
+
+Times arrive and are stored as naive UTC; dates of the event are Asia/Shanghai calendar dates.
+Every refusal is a `FieldError` naming the form field it belongs beside.
+"""
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chainmatch.extensions import db
+from events.enums import ACTIVE_MEETING_STATUSES, EventStatus, SessionKind, SessionMode
+from events.models import Event, EventSession, EventStatusChange, Meeting, YearPlanEntry
+from events.services import scope
+from market.enums import FinancingType
+from market.models import Institution, Region
+from market.services import FieldError, get_chain, get_region
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SCHEDULER = None  # the actor of the scheduler's jobs
+
+
+def shanghai_date(moment: datetime) -> date:
+    """The Asia/Shanghai calendar date of a naive-UTC moment."""
+    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+
+
+# ---- year plan --------------------------------------------------------------------------------
+
+@dataclass
+class PlanEntryFacts:
+    year: int
+    month: int
+    chain_code: str
+    host_region_code: str
+    note: str = ""
+    office_id: int | None = None  # administrators choose; organisers plan for their own office
+
+
+def _apply_plan_facts(actor, entry: YearPlanEntry, facts: PlanEntryFacts) -> None:
+    chain = get_chain(facts.chain_code)
+    region = get_region(facts.host_region_code, "host_region")
+    if not scope.covers_region(actor, region.code):
+        raise FieldError("host_region", _l("主办地区不在本单位的辖区内。"))
+    offices = {office.id: office for office in scope.offices_for(actor)}
+    office_id = facts.office_id if actor.role == "admin" else actor.organiser_office_id
+    if office_id not in offices:
+        raise FieldError("office", _l("请选择牵头主办单位。"))
+    if not offices[office_id].covers(region.code):
+        raise FieldError("host_region", _l("主办地区不在牵头主办单位的辖区内。"))
+    entry.organiser_office_id = office_id
+    entry.year, entry.month = facts.year, facts.month
+    entry.chain_id, entry.host_region_code = chain.id, region.code
+    entry.note = (facts.note or "").strip()
+
+
+def _flush_plan_entry(entry: YearPlanEntry) -> YearPlanEntry:
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise FieldError("month", _l("该单位在这个月份已有计划。")) from None
+    return entry
+
+
+def create_plan_entry(actor, facts: PlanEntryFacts) -> YearPlanEntry:
+    entry = YearPlanEntry()
+    _apply_plan_facts(actor, entry, facts)
+    db.session.add(entry)
+    return _flush_plan_entry(entry)
+
+
+def update_plan_entry(actor, entry: YearPlanEntry, facts: PlanEntryFacts) -> YearPlanEntry:
+    scope.plan_entry_for(actor, entry.id)
+    _apply_plan_facts(actor, entry, facts)
+    return _flush_plan_entry(entry)
+
+
+def plan_for_year(actor, year: int) -> list[YearPlanEntry]:
+    query = scope.plan_entries_query(actor).where(YearPlanEntry.year == year)
+    return list(db.session.scalars(query.order_by(YearPlanEntry.month, YearPlanEntry.id)))
+
+
+def plan_years(actor) -> list[int]:
+    query = select(YearPlanEntry.year).where(
+        scope.host_region_condition(actor, YearPlanEntry.host_region_code)).distinct()
+    return sorted(db.session.scalars(query))
+
+
+def short_place_name(region: Region) -> str:
+    """杭州市 → 杭州, 浙江省 → 浙江, 萧山区 → 杭州萧山 (for event titles)."""
+    def trim(name: str) -> str:
+        for suffix in ("自治区", "特别行政区", "省", "市", "区", "县"):
+            if name.endswith(suffix) and len(name) > len(suffix) + 1:
+                return name[: -len(suffix)]
+        return name
+    if region.level == "district" and region.parent is not None:
+        return trim(region.parent.name_zh) + trim(region.name_zh)
+    return trim(region.name_zh)
+
+
+def suggested_title(entry: YearPlanEntry) -> str:
+    """"2027年3月 · 人工智能产业链 · 杭州" from a plan entry."""
+    chain_name = entry.chain.name_zh if entry.chain.name_zh.endswith("产业链") else entry.chain.name_zh + "产业链"
+    return f"{entry.year}年{entry.month}月 · {chain_name} · {short_place_name(entry.host_region)}"
+
+
+# ---- the month's event ----------------------------------------------------------------------
+
+@dataclass
+class EventFacts:
+    title: str
+    chain_code: str
+    host_region_code: str
+    starts_on: date
+    ends_on: date
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+    matching_at: datetime | None = None
+    publication_at: datetime | None = None
+    publication_approved: bool = False
+    description: str = ""
+
+
+def event_problems(facts: EventFacts) -> list[FieldError]:
+    """Order of dates and times: opens < closes ≤ matching ≤ publication; starts_on ≤ ends_on."""
+    problems = []
+    if facts.starts_on and facts.ends_on and facts.starts_on > facts.ends_on:
+        problems.append(FieldError("ends_on", _l("结束日期不能早于开始日期。")))
+    opens, closes = facts.registration_opens_at, facts.registration_closes_at
+    if opens and closes and opens >= closes:
+        problems.append(FieldError("registration_closes_at", _l("报名截止时间须晚于报名开始时间。")))
+    if closes and facts.matching_at and facts.matching_at < closes:
+        problems.append(FieldError("matching_at", _l("匹配时间不能早于报名截止时间。")))
+    earliest_publication = facts.matching_at or closes
+    if earliest_publication and facts.publication_at and facts.publication_at < earliest_publication:
+        message = _l("发布时间不能早于匹配时间。") if facts.matching_at else _l("发布时间不能早于报名截止时间。")
+        problems.append(FieldError("publication_at", message))
+    if facts.publication_approved and not facts.publication_at:
+        problems.append(FieldError("publication_approved", _l("到点自动发布需要先填写发布时间。")))
+    return problems
+
+
+def _apply_event_facts(actor, event: Event, facts: EventFacts) -> None:
+    problems = event_problems(facts)
+    if problems:
+        raise problems[0]
+    chain = get_chain(facts.chain_code)
+    region = get_region(facts.host_region_code, "host_region")
+    if not scope.covers_region(actor, region.code):
+        raise FieldError("host_region", _l("主办地区不在本单位的辖区内。"))
+    event.title = facts.title.strip()
+    event.chain_id, event.host_region_code = chain.id, region.code
+    event.description = (facts.description or "").strip()
+    event.starts_on, event.ends_on = facts.starts_on, facts.ends_on
+    event.registration_opens_at = facts.registration_opens_at
+    event.registration_closes_at = facts.registration_closes_at
+    event.matching_at, event.publication_at = facts.matching_at, facts.publication_at
+    event.publication_approved = bool(facts.publication_approved)
+
+
+def create_event(actor, facts: EventFacts, plan_entry: YearPlanEntry | None = None) -> Event:
+    """A draft event, from a year-plan month (at most one event per month) or on its own."""
+    event = Event(status=EventStatus.DRAFT.value)
+    if plan_entry is not None:
+        scope.plan_entry_for(actor, plan_entry.id)
+        if plan_entry.event is not None:
+            raise FieldError("title", _l("该计划月份已创建活动。"))
+        event.plan_entry_id = plan_entry.id
+        event.organiser_office_id = plan_entry.organiser_office_id
+    elif actor.role == "organiser":
+        event.organiser_office_id = actor.organiser_office_id
+    else:
+        raise FieldError("title", _l("请从年度计划中的月份创建活动。"))
+    _apply_event_facts(actor, event, facts)
+    db.session.add(event)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise FieldError("title", _l("该计划月份已创建活动。")) from None
+    return event
+
+
+def update_event(actor, event: Event, facts: EventFacts) -> Event:
+    scope.ensure_manages_event(actor, event)
+    for session in event.sessions:
+        if shanghai_date(session.starts_at) < facts.starts_on or shanghai_date(session.ends_at) > facts.ends_on:
+            raise FieldError("starts_on", _l("场次“%(title)s”不在新的活动日期之内，请先调整场次。",
+                                             title=session.title))
+    _apply_event_facts(actor, event, facts)
+    db.session.flush()
+    return event
+
+
+# ---- sessions ---------------------------------------------------------------------------------
+
+@dataclass
+class SessionFacts:
+    kind: str
+    mode: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    slot_minutes: int | None = None
+    tables: int = 0
+    capacity: int | None = None
+    financing_types: list[str] = field(default_factory=list)
+    venue: str = ""
+    room: str = ""
+    online_url: str = ""
+    description: str = ""
+    speakers: str = ""
+    stream_url: str = ""
+    replay_url: str = ""
+    host_institution_id: int | None = None
+
+
+def session_problems(event: Event, facts: SessionFacts) -> list[FieldError]:
+    """Times in order and within the event's dates, slots dividing the session, a venue or a link."""
+    try:
+        kind, mode = SessionKind(facts.kind), SessionMode(facts.mode)
+    except ValueError:
+        return [FieldError("kind" if facts.kind not in set(SessionKind) else "mode", _l("请从列表中选择。"))]
+    problems = []
+    if facts.starts_at and facts.ends_at:
+        if facts.starts_at >= facts.ends_at:
+            problems.append(FieldError("ends_at", _l("结束时间须晚于开始时间。")))
+        outside = _l("场次须在活动日期（%(start)s 至 %(end)s）之内。", start=event.starts_on.isoformat(),
+                     end=event.ends_on.isoformat())
+        if not event.starts_on <= shanghai_date(facts.starts_at) <= event.ends_on:
+            problems.append(FieldError("starts_at", outside))
+        elif not event.starts_on <= shanghai_date(facts.ends_at) <= event.ends_on:
+            problems.append(FieldError("ends_at", outside))
+    if kind.has_meetings:
+        minutes = facts.slot_minutes
+        if not minutes:
+            problems.append(FieldError("slot_minutes", _l("对接类场次须填写每场会谈时长。")))
+        elif not 5 <= minutes <= 240:
+            problems.append(FieldError("slot_minutes", _l("每场会谈时长应在 5 到 240 分钟之间。")))
+        elif facts.starts_at and facts.ends_at and facts.starts_at < facts.ends_at:
+            total = int((facts.ends_at - facts.starts_at).total_seconds() // 60)
+            if (facts.ends_at - facts.starts_at).total_seconds() % 60 or total % minutes:
+                divisors = [str(m) for m in range(5, min(total, 240) + 1) if total % m == 0]
+                problems.append(FieldError("slot_minutes", _l(
+                    "会谈时长须能整除场次时长（%(total)s 分钟），可选 %(examples)s 分钟。", total=total,
+                    examples="、".join(divisors[-5:]) or "—")))
+        if not facts.tables or facts.tables < 1:
+            problems.append(FieldError("tables", _l("对接类场次至少需要 1 张洽谈桌。")))
+    if mode in (SessionMode.ONLINE, SessionMode.HYBRID) and not (facts.online_url or "").strip():
+        problems.append(FieldError("online_url", _l("线上或线上+线下场次须填写线上会议室链接。")))
+    if mode in (SessionMode.OFFLINE, SessionMode.HYBRID) and not (facts.venue or "").strip():
+        problems.append(FieldError("venue", _l("线下或线上+线下场次须填写举办地点。")))
+    if facts.capacity is not None and facts.capacity < 1:
+        problems.append(FieldError("capacity", _l("名额须大于 0。")))
+    if any(value not in set(FinancingType) for value in facts.financing_types):
+        problems.append(FieldError("financing_types", _l("未知的融资类型。")))
+    return problems
+
+
+def _check_existing_meetings(session: EventSession, facts: SessionFacts) -> None:
+    """A session with placed meetings keeps its slot grid; it may only grow at the end."""
+    placed = select(func.count(Meeting.id), func.max(Meeting.slot)).where(
+        Meeting.session_id == session.id, Meeting.slot.is_not(None),
+        Meeting.status.in_([s.value for s in ACTIVE_MEETING_STATUSES]))
+    count, last_slot = db.session.execute(placed).one()
+    if not count:
+        return
+    if not SessionKind(facts.kind).has_meetings:
+        raise FieldError("kind", _l("该场次已有会谈安排，不能改为非对接类场次。"))
+    if facts.starts_at != session.starts_at or facts.slot_minutes != session.slot_minutes:
+        raise FieldError("slot_minutes", _l("该场次已有会谈安排，不能更改开始时间或会谈时长；请先取消相关会谈。"))
+    slots = int((facts.ends_at - facts.starts_at).total_seconds() // 60) // facts.slot_minutes
+    if last_slot >= slots:
+        raise FieldError("ends_at", _l("第 %(slot)s 时段已有会谈安排，结束时间不能提前到它之前。", slot=last_slot + 1))
+
+
+def _apply_session_facts(session: EventSession, facts: SessionFacts) -> None:
+    kind = SessionKind(facts.kind)
+    session.kind, session.mode = kind.value, SessionMode(facts.mode).value
+    session.title = facts.title.strip()
+    session.description = (facts.description or "").strip()
+    session.starts_at, session.ends_at = facts.starts_at, facts.ends_at
+    session.slot_minutes = facts.slot_minutes if kind.has_meetings else None
+    session.tables = facts.tables or 0
+    session.capacity = facts.capacity
+    session.financing_types = sorted(set(facts.financing_types))
+    session.venue, session.room = (facts.venue or "").strip(), (facts.room or "").strip()
+    session.online_url = (facts.online_url or "").strip()
+    session.speakers = (facts.speakers or "").strip()
+    session.stream_url, session.replay_url = (facts.stream_url or "").strip(), (facts.replay_url or "").strip()
+    if facts.host_institution_id is not None and db.session.get(Institution, facts.host_institution_id) is None:
+        raise FieldError("host_institution", _l("未知的金融机构。"))
+    session.host_institution_id = facts.host_institution_id
+
+
+def create_session(actor, event: Event, facts: SessionFacts) -> EventSession:
+    scope.ensure_manages_event(actor, event)
+    problems = session_problems(event, facts)
+    if problems:
+        raise problems[0]
+    session = EventSession(event=event)
+    _apply_session_facts(session, facts)
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def update_session(actor, session: EventSession, facts: SessionFacts) -> EventSession:
+    scope.ensure_manages_event(actor, session.event)
+    problems = session_problems(session.event, facts)
+    if problems:
+        raise problems[0]
+    _check_existing_meetings(session, facts)
+    _apply_session_facts(session, facts)
+    db.session.flush()
+    return session
+
+
+# ---- the event's status -----------------------------------------------------------------------
+
+def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool:
+    """Move the event one step forward, or back any number of steps with a reason.
+
+    The move is a conditional UPDATE on the status the caller saw, so a repeated or racing call
+    changes nothing twice. Returns whether this call changed the status. `actor=None` is the
+    scheduler, which only moves forward.
+    """
+    scope.ensure_manages_event(actor, event)
+    target = EventStatus(to_status)
+    current = EventStatus(event.status)
+    reason = (reason or "").strip()
+    if target == current:
+        return False
+    if target.rank > current.rank + 1:
+        raise FieldError("to_status", _l("状态只能逐步推进：当前为“%(current)s”，下一步是“%(next)s”。",
+                                         current=current.label, next=list(EventStatus)[current.rank + 1].label))
+    if target.rank < current.rank:
+        if actor is None:
+            raise FieldError("to_status", _l("定时任务不能退回活动状态。"))
+        if not reason:
+            raise FieldError("reason", _l("退回状态须填写原因。"))
+        if len(reason) > 500:
+            raise FieldError("reason", _l("原因不能超过 500 字。"))
+    result = db.session.execute(
+        update(Event).where(Event.id == event.id, Event.status == current.value)
+        .values(status=target.value).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.refresh(event, ["status"])
+        return False
+    db.session.add(EventStatusChange(event_id=event.id, from_status=current.value, to_status=target.value,
+                                     reason=reason, actor_user_id=getattr(actor, "id", None)))
+    db.session.flush()
+    db.session.refresh(event, ["status"])
+    return True
+
+
+def _advance_due(query, to_status: EventStatus) -> list[int]:
+    changed = []
+    for event in db.session.scalars(query.order_by(Event.id)).all():
+        if advance_event(SCHEDULER, event, to_status):
+            changed.append(event.id)
+    return changed
+
+
+def open_due_registrations(now: datetime) -> list[int]:
+    """Draft events whose registration window has begun (and not yet ended) open. Returns their ids."""
+    return _advance_due(select(Event).where(Event.status == EventStatus.DRAFT.value,
+                                            Event.registration_opens_at <= now,
+                                            Event.registration_closes_at > now), EventStatus.OPEN)
+
+
+def close_due_registrations(now: datetime) -> list[int]:
+    """Open events whose registration deadline has passed close. Returns their ids."""
+    return _advance_due(select(Event).where(Event.status == EventStatus.OPEN.value,
+                                            Event.registration_closes_at <= now), EventStatus.CLOSED)
+
+
+def next_status(event: Event) -> EventStatus | None:
+    statuses = list(EventStatus)
+    rank = EventStatus(event.status).rank
+    return statuses[rank + 1] if rank + 1 < len(statuses) else None
+
+
+def previous_statuses(event: Event) -> list[EventStatus]:
+    return list(EventStatus)[: EventStatus(event.status).rank]
+
+
+def format_shanghai(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A naive-UTC moment as Asia/Shanghai wall-clock text."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(pattern)

@@ -1,0 +1,243 @@
+"""Publishing a session's schedule: proposals become scheduled meetings and every participant is told.
+
+Messages go into the notification outbox (delivered by the scheduler). The outbox's unique key
+(user × kind × object) keeps them to one each: a second publication adds nothing, and a meeting
+scheduled by a later publication is announced on its own ("meeting_scheduled").
+"""
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from chainmatch.extensions import db
+from events.enums import EventStatus, MeetingStatus, SessionMode
+from events.models import Event, EventSession, Meeting
+from events.services import scope
+from events.services.consent import consented_enterprise_ids, share_details_for_session
+from events.services.planning import SCHEDULER, format_shanghai
+from events.services.registration import party_users
+from events.services.scheduling import (MATCHABLE_EVENT_STATUSES, active_meetings, matchmaking_sessions,
+                                        settle_event_status)
+from market.enums import NeedStatus
+from market.models import FinancingNeed, utcnow
+from market.services import FieldError
+from notifications.services import Message, enqueue, path_for
+
+log = logging.getLogger(__name__)
+ANONYMOUS_ZH, ANONYMOUS_EN = "一家报名企业（企业同意后显示名称）", "a registered SME (named once it consents)"
+
+
+@dataclass
+class PublicationSummary:
+    scheduled: int = 0
+    messages: int = 0
+
+
+def _lock(session: EventSession) -> None:
+    db.session.execute(select(EventSession.id).where(EventSession.id == session.id).with_for_update())
+
+
+def publish_schedule(actor, session: EventSession) -> PublicationSummary:
+    """Proposed meetings → scheduled, their needs → matched, one message per participant user."""
+    event = session.event
+    scope.ensure_manages_event(actor, event)
+    if not session.kind_enum.has_meetings:
+        raise FieldError("session", _l("只有对接类场次有会谈日程。"))
+    if EventStatus(event.status) not in MATCHABLE_EVENT_STATUSES:
+        raise FieldError("session", _l("报名截止并完成匹配后才能发布日程（当前状态：%(status)s）。",
+                                       status=EventStatus(event.status).label))
+    _lock(session)
+    meetings = active_meetings(session)
+    if session.matched_at is None and not meetings:
+        raise FieldError("session", _l("请先运行匹配或添加会谈，再发布日程。"))
+    newly = [m for m in meetings if m.status == MeetingStatus.PROPOSED and m.slot is not None]
+    if newly:
+        db.session.execute(update(Meeting).where(Meeting.id.in_([m.id for m in newly]),
+                                                 Meeting.status == MeetingStatus.PROPOSED.value)
+                           .values(status=MeetingStatus.SCHEDULED.value, updated_at=utcnow())
+                           .execution_options(synchronize_session=False))
+        for meeting in newly:
+            db.session.refresh(meeting, ["status"])
+    scheduled = [m for m in meetings if m.status == MeetingStatus.SCHEDULED]
+    need_ids = {m.need_id for m in scheduled if m.need_id is not None}
+    if need_ids:
+        db.session.execute(update(FinancingNeed).where(FinancingNeed.id.in_(need_ids),
+                                                       FinancingNeed.status == NeedStatus.OPEN.value)
+                           .values(status=NeedStatus.MATCHED.value, updated_at=utcnow())
+                           .execution_options(synchronize_session="fetch"))
+    if session.published_at is None:
+        session.published_at = utcnow()
+    db.session.flush()
+    share_details_for_session(session)
+    summary = PublicationSummary(scheduled=len(newly))
+    summary.messages = _announce(session, scheduled, {m.id for m in newly})
+    settle_event_status(actor, event)
+    return summary
+
+
+def publish_due_schedules(now: datetime) -> dict[int, list[int]]:
+    """Matched events whose publication time has come and whose organiser approved automatic publication:
+    publish every matched session not yet published. Returns {event id: ids of sessions published}."""
+    done = {}
+    events = db.session.scalars(select(Event).where(
+        Event.status == EventStatus.MATCHED.value, Event.publication_approved.is_(True),
+        Event.publication_at.is_not(None), Event.publication_at <= now).order_by(Event.id)).all()
+    for event in events:
+        published = []
+        for session in matchmaking_sessions(event):
+            if session.published_at is not None or session.matched_at is None:
+                continue
+            try:
+                with db.session.begin_nested():
+                    publish_schedule(SCHEDULER, session)
+            except FieldError as error:
+                log.warning("publication of session %s (event %s) refused: %s", session.id, event.id, error.message)
+            else:
+                published.append(session.id)
+        settle_event_status(SCHEDULER, event)
+        if published:
+            done[event.id] = published
+    return done
+
+
+# ---- messages ---------------------------------------------------------------------------------
+
+def _place_lines(session: EventSession) -> tuple[list[str], list[str]]:
+    zh, en = [], []
+    mode = SessionMode(session.mode)
+    if mode in (SessionMode.OFFLINE, SessionMode.HYBRID):
+        where = " ".join(part for part in (session.venue, session.room) if part)
+        zh.append(f"地点：{where}")
+        en.append(f"Venue: {where}")
+    if mode in (SessionMode.ONLINE, SessionMode.HYBRID) and session.online_url:
+        zh.append(f"线上会议室：{session.online_url}")
+        en.append(f"Online room: {session.online_url}")
+    return zh, en
+
+
+def _meeting_line(session: EventSession, meeting: Meeting, other_zh: str, other_en: str) -> tuple[str, str]:
+    day = format_shanghai(meeting.starts_at, "%Y-%m-%d")
+    start, end = format_shanghai(meeting.starts_at, "%H:%M"), format_shanghai(meeting.ends_at, "%H:%M")
+    if SessionMode(session.mode) == SessionMode.ONLINE:
+        where_zh, where_en = f"线上会议室 {session.online_url}", f"online room {session.online_url}"
+    else:
+        where_zh = f"{meeting.institution.name} {meeting.table_number} 号桌"
+        where_en = f"{meeting.institution.name}, table {meeting.table_number}"
+        if other_zh == meeting.institution.name:
+            where_zh, where_en = f"{meeting.table_number} 号桌", f"table {meeting.table_number}"
+    return (f"· {day} {start}–{end}　{other_zh}　{where_zh}",
+            f"· {day} {start}–{end}  {other_en}  {where_en}")
+
+
+def _party_message(session: EventSession, meetings: list[Meeting], names: dict[int, tuple[str, str]],
+                   for_enterprise: bool) -> Message:
+    event = session.event
+    lines_zh, lines_en = [], []
+    for meeting in sorted(meetings, key=lambda m: (m.slot, m.table_number)):
+        if for_enterprise:
+            other_zh = other_en = meeting.institution.name
+        else:
+            other_zh, other_en = names[meeting.enterprise_id]
+        line_zh, line_en = _meeting_line(session, meeting, other_zh, other_en)
+        lines_zh.append(line_zh)
+        lines_en.append(line_en)
+    place_zh, place_en = _place_lines(session)
+    link = path_for("events.agenda") or path_for("events.event_detail", event_id=event.id)
+    return Message(
+        subject_zh=f"日程已发布：{event.title} · {session.title}",
+        body_zh="\n".join([f"“{event.title}”的“{session.title}”会谈日程已发布，您的会谈安排如下（北京时间）：", "",
+                           *lines_zh, "", *place_zh, "", "请准时到场或进入会议室；如需取消，请在“我的日程”中操作并说明原因。"]),
+        subject_en=f"Schedule published: {event.title} · {session.title}",
+        body_en="\n".join([f"The meeting schedule of \"{session.title}\" ({event.title}) is published. "
+                           "Your meetings (Beijing time):", "", *lines_en, "", *place_en, "",
+                           "Please be on time. To cancel, use \"My agenda\" and give a reason."]),
+        link=link)
+
+
+def _enterprise_names(institution_id: int, meetings: list[Meeting]) -> dict[int, tuple[str, str]]:
+    consented = consented_enterprise_ids(institution_id, {m.enterprise_id for m in meetings})
+    return {m.enterprise_id: ((m.enterprise.name, m.enterprise.name) if m.enterprise_id in consented
+                              else (ANONYMOUS_ZH, ANONYMOUS_EN)) for m in meetings}
+
+
+def _announce(session: EventSession, scheduled: list[Meeting], newly_ids: set[int]) -> int:
+    """One schedule message per user of every party in the schedule; later additions one by one."""
+    by_party: dict[tuple[str, int], list[Meeting]] = {}
+    for meeting in scheduled:
+        by_party.setdefault(("enterprise", meeting.enterprise_id), []).append(meeting)
+        by_party.setdefault(("institution", meeting.institution_id), []).append(meeting)
+    added = 0
+    for (side, party_id), meetings in sorted(by_party.items()):
+        for_enterprise = side == "enterprise"
+        names = {} if for_enterprise else _enterprise_names(party_id, meetings)
+        message = _party_message(session, meetings, names, for_enterprise)
+        users = party_users(enterprise_id=party_id) if for_enterprise else party_users(institution_id=party_id)
+        for user in users:
+            if enqueue(user, "schedule_published", "event_session", session.id, message):
+                added += 1
+                continue
+            for meeting in meetings:
+                if meeting.id in newly_ids:
+                    single = _party_message(session, [meeting], names, for_enterprise)
+                    single = Message(subject_zh=f"新增会谈：{session.event.title} · {session.title}",
+                                     body_zh=single.body_zh.replace("会谈日程已发布，您的会谈安排如下",
+                                                                    "新增了一场您的会谈"),
+                                     subject_en=f"Meeting added: {session.event.title} · {session.title}",
+                                     body_en=single.body_en, link=single.link)
+                    added += enqueue(user, "meeting_scheduled", "meeting", meeting.id, single)
+    return added
+
+
+def notify_meeting_cancelled(meeting: Meeting) -> int:
+    """Tell both parties' users that a scheduled meeting is off, and why."""
+    session = meeting.session
+    when = f"{format_shanghai(meeting.starts_at)}–{format_shanghai(meeting.ends_at, '%H:%M')}" \
+        if meeting.slot is not None else ""
+    added = 0
+    consented = bool(consented_enterprise_ids(meeting.institution_id, {meeting.enterprise_id}))
+    for for_enterprise in (True, False):
+        if for_enterprise:
+            other_zh = other_en = meeting.institution.name
+            users = party_users(enterprise_id=meeting.enterprise_id)
+        else:
+            other_zh, other_en = (meeting.enterprise.name,) * 2 if consented else (ANONYMOUS_ZH, ANONYMOUS_EN)
+            users = party_users(institution_id=meeting.institution_id)
+        message = Message(
+            subject_zh=f"会谈取消：{when} 与{other_zh}",
+            body_zh=f"您在“{session.event.title} · {session.title}”中 {when}（北京时间）与{other_zh}的会谈已由主办方取消。"
+                    f"\n原因：{meeting.cancel_reason}",
+            subject_en=f"Meeting cancelled: {when} with {other_en}",
+            body_en=f"Your meeting at {when} (Beijing time) with {other_en} in \"{session.title}\" was cancelled "
+                    f"by the organiser.\nReason: {meeting.cancel_reason}",
+            link=path_for("events.agenda"))
+        added += sum(enqueue(user, "meeting_cancelled", "meeting", meeting.id, message) for user in users)
+    return added
+
+
+def notify_meeting_moved(meeting: Meeting) -> int:
+    """Tell both parties' users a scheduled meeting has a new time or table.
+
+    One message per placement: the outbox key is (user, "meeting_moved", "meeting_placement",
+    meeting id × 10 000 + slot × 100 + table), so repeating the same move adds nothing while a
+    further move is announced again.
+    """
+    session = meeting.session
+    placement = meeting.id * 10_000 + meeting.slot * 100 + meeting.table_number
+    names = _enterprise_names(meeting.institution_id, [meeting])
+    added = 0
+    for for_enterprise in (True, False):
+        other_zh, other_en = ((meeting.institution.name,) * 2 if for_enterprise else names[meeting.enterprise_id])
+        line_zh, line_en = _meeting_line(session, meeting, other_zh, other_en)
+        message = Message(
+            subject_zh=f"会谈时间调整：{session.event.title} · {session.title}",
+            body_zh="\n".join([f"主办方调整了您在“{session.title}”中的一场会谈，新的安排（北京时间）：", "", line_zh]),
+            subject_en=f"Meeting moved: {session.event.title} · {session.title}",
+            body_en="\n".join([f"The organiser moved one of your meetings in \"{session.title}\". "
+                               "New time (Beijing time):", "", line_en]),
+            link=path_for("events.agenda"))
+        users = (party_users(enterprise_id=meeting.enterprise_id) if for_enterprise
+                 else party_users(institution_id=meeting.institution_id))
+        added += sum(enqueue(user, "meeting_moved", "meeting_placement", placement, message) for user in users)
+    return added

@@ -1,0 +1,134 @@
+"""Who may see and act on an event: an organiser within its office's region, an administrator everywhere.
+
+An object outside the actor's reach is answered with 404, so that other regions' ids are not confirmed.
+`actor=None` means the scheduler, which acts on everything.
+"""
+from flask import abort
+from sqlalchemy import ColumnElement, select, true
+
+from chainmatch.extensions import db
+from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
+
+ORGANISER_ROLES = ("organiser", "admin")
+
+
+def region_prefix(region_code: str) -> str:
+    """The code prefix a division covers (GB/T 2260): XX for a province, XXXX for a city, all six for a district."""
+    if region_code.endswith("0000"):
+        return region_code[:2]
+    if region_code.endswith("00"):
+        return region_code[:4]
+    return region_code
+
+
+def _office_of(actor):
+    if actor is None or actor.role not in ORGANISER_ROLES:
+        abort(403)
+    office = actor.organiser_office
+    if actor.role == "organiser" and office is None:
+        abort(403)
+    return office
+
+
+def host_region_condition(actor, column) -> ColumnElement[bool]:
+    """SQL condition: the region in `column` lies within the actor's reach."""
+    if actor is None:
+        return true()
+    office = _office_of(actor)
+    if actor.role == "admin":
+        return true()
+    return column.startswith(region_prefix(office.region_code))
+
+
+def covers_region(actor, region_code: str) -> bool:
+    if actor is None or actor.role == "admin":
+        return True
+    office = _office_of(actor)
+    return office.covers(region_code)
+
+
+def ensure_manages_event(actor, event: Event) -> None:
+    """404 unless the actor (organiser of the host region, admin, or the scheduler) may act on `event`."""
+    if actor is not None:
+        _office_of(actor)
+    if not covers_region(actor, event.host_region_code):
+        abort(404)
+
+
+def visible_events_query(actor):
+    """Events within the actor's reach, newest first."""
+    return (select(Event).where(host_region_condition(actor, Event.host_region_code))
+            .order_by(Event.starts_on.desc(), Event.id.desc()))
+
+
+def event_for(actor, event_id: int) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None:
+        abort(404)
+    ensure_manages_event(actor, event)
+    return event
+
+
+def session_for(actor, session_id: int) -> EventSession:
+    session = db.session.get(EventSession, session_id)
+    if session is None:
+        abort(404)
+    ensure_manages_event(actor, session.event)
+    return session
+
+
+def meeting_for(actor, meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    ensure_manages_event(actor, meeting.session.event)
+    return meeting
+
+
+def registration_for(actor, registration_id: int) -> Registration:
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        abort(404)
+    ensure_manages_event(actor, registration.session.event)
+    return registration
+
+
+def plan_entries_query(actor):
+    """Year-plan entries whose host region the actor covers."""
+    return select(YearPlanEntry).where(host_region_condition(actor, YearPlanEntry.host_region_code))
+
+
+def plan_entry_for(actor, entry_id: int) -> YearPlanEntry:
+    entry = db.session.get(YearPlanEntry, entry_id)
+    if entry is None:
+        abort(404)
+    if actor is not None:
+        _office_of(actor)
+    if not covers_region(actor, entry.host_region_code):
+        abort(404)
+    return entry
+
+
+def _office_model():
+    """The shell's office table (read-only here; imported late, as domain packages do with the shell)."""
+    from chainmatch.accounts.models import OrganiserOffice
+    return OrganiserOffice
+
+
+def offices_for(actor) -> list:
+    """Offices the actor may plan for: its own, or every office for an administrator."""
+    office = _office_of(actor)
+    if actor.role == "admin":
+        OrganiserOffice = _office_model()  # noqa: N806
+        return list(db.session.scalars(select(OrganiserOffice).order_by(OrganiserOffice.region_code,
+                                                                         OrganiserOffice.id)))
+    return [office]
+
+
+def office_names(office_ids) -> dict[int, str]:
+    wanted = set(office_ids)
+    if not wanted:
+        return {}
+    OrganiserOffice = _office_model()  # noqa: N806
+    return dict(db.session.execute(select(OrganiserOffice.id, OrganiserOffice.name)
+                                   .where(OrganiserOffice.id.in_(wanted))).all())
