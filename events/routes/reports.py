@@ -1,4 +1,138 @@
 """The organiser's dashboard and the Excel exports (汇总表)."""
-from flask import Blueprint
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from chainmatch.access import role_required
+from chainmatch.extensions import db
+from events.services import exports, reports
+from events.services.scope import visible_events_query
+from market import services as market
+from market.models import Chain
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+ORGANISERS = ("organiser", "admin")
+MONTHS = [("", _l("全部"))] + [(str(month), _l("%(month)s月", month=month)) for month in range(1, 13)]
+
+
+class ReportFilterForm(FlaskForm):
+    """The dashboard's filter: a GET form (no CSRF token); it only reads."""
+
+    class Meta:
+        csrf = False
+
+    event = SelectField(_l("活动"), validators=[Optional()], validate_choice=False)
+    chain = SelectField(_l("产业链"), validators=[Optional()])
+    year = IntegerField(_l("年份"), validators=[Optional(), NumberRange(min=2024, max=2100,
+                                                                       message=_l("请输入 2024 到 2100 之间的年份。"))])
+    month = SelectField(_l("月份"), choices=MONTHS, validators=[Optional()])
+    region = SelectField(_l("企业所在地区"), validators=[Optional()], validate_choice=False)
+    level = SelectField(_l("地区分组"), validators=[Optional()],
+                        choices=[("", _l("自动")), ("province", _l("按省")), ("city", _l("按市")),
+                                 ("district", _l("按区县"))])
+
+    def __init__(self, actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        locale = str(get_locale() or "zh")
+        everything = [("", _l("全部"))]
+        self.visible_events = list(db.session.scalars(visible_events_query(actor)))
+        self.event.choices = everything + [(str(event.id), event.title) for event in self.visible_events]
+        self.chain.choices = everything + [(str(chain.id), chain.name(locale)) for chain in db.session.scalars(
+            select(Chain).order_by(Chain.sort_order, Chain.id))]
+        self.region.choices = {"": everything, **market.region_choices(locale)}
+
+    def validate_event(self, field):
+        if field.data and not field.data.isdigit():
+            raise ValidationError(_l("请选择列表中的活动。"))
+
+    def validate_region(self, field):
+        if field.data and not any(code == field.data for group in field.choices.values() for code, _ in group):
+            raise ValidationError(_l("未知的行政区划代码。"))
+
+    def filters(self) -> reports.ReportFilter:
+        """Out-of-reach events are answered with 404 by the service (ids of other regions are not confirmed)."""
+        return reports.ReportFilter(event_id=int(self.event.data) if self.event.data else None,
+                                    chain_id=int(self.chain.data) if self.chain.data else None,
+                                    year=self.year.data, month=int(self.month.data) if self.month.data else None,
+                                    region_code=self.region.data or None)
+
+
+def _read_filter() -> ReportFilterForm:
+    return ReportFilterForm(current_user, formdata=request.args)
+
+
+@bp.get("/")
+@role_required(*ORGANISERS)
+def dashboard():
+    form = _read_filter()
+    report = chart_data = None
+    if form.validate():
+        report = reports.build_report(current_user, form.filters(), region_level=form.level.data or None,
+                                      locale=str(get_locale() or "zh"))
+        chart_data = chart_data_of(report)  # embedded with |tojson, which escapes <, > and &
+    query = {key: value for key, value in request.args.items() if value and key != "level"}
+    return render_template("events/reports/dashboard.html", form=form, report=report, chart_data=chart_data,
+                           query=query, stages=reports.STAGES, stage_labels=reports.STAGE_LABELS,
+                           dimension_labels=reports.DIMENSION_LABELS, outcome_rule=reports.OUTCOME_RULE)
+
+
+def _download(make) -> Response:
+    form = _read_filter()
+    if not form.validate():
+        abort(400)
+    download = make(current_user, form.filters())
+    response = Response(download.content, mimetype=exports.XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = download.content_disposition
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/export/registrations.xlsx")
+@role_required(*ORGANISERS)
+def export_registrations():
+    return _download(exports.registrations_workbook)
+
+
+@bp.get("/export/schedule.xlsx")
+@role_required(*ORGANISERS)
+def export_schedule():
+    return _download(exports.schedule_workbook)
+
+
+@bp.get("/export/outcomes.xlsx")
+@role_required(*ORGANISERS)
+def export_outcomes():
+    return _download(exports.outcomes_workbook)
+
+
+# ---- what the charts draw -------------------------------------------------------------------------
+
+def chart_data_of(report: reports.Report) -> dict:
+    """The JSON embedded in the page for static/js/report-charts.js (labels already translated; amounts in 万元)."""
+    def wan(yuan: int) -> float:
+        return round(yuan / 10_000, 2)
+
+    return {
+        "funnel": [{"stage": f.stage, "name": f.label, "enterprises": f.enterprises, "needs": f.needs,
+                    "amount_wan": wan(f.amount_yuan)} for f in report.funnel],
+        "breakdowns": {
+            dimension: {"title": str(reports.DIMENSION_LABELS[dimension]),
+                        "categories": [row.label for row in rows],
+                        "series": [{"stage": stage, "name": str(reports.STAGE_LABELS[stage]),
+                                    "enterprises": [row.stages[stage].enterprises for row in rows],
+                                    "amount_wan": [wan(row.stages[stage].amount_yuan) for row in rows]}
+                                   for stage in reports.STAGES]}
+            for dimension, rows in report.breakdowns.items()},
+        "responses": {"institutions": [row.name for row in report.responses],
+                      "median_days": [row.median_days for row in report.responses],
+                      "overdue": [row.overdue for row in report.responses]},
+        "labels": {"enterprises": str(_l("企业数（家）")), "amount": str(_l("金额（万元）")),
+                   "unit_enterprises": str(_l(" 家")), "unit_amount": str(_l(" 万元")),
+                   "median_days": str(_l("中位用时（工作日）")), "overdue": str(_l("逾期（件）"))},
+    }
