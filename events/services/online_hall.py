@@ -1,0 +1,112 @@
+"""The month's online hall: every zone of the institutions taking part in the event, its exclusive products, the
+schedule of livestreams and talks, and the policies of the chain; filtered by financing type and region served.
+
+Region rule as the catalogue's: a zone, product or host with no regions serves the whole country; otherwise one of
+its regions must contain the chosen one (GB/T 2260 prefixes).
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+
+from chainmatch.extensions import db
+from events.models import Event, EventSession
+from events.services.online import BROADCAST_KINDS, participating_institution_ids, shanghai_today, viewer_counts
+from market.enums import ProductStatus
+from market.models import Institution, Product, region_covers, utcnow
+from market.services import CatalogueFilter, catalogue
+
+
+def serves_region(region_codes, region_code: str | None) -> bool:
+    """No codes: nationwide. Otherwise one of them must contain `region_code` (GB/T 2260 prefix rule, as the
+    catalogue's product filter)."""
+    if not region_code or not list(region_codes):
+        return True
+    return any(region_covers(code, region_code) for code in region_codes)
+
+
+@dataclass
+class ZoneCard:
+    institution: Institution
+    types: list[str]
+    product_count: int
+    exclusive_count: int
+    next_stream: EventSession | None
+
+
+@dataclass
+class Hall:
+    event: Event
+    zones: list[ZoneCard]
+    exclusive_products: list[Product]
+    schedule: list[EventSession]
+    viewers: dict[int, int]
+    policies: list
+    financing_type: str | None = None
+    region_code: str | None = None
+
+
+def _stream_fits(session: EventSession, financing_type: str | None, region_code: str | None,
+                 offered: dict[int, set[str]]) -> bool:
+    host = session.host_institution
+    if financing_type:
+        by_session = financing_type in (session.financing_types or [])
+        by_host = host is not None and financing_type in offered.get(host.id, set())
+        general = not session.financing_types and host is None
+        if not (by_session or by_host or general):
+            return False
+    return host is None or serves_region(host.region_codes, region_code)
+
+
+def hall(event: Event, financing_type: str | None = None, region_code: str | None = None,
+         now: datetime | None = None) -> Hall:
+    """Every zone of the institutions taking part, the exclusive products, the streams and the chain's policies."""
+    now = now or utcnow()
+    ids = participating_institution_ids(event)
+    institutions = list(db.session.scalars(select(Institution).where(Institution.id.in_(ids))
+                                           .order_by(Institution.kind, Institution.name))) if ids else []
+    products = list(db.session.scalars(select(Product).where(
+        Product.institution_id.in_(ids), Product.status == ProductStatus.ACTIVE))) if ids else []
+    offered: dict[int, set[str]] = {}
+    for product in products:
+        offered.setdefault(product.institution_id, set()).add(product.type)
+    schedule = [s for s in event.sessions if s.kind in BROADCAST_KINDS
+                and _stream_fits(s, financing_type, region_code, offered)]
+    cards = []
+    for institution in institutions:
+        if financing_type and financing_type not in offered.get(institution.id, set()):
+            continue
+        if not serves_region(institution.region_codes, region_code):
+            continue
+        own = [p for p in products if p.institution_id == institution.id]
+        upcoming = [s for s in schedule if s.host_institution_id == institution.id and s.ends_at > now]
+        cards.append(ZoneCard(institution=institution, types=sorted(offered.get(institution.id, set())),
+                              product_count=len(own), exclusive_count=sum(p.is_exclusive for p in own),
+                              next_stream=upcoming[0] if upcoming else None))
+    shown = {card.institution.id for card in cards}
+    exclusive = [p for p in catalogue(CatalogueFilter(type=financing_type, chain_code=event.chain.code,
+                                                      region_code=region_code, exclusive_only=True))
+                 if p.institution_id in shown]
+    return Hall(event=event, zones=cards, exclusive_products=exclusive, schedule=schedule,
+                viewers=viewer_counts(s.id for s in schedule), policies=chain_policies(event, now),
+                financing_type=financing_type, region_code=region_code)
+
+
+def chain_policies(event: Event, now: datetime | None = None) -> list:
+    """Policies of the library whose chains include the event's chain (or that name no chain), still valid and
+    still open to applications (no enterprise deadline, or one not yet passed), in the library's order.
+
+    The policy library is another package (`policies`); it is read here, lazily, only when it is installed.
+    """
+    try:
+        from policies.models import Policy
+    except ModuleNotFoundError as error:
+        if not "policies.models".startswith(error.name or "?"):
+            raise
+        return []
+    today = shanghai_today(now)
+    rows = db.session.scalars(select(Policy).where(
+        or_(Policy.valid_until.is_(None), Policy.valid_until >= today),
+        or_(Policy.enterprise_deadline.is_(None), Policy.enterprise_deadline >= today))
+        .order_by(Policy.sort_order, Policy.id)).all()
+    return [row for row in rows if not row.chains or event.chain.code in row.chains]
