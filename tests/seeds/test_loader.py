@@ -7,6 +7,8 @@ from sqlalchemy import event, func, select
 
 from chainmatch.accounts.models import OrganiserOffice, User
 from chainmatch.extensions import db
+from policies.loader import load_library
+from policies.models import Policy as PolicyRow
 from market.enums import SizeClass
 from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institution, Product, Region)
 from seeds import loader
@@ -15,7 +17,7 @@ from seeds.loader import (load_all, load_demo_accounts, load_market, load_refere
 
 TABLE_MODELS = {"chains": Chain, "chain_nodes": ChainNode, "regions": Region, "institutions": Institution,
                 "products": Product, "enterprises": Enterprise, "financing_needs": FinancingNeed,
-                "organiser_offices": OrganiserOffice, "users": User}
+                "organiser_offices": OrganiserOffice, "users": User, "policies": PolicyRow}
 
 
 def _expected_counts() -> dict[str, int]:
@@ -28,7 +30,7 @@ def _expected_counts() -> dict[str, int]:
             "regions": len(read_regions()), "institutions": len(institutions),
             "products": sum(len(i.get("products", [])) for i in institutions), "enterprises": len(smes),
             "financing_needs": sum(len(s["needs"]) for s in smes), "organiser_offices": len(loader.read_offices()),
-            "users": 7}
+            "users": 7, "policies": len(load_library().policies)}
 
 
 def _row_counts(session) -> dict[str, int]:
