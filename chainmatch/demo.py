@@ -32,7 +32,7 @@ def _load_demo_activity() -> dict:
     """Domain packages that have demo content of their own (events, policies) add it here."""
     from chainmatch.extensions import db
     loaded = {}
-    for module_name in ("events.demo", "policies.demo"):
+    for module_name in ("events.demo", "events.demo_online", "policies.demo"):
         try:
             module = __import__(module_name, fromlist=["load_demo"])
         except ModuleNotFoundError as error:

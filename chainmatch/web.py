@@ -56,23 +56,21 @@ def _import_models() -> None:
     import market.models  # noqa: F401
     import events.models  # noqa: F401
     import notifications.models  # noqa: F401
-    for optional in ("policies.models",):
-        try:
-            __import__(optional)
-        except ModuleNotFoundError as error:
-            if not optional.startswith(error.name or "?"):
-                raise
+    import policies.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from chainmatch.accounts.routes import bp as auth_bp
     from chainmatch.home import bp as home_bp
+    from events.routes.online import bp as online_bp
     from events.routes.organiser import bp as organiser_bp
     from events.routes.participant import bp as events_bp
     from events.routes.reports import bp as reports_bp
     from market.routes import bp as market_bp
     from notifications.routes import bp as notifications_bp
-    for blueprint in (home_bp, auth_bp, market_bp, organiser_bp, events_bp, reports_bp, notifications_bp):
+    from policies.routes import bp as policies_bp
+    for blueprint in (home_bp, auth_bp, market_bp, organiser_bp, events_bp, online_bp, reports_bp,
+                      notifications_bp, policies_bp):
         app.register_blueprint(blueprint)
 
 

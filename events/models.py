@@ -378,3 +378,26 @@ class DetailViewLog(db.Model):
     viewed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+
+
+class OnlineVisit(db.Model):
+    """A look at an institution's service zone or a click through to a livestream/talk.
+
+    `user_id` is empty for visitors who are not signed in; SME viewers also carry their enterprise,
+    so the lead report can count distinct SMEs as well as page views.
+    """
+
+    __tablename__ = "online_visits"
+    __table_args__ = (
+        CheckConstraint("kind IN ('zone_view', 'stream_view', 'stream_click')", name="kind_known"),
+        CheckConstraint("(institution_id IS NULL) <> (session_id IS NULL)", name="one_target"),
+        Index("ix_online_visits_institution_kind", "institution_id", "kind"),
+        Index("ix_online_visits_session_kind", "session_id", "kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("event_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

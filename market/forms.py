@@ -84,10 +84,16 @@ class EnterpriseForm(FlaskForm):
             if key.partition("/")[0] != self.chain.data:
                 raise ValidationError(_l("所选环节不属于所选产业链。"))
 
-    def validate_total_assets(self, field):
-        if self.industry.data in {i.value for i in Industry} and "assets" in measures_needed(self.industry.data):
-            if field.data is None:
-                raise ValidationError(_l("该行业按资产总额划型，请填写。"))
+    def validate(self, extra_validators=None):
+        # Not a validate_total_assets method: the field's Optional() stops the chain on an empty
+        # value before inline validators run, so that check never fired.
+        valid = super().validate(extra_validators)
+        field = self.total_assets
+        if (self.industry.data in {i.value for i in Industry} and "assets" in measures_needed(self.industry.data)
+                and field.data is None and not field.errors):
+            field.errors = list(field.errors) + [_l("该行业按资产总额划型，请填写。")]
+            return False
+        return valid
 
     def facts(self) -> services.EnterpriseFacts:
         return services.EnterpriseFacts(
@@ -160,6 +166,13 @@ class InstitutionForm(FlaskForm):
     def validate_kind_other(self, field):
         if self.kind.data == InstitutionKind.OTHER and not (field.data or "").strip():
             raise ValidationError(_l("请填写机构类别名称。"))
+
+    def validate_website(self, field):
+        # Shown as a link on public pages: only web addresses, never javascript: or data: URLs.
+        field.data = (field.data or "").strip()
+        if field.data and (not field.data.lower().startswith(("http://", "https://"))
+                           or any(char.isspace() for char in field.data)):
+            raise ValidationError(_l("网址应以 http:// 或 https:// 开头。"))
 
     def facts(self) -> services.InstitutionFacts:
         return services.InstitutionFacts(

@@ -1,5 +1,6 @@
 """Pages of the market: an SME's enterprise and needs, an institution's products, the catalogue."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -100,7 +101,8 @@ def withdraw_need(need_id: int):
 @role_required("institution")
 def my_institution():
     institution = services.institution_for(current_user)
-    return render_template("market/my_institution.html", institution=institution)
+    return render_template("market/my_institution.html", institution=institution,
+                           region_names=services.region_names(institution.region_codes, str(get_locale())))
 
 
 @bp.route("/institution/edit", methods=["GET", "POST"])
@@ -194,7 +196,8 @@ def product_detail(product_id: int):
     own = product is not None and current_user.is_authenticated and current_user.institution_id == product.institution_id
     if not (visible or own):
         abort(404)
-    return render_template("market/product_detail.html", product=product)
+    return render_template("market/product_detail.html", product=product,
+                           region_names=services.region_names(product.region_codes, str(get_locale())))
 
 
 # ---- organisers review self-registered institutions ------------------------------------------
@@ -203,7 +206,9 @@ def product_detail(product_id: int):
 @role_required("organiser", "admin")
 def review_institutions():
     institutions = services.institutions_for_review(current_user)
-    return render_template("market/review_institutions.html", institutions=institutions)
+    codes = [code for institution in institutions for code in institution.region_codes]
+    return render_template("market/review_institutions.html", institutions=institutions,
+                           region_names=services.region_names(codes, str(get_locale())))
 
 
 @bp.post("/institutions/<int:institution_id>/review")
@@ -213,7 +218,9 @@ def review_institution(institution_id: int):
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)
-    services.review_institution(current_user, institution, decision == "approve", request.form.get("note", ""))
+    # The column holds 500 characters (PostgreSQL refuses more); the page's input has maxlength=500.
+    note = request.form.get("note", "").strip()[:500]
+    services.review_institution(current_user, institution, decision == "approve", note)
     db.session.commit()
     flash(_("已审核：%(name)s", name=institution.name), "success")
     return redirect(url_for("market.review_institutions"))

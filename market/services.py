@@ -55,6 +55,19 @@ def node_choices(locale: str = "zh") -> list[tuple[str, str]]:
     nodes = db.session.scalars(select(ChainNode).join(Chain).order_by(Chain.sort_order, Chain.id,
                                                                        ChainNode.sort_order, ChainNode.id)).all()
     by_id = {node.id: node for node in nodes}
+    chain_rank: dict[int, int] = {}
+    for node in nodes:
+        chain_rank.setdefault(node.chain_id, len(chain_rank))
+
+    def tree_position(node):
+        # Depth-first: a node right after its parent (sort_order only orders siblings).
+        key, cursor = [], node
+        while cursor is not None:
+            key.append((cursor.sort_order, cursor.id))
+            cursor = by_id.get(cursor.parent_id)
+        return chain_rank[node.chain_id], key[::-1]
+
+    nodes = sorted(nodes, key=tree_position)
     choices = []
     for node in nodes:
         path, cursor = [], node
@@ -75,6 +88,14 @@ def get_region(code: str, field: str = "region") -> Region:
     if region is None:
         raise FieldError(field, _l("未知的行政区划代码。"))
     return region
+
+def region_names(codes, locale: str = "zh") -> dict[str, str]:
+    """Display names of the given region codes, in one query (for pages that list many codes)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    regions = db.session.scalars(select(Region).where(Region.code.in_(wanted))).all()
+    return {region.code: region.name(locale) for region in regions}
 
 def resolve_nodes(chain: Chain, keys: list[str]) -> list[ChainNode]:
     """Nodes named "chain/node" that must all belong to `chain`."""
@@ -234,7 +255,7 @@ def _apply_institution_facts(institution: Institution, facts: InstitutionFacts) 
 def create_institution(facts: InstitutionFacts) -> Institution:
     """A self-registered institution waits for an organiser's approval."""
     if db.session.scalar(select(Institution.id).where(Institution.name == facts.name.strip())) is not None:
-        raise FieldError("institution_name", _l("该机构名称已注册。"))
+        raise FieldError("name", _l("该机构名称已注册。"))
     institution = Institution(status=InstitutionStatus.PENDING.value)
     _apply_institution_facts(institution, facts)
     db.session.add(institution)
@@ -242,7 +263,7 @@ def create_institution(facts: InstitutionFacts) -> Institution:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise FieldError("institution_name", _l("该机构名称已注册。")) from None
+        raise FieldError("name", _l("该机构名称已注册。")) from None
     return institution
 
 def update_institution(actor, institution: Institution, facts: InstitutionFacts) -> Institution:
@@ -253,6 +274,9 @@ def update_institution(actor, institution: Institution, facts: InstitutionFacts)
     if clash is not None:
         raise FieldError("name", _l("该机构名称已被使用。"))
     _apply_institution_facts(institution, facts)
+    if institution.status == InstitutionStatus.REJECTED:
+        # Corrected after a rejection: back in the organisers' queue (the last note stays visible).
+        institution.status = InstitutionStatus.PENDING.value
     db.session.flush()
     return institution
 

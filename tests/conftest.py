@@ -6,8 +6,10 @@ import os
 import re
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 
+import chainmatch.accounts.models as account_models
 from chainmatch import create_app
 from chainmatch.extensions import db
 
@@ -78,9 +80,44 @@ def _clean_tables(request):
                     connection.execute(table.delete())
 
 
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Overrides pytest-flask's fixture of this name: no request context is held across a test.
+
+    Flask reuses an already pushed app context for the test client's requests, so `g` (where
+    Flask-Login caches the signed-in user) and the database session would be shared by every
+    request and every client of a test: client B would act as client A, and on SQLite a read left
+    open holds the BEGIN IMMEDIATE lock the next request waits for. Tests open short contexts instead.
+    """
+    yield
+
+
+@pytest.fixture
+def client(app):
+    """A test client that keeps no context between requests (pytest-flask's leaves the last one pushed)."""
+    return app.test_client()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Cheap Argon2 parameters in tests; hashes carry their parameters, so checks still work."""
+    original = account_models._hasher
+    account_models._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    account_models._hasher = original
+
+
 @pytest.fixture
 def session(app):
     with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def db_session(app):
+    """A request context and its database session for calling services directly; rolled back at the end."""
+    with app.test_request_context():
         yield db.session
         db.session.rollback()
 

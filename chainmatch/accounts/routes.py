@@ -19,8 +19,8 @@ def landing_for(user) -> str:
     return {
         "sme": url_for("market.my_enterprise"),
         "institution": url_for("market.my_institution"),
-        "organiser": url_for("market.review_institutions"),
-        "admin": url_for("market.review_institutions"),
+        "organiser": url_for("organiser.events"),
+        "admin": url_for("organiser.events"),
     }.get(user.role, url_for("home.index"))
 
 

@@ -1,28 +1,14 @@
 """`chainmatch demo`'s event content: idempotent, and every page a newcomer opens has something on it."""
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-import chainmatch.accounts.models as account_models
 from chainmatch.extensions import db
 from events.enums import SessionKind
 from events.models import Event, EventSession, Meeting, MeetingRequest, Outcome, Registration
 from market.models import Institution
-from tests.market.helpers import end_open_read_before_schema_reset
-
-end_open_read_before_schema_reset()
 DEMO_PASSWORD = "demo-password"
 
 
-@pytest.fixture(autouse=True)
-def _push_request_context():
-    """Overrides pytest-flask's fixture: every request gets its own context (see tests/market/conftest.py)."""
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch):
-    monkeypatch.setattr(account_models, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def _load_everything() -> dict:

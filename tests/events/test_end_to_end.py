@@ -13,31 +13,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from icalendar import Calendar
 from sqlalchemy import select
 
-import chainmatch.accounts.models as account_models
 from chainmatch.extensions import db
 from events.models import EventSession, Meeting, Registration
 from tests import factories
 from tests.conftest import DEMO_PASSWORD
-from tests.market.helpers import end_open_read_before_schema_reset
-
-end_open_read_before_schema_reset()
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WAN = 10_000
 
 
-@pytest.fixture(autouse=True)
-def _push_request_context():
-    """Overrides pytest-flask's fixture: every request gets its own context (see tests/market/conftest.py)."""
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch):
-    monkeypatch.setattr(account_models, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def shanghai(*args) -> datetime:

@@ -9,18 +9,13 @@ the SME to the institution and a consent; "other sme" and "other institution" ha
 from datetime import date, datetime
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-import chainmatch.accounts.models as account_models
 from chainmatch.extensions import db
 from events.models import (Consent, Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry)
 from market.models import Chain, FinancingNeed, Product
 from tests import factories
 from tests.conftest import DEMO_PASSWORD
-from tests.market.helpers import end_open_read_before_schema_reset
-
-end_open_read_before_schema_reset()
 
 ROLES = ("anonymous", "sme", "other sme", "institution", "other institution", "organiser elsewhere", "organiser",
          "admin")
@@ -125,15 +120,6 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _push_request_context():
-    """Overrides pytest-flask's fixture: every request gets its own context (see tests/market/conftest.py)."""
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch):
-    monkeypatch.setattr(account_models, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def test_every_route_has_an_expectation(app):

@@ -1,0 +1,148 @@
+"""Property tests: every rule of the issue holds in every plan on random instances."""
+from collections import Counter
+
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
+
+from matchmaking import REASON_TEXT, plan_meetings
+from matchmaking.columns import Columns
+from matchmaking.scoring import PARTS, part_values
+
+from .oracle import (
+    brute_force_best, coverage_bound, ent_cap, inst_cap, instances, lex_key, need_product_ok,
+    request_status, usable_pairs,
+)
+
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def pair_milli(inst) -> dict:
+    """(enterprise, institution) -> best score in thousandths over its eligible pairs."""
+    cols = Columns(inst)
+    need_pos = {n.id: k for k, n in enumerate(inst.needs)}
+    prod_pos = {p.id: k for k, p in enumerate(inst.products)}
+    out = {}
+    for pair, options in usable_pairs(inst).items():
+        needs = np.array([need_pos[n.id] for n, _p in options])
+        prods = np.array([prod_pos[p.id] for _n, p in options])
+        out[pair] = int(part_values(cols, needs, prods).milli.max())
+    return out
+
+
+def check_plan(inst, plan):
+    ents = {e.id: e for e in inst.enterprises}
+    insts = {i.id: i for i in inst.institutions}
+    needs = {n.id: n for n in inst.needs}
+    prods = {p.id: p for p in inst.products}
+    status = request_status(inst)
+    usable = usable_pairs(inst)
+    best = pair_milli(inst)
+
+    pairs = [(m.enterprise, m.institution) for m in plan.meetings]
+    assert len(pairs) == len(set(pairs)), "two meetings for one pair"
+    for m in plan.meetings:
+        e, i, n, p = ents[m.enterprise], insts[m.institution], needs[m.need], prods[m.product]
+        assert n.enterprise == e.id and p.institution == i.id
+        assert need_product_ok(e, n, p), m
+        assert status.get((e.id, i.id)) != "declined"
+        assert 0 <= m.slot < inst.slots and 1 <= m.table <= i.tables
+        assert m.slot not in e.unavailable and m.slot not in i.unavailable
+        assert 0.0 <= m.score <= 1.0
+        assert round(m.score * 1000) == best[(e.id, i.id)], "not the best need × product"
+        assert [r.part for r in sorted(m.reasons, key=lambda r: r.part)] == sorted(PARTS)
+        assert all(r.zh and r.en for r in m.reasons)
+    for e, count in Counter(m.enterprise for m in plan.meetings).items():
+        assert count <= ent_cap(inst, ents[e])
+    for i, count in Counter(m.institution for m in plan.meetings).items():
+        assert count <= inst_cap(inst, insts[i])
+    by_ent_slot = Counter((m.enterprise, m.slot) for m in plan.meetings)
+    by_table_slot = Counter((m.institution, m.table, m.slot) for m in plan.meetings)
+    assert max(by_ent_slot.values(), default=1) == 1, "enterprise double-booked"
+    assert max(by_table_slot.values(), default=1) == 1, "table double-booked"
+
+    covered = {m.enterprise for m in plan.meetings}
+    assert {u.enterprise for u in plan.unmatched} == set(ents) - covered
+    for u in plan.unmatched:
+        assert u.reason in REASON_TEXT and u.zh and u.en
+        if u.reason in ("capacity_exhausted", "not_placed", "no_common_slot", "only_declined"):
+            assert any(n.enterprise == u.enterprise for n in inst.needs)
+        if u.reason == "capacity_exhausted":
+            assert any(e == u.enterprise for e, _i in usable)
+    for u in plan.unplaced:
+        assert u.reason in ("slot_conflict", "no_common_slot")
+    return pairs, best
+
+
+@FAST
+@given(instances())
+def test_every_plan_keeps_every_rule(inst):
+    check_plan(inst, plan_meetings(inst))
+
+
+@FAST
+@given(instances(unavailable=False, accepted=False, max_ent=7, max_inst=4))
+def test_coverage_equals_max_flow_bound(inst):
+    _coverage_is_bound(inst)
+
+
+@FAST
+@given(instances(unavailable=False, accepted=False, max_ent=8, max_inst=5, dense=True))
+def test_contested_coverage_equals_max_flow_bound(inst):
+    _coverage_is_bound(inst)
+
+
+def _coverage_is_bound(inst):
+    plan = plan_meetings(inst)
+    check_plan(inst, plan)
+    assert not plan.unplaced, "without unavailable slots every meeting is placed"
+    assert len({m.enterprise for m in plan.meetings}) == coverage_bound(inst)
+
+
+TINY = settings(max_examples=200, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+@settings(TINY, max_examples=400)
+@given(instances(unavailable=False, max_ent=3, max_inst=4, max_slots=4, dense=True))
+def test_contested_tiny_plans_match_brute_force_optimum(inst):
+    milli = pair_milli(inst)
+    assume(len(milli) <= 12)
+    plan = plan_meetings(inst)
+    pairs, _best = check_plan(inst, plan)
+    assert lex_key(inst, pairs, milli) == brute_force_best(inst, milli)
+
+
+@TINY
+@given(instances(unavailable=False, max_ent=4, max_inst=3, max_slots=3))
+def test_tiny_plans_match_brute_force_optimum(inst):
+    milli = pair_milli(inst)
+    assume(len(milli) <= 10)
+    plan = plan_meetings(inst)
+    pairs, _best = check_plan(inst, plan)
+    assert lex_key(inst, pairs, milli) == brute_force_best(inst, milli)
+
+
+@FAST
+@given(instances(unavailable=False))
+def test_accepted_requests_are_kept_when_caps_allow(inst):
+    plan = plan_meetings(inst)
+    status = request_status(inst)
+    usable = usable_pairs(inst)
+    kept = {(m.enterprise, m.institution) for m in plan.meetings}
+    wanted = [pair for pair, s in status.items() if s == "accepted"]
+    for pair in wanted:
+        if pair in kept:
+            continue
+        unkept = {(u.enterprise, u.institution): u.reason for u in plan.unkept_requests}
+        assert pair in unkept
+        if pair not in usable:
+            assert unkept[pair] == "not_eligible"
+        else:
+            assert unkept[pair] == "cap_reached"
+            # Caps must really be the reason: the other accepted pairs fill a side.
+            e, i = pair
+            ents = {x.id: x for x in inst.enterprises}
+            insts = {x.id: x for x in inst.institutions}
+            acc_e = sum(1 for p in kept if p[0] == e and status.get(p) == "accepted")
+            acc_i = sum(1 for p in kept if p[1] == i and status.get(p) == "accepted")
+            assert acc_e >= ent_cap(inst, ents[e]) or acc_i >= inst_cap(inst, insts[i])
