@@ -41,18 +41,11 @@ def sign_in():
 @bp.post("/sign-out")
 @login_required
 def sign_out():
-    logout_user()
-    flash(_("您已退出登录。"), "info")
-    return redirect(url_for("home.index"))
-
-
-@bp.post("/sign-out-everywhere")
-@login_required
-def sign_out_everywhere():
+    """Signing out ends every session of the user, including copies of the session cookie."""
     services.end_all_sessions(current_user, current_user)
     db.session.commit()
     logout_user()
-    flash(_("已在所有设备上退出登录。"), "info")
+    flash(_("您已退出登录。"), "info")
     return redirect(url_for("home.index"))
 
 

@@ -60,7 +60,11 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def end_all_sessions(actor: User, user: User) -> None:
-    """Sign `user` out on every device: old session cookies stop working."""
+    """Sign `user` out on every device: old session and remember-me cookies stop working.
+
+    Flask's session is a signed cookie that stays valid after logout if someone kept a copy;
+    the version in the session id is what makes signing out real.
+    """
     if actor.id != user.id and not actor.is_admin:
         abort(403)
     user.session_version = User.session_version + 1

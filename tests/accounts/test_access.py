@@ -73,7 +73,6 @@ TABLE = [
     ("GET", "/account/sign-up/institution", None, roles(OK)),
     ("POST", "/account/sign-up/institution", {}, roles(OK)),
     ("POST", "/account/sign-out", {}, only(SIGNED_IN, others=REDIRECT)),
-    ("POST", "/account/sign-out-everywhere", {}, only(SIGNED_IN, others=REDIRECT)),
     ("GET", "/enterprise", None, only(SME)),
     ("GET", "/enterprise/edit", None, only(SME)),
     ("POST", "/enterprise/edit", {}, only(SME)),
@@ -224,7 +223,7 @@ def test_nationwide_institutions_are_in_every_organisers_scope(app, world):
 
 # ---- sessions -----------------------------------------------------------------------------------
 
-def test_sign_out_everywhere_invalidates_a_copied_cookie(app, world):
+def test_signing_out_invalidates_a_copied_cookie(app, world):
     email = world.users["sme"].email
     first = app.test_client()
     sign_in(first, email)
@@ -236,7 +235,7 @@ def test_sign_out_everywhere_invalidates_a_copied_cookie(app, world):
     second.set_cookie("session", cookie.value, domain=cookie.domain or "localhost")
     assert second.get("/enterprise").status_code == 200  # the copy works while the session lives
 
-    assert first.post("/account/sign-out-everywhere").status_code == 302
+    assert first.post("/account/sign-out").status_code == 302
     response = second.get("/enterprise")
     assert response.status_code == 302 and response.headers["Location"].startswith("/account/sign-in")
     assert first.get("/enterprise").status_code == 302
@@ -256,7 +255,7 @@ def test_remember_cookie_is_invalidated_too(app, world):
     thief = app.test_client()
     thief.set_cookie("remember_token", remember.value, domain=remember.domain or "localhost")
     assert thief.get("/enterprise").status_code == 200
-    client.post("/account/sign-out-everywhere")
+    client.post("/account/sign-out")
     thief.delete_cookie("session", domain="localhost")
     assert thief.get("/enterprise").status_code == 302
 

@@ -68,7 +68,6 @@ def _requests(world) -> dict:
         "home.switch_language": (None, {"next": "/"}),
         "auth.sign_in": (None, {"email": world["sme"].email, "password": DEMO_PASSWORD}),
         "auth.sign_out": ("sme", {}),
-        "auth.sign_out_everywhere": ("sme", {}),
         "auth.sign_up_sme": (None, sme_sign_up_data(email="new-sme@example.com")),
         "auth.sign_up_institution": (None, dict(institution_data, email="new-bank@example.com", display_name="赵六",
                                                 password=DEMO_PASSWORD, confirm=DEMO_PASSWORD, name="新银行")),

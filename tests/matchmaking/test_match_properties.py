@@ -105,6 +105,16 @@ TINY = settings(max_examples=200, deadline=None,
 @settings(TINY, max_examples=400)
 @given(instances(unavailable=False, max_ent=3, max_inst=4, max_slots=4, dense=True))
 def test_contested_tiny_plans_match_brute_force_optimum(inst):
+    _matches_brute_force(inst)
+
+
+@settings(TINY, max_examples=300)
+@given(instances(unavailable=False, max_ent=2, max_inst=4, max_slots=4, dense=True))
+def test_two_enterprises_share_fairly_like_brute_force(inst):
+    _matches_brute_force(inst)
+
+
+def _matches_brute_force(inst):
     milli = pair_milli(inst)
     assume(len(milli) <= 12)
     plan = plan_meetings(inst)
