@@ -4,6 +4,7 @@ import os
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 DEMO_ACCOUNTS = [
     ("sme@demo.local", "企业 / SME"),
@@ -55,7 +56,11 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     os.environ.setdefault("CHAINMATCH_DEMO", "1")
     counts = prepare_demo_database()
     click.echo("Database: " + app.config["SQLALCHEMY_DATABASE_URI"])
-    click.echo("Loaded: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    click.echo("Loaded (new / already there):")
+    for name, count in counts.items():
+        if isinstance(count, dict):
+            count = f"{count.get('created', 0)} / {count.get('present', 0) + count.get('updated', 0)}"
+        click.echo(f"  {name:<24} {count}")
     click.echo("\nDemo accounts (password: %s):" % DEMO_PASSWORD)
     for email, who in DEMO_ACCOUNTS:
         click.echo(f"  {email:<24} {who}")
@@ -64,7 +69,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     scheduler = _start_embedded_scheduler(app)
     click.echo(f"\nServing at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+        # Flask's CLI refuses app.run() inside a command, so serve with werkzeug directly.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
