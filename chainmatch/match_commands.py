@@ -10,8 +10,9 @@ import sys
 
 import click
 
-from matchmaking import InputError, dumps_plan, load_instance, plan_meetings, write_atomic
-from matchmaking.jsonio import instance_from_dict
+from matchmaking import (
+    InputError, dumps_plan, instance_from_dict, load_instance, plan_meetings, write_atomic,
+)
 
 BENCH_SIZES = ("tiny", "small", "event", "national")
 

@@ -81,19 +81,36 @@ def usable_pairs(inst: Instance) -> dict:
     return out
 
 
-def coverage_bound(inst: Instance) -> int:
-    """Max-flow (networkx) with enterprise capacity 1: enterprises that could be covered."""
+def accepted_pairs(inst: Instance) -> list:
+    """Usable pairs whose request was accepted."""
+    status = request_status(inst)
+    return [pair for pair in usable_pairs(inst) if status.get(pair) == "accepted"]
+
+
+def coverage_bound(inst: Instance, keep_accepted: bool = False) -> int:
+    """Max-flow (networkx) with enterprise capacity 1: enterprises that could be covered.
+
+    With keep_accepted, the accepted pairs (which must fit the caps) are meetings first.
+    """
     graph = nx.DiGraph()
     caps_e = {e.id: ent_cap(inst, e) for e in inst.enterprises}
     caps_i = {i.id: inst_cap(inst, i) for i in inst.institutions}
+    fixed = set()
+    if keep_accepted:
+        for e, i in accepted_pairs(inst):
+            fixed.add(e)
+            caps_i[i] -= 1
+            assert caps_i[i] >= 0 and sum(1 for p in accepted_pairs(inst) if p[0] == e) <= caps_e[e]
     for (e, i) in usable_pairs(inst):
+        if e in fixed:
+            continue
         if caps_e[e] > 0 and caps_i[i] > 0:
             graph.add_edge("s", ("e", e), capacity=1)
             graph.add_edge(("e", e), ("i", i), capacity=1)
             graph.add_edge(("i", i), "t", capacity=caps_i[i])
     if "s" not in graph:
-        return 0
-    return nx.maximum_flow_value(graph, "s", "t")
+        return len(fixed)
+    return len(fixed) + nx.maximum_flow_value(graph, "s", "t")
 
 
 def lex_key(inst: Instance, chosen, milli: dict) -> tuple:

@@ -181,6 +181,10 @@ def test_bench_runs_the_tiny_size(tmp_path):
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout.strip().splitlines()[-1])
     assert row["size"] == "tiny" and 0 < row["covered"] <= row["coverage_bound"]
+    kept = row["coverage_bound_keeping_accepted"]
+    assert row["covered"] <= kept <= row["coverage_bound"]
+    if row["unplaced"] == 0:
+        assert row["covered"] == kept
     assert row["meetings"] > 0 and row["baseline_meetings"] > 0
     assert row["peak_rss_mib"] > 0 and (tmp_path / "tiny-plan.json").exists()
 
