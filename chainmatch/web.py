@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask, has_request_context, render_template, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 
 from chainmatch.database import configure_sqlite
 from chainmatch.extensions import babel, csrf, db, login_manager, migrate
@@ -25,7 +25,7 @@ def init_app(app: Flask) -> None:
                    default_translation_directories=str(_translations_dir()))
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
-    login_manager.login_message = _lazy("请先登录。")
+    login_manager.login_message = lazy_gettext("请先登录。")
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
 
@@ -33,11 +33,6 @@ def init_app(app: Flask) -> None:
     _register_blueprints(app)
     _register_errors(app)
     _register_template_helpers(app)
-
-
-def _lazy(text):
-    from flask_babel import lazy_gettext
-    return lazy_gettext(text)
 
 
 def _migrations_dir():

@@ -78,13 +78,18 @@ class Region(db.Model):
         return region_covers(self.code, code)
 
 
-def region_covers(area_code: str, code: str) -> bool:
-    """Whether the division `area_code` contains the division `code` (prefix rule of GB/T 2260)."""
+def region_prefix(area_code: str) -> str:
+    """The code prefix a division covers (GB/T 2260): XX for a province, XXXX for a city, all six for a district."""
     if area_code.endswith("0000"):
-        return code[:2] == area_code[:2]
+        return area_code[:2]
     if area_code.endswith("00"):
-        return code[:4] == area_code[:4]
-    return code == area_code
+        return area_code[:4]
+    return area_code
+
+
+def region_covers(area_code: str, code: str) -> bool:
+    """Whether the division `area_code` contains the division `code`."""
+    return code.startswith(region_prefix(area_code))
 
 
 class EnterpriseTier(db.Model):

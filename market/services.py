@@ -10,7 +10,7 @@ from chainmatch.extensions import db
 from market.credit_code import CreditCodeError, normalise_credit_code
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus, RegionLevel
 from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institution, InstitutionRegion, Product,
-                           ProductChain, ProductRegion, Region, utcnow)
+                           ProductChain, ProductRegion, Region, region_prefix, utcnow)
 
 CREDIT_CODE_MESSAGES = {
     "length": _l("统一社会信用代码应为 18 位。"),
@@ -282,9 +282,7 @@ def update_institution(actor, institution: Institution, facts: InstitutionFacts)
 
 def _organiser_scope(actor):
     """SQL condition: the institution serves somewhere in the organiser's region, or nationwide."""
-    office_code = actor.organiser_office.region_code
-    prefix = (office_code[:2] if office_code.endswith("0000")
-              else office_code[:4] if office_code.endswith("00") else office_code)
+    prefix = region_prefix(actor.organiser_office.region_code)
     serves_here = (select(InstitutionRegion.institution_id)
                    .where(InstitutionRegion.institution_id == Institution.id,
                           InstitutionRegion.region_code.startswith(prefix)).exists())

@@ -208,5 +208,3 @@ def _requests(doc: dict, rng) -> list:
         out.append({"enterprise": e, "institution": i, "status": status,
                     "by": str(rng.choice(("enterprise", "institution")))})
     return out
-    return {"slots": n_slots, "enterprises": doc_ents, "needs": doc_needs,
-            "institutions": doc_insts, "products": doc_prods, "requests": requests}

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 
 from chainmatch.extensions import db
-from market.models import Enterprise
+from market.models import Enterprise, region_prefix
 from notifications.services import Message, enqueue, path_for
 from policies.enterprise_facts import facts_of, stored_facts
 from policies.evaluate import Status, evaluate_policy
@@ -30,14 +30,10 @@ def shanghai_date(now: dt.datetime) -> dt.date:
     return aware.astimezone(SHANGHAI).date()
 
 
-def _region_prefix(code: str) -> str:
-    return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
-
-
 def _enterprises_in(regions: list[str]) -> list[Enterprise]:
     query = select(Enterprise).order_by(Enterprise.id)
     if regions:
-        query = query.where(or_(*(Enterprise.region_code.startswith(_region_prefix(code)) for code in regions)))
+        query = query.where(or_(*(Enterprise.region_code.startswith(region_prefix(code)) for code in regions)))
     return list(db.session.scalars(query))
 
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PO_FILE = ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 MO_FILE = PO_FILE.with_suffix(".mo")
 # Keep in step with the `pybabel extract -k ...` command in docs/translations.md.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "_lazy": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 HAN = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff01-\uff5e]")
 # Translations that quote Chinese on purpose (an example of what to type into a Chinese field).
 CHINESE_ON_PURPOSE = {"如 第(三)条"}

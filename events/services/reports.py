@@ -35,10 +35,10 @@ from chainmatch.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus, RequestDirection, RequestStatus, Side
 from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome, Registration,
                            RegistrationNeed)
-from events.services.scope import ensure_manages_event, host_region_condition, region_prefix
+from events.services.scope import ensure_manages_event, host_region_condition
 from events.workdays import is_working_day
 from market.enums import FinancingType
-from market.models import Chain, Enterprise, FinancingNeed, Institution, Product, Region, utcnow
+from market.models import Chain, Enterprise, FinancingNeed, Institution, Product, Region, region_prefix, utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNSPECIFIED = "unspecified"

@@ -8,17 +8,9 @@ from sqlalchemy import ColumnElement, select, true
 
 from chainmatch.extensions import db
 from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
+from market.models import region_prefix
 
 ORGANISER_ROLES = ("organiser", "admin")
-
-
-def region_prefix(region_code: str) -> str:
-    """The code prefix a division covers (GB/T 2260): XX for a province, XXXX for a city, all six for a district."""
-    if region_code.endswith("0000"):
-        return region_code[:2]
-    if region_code.endswith("00"):
-        return region_code[:4]
-    return region_code
 
 
 def _office_of(actor):
