@@ -101,7 +101,7 @@ def _register_enterprise(session: EventSession):
             _flash_registered(signed_up)
             if left_out:
                 flash(_("以下需求不在本场服务范围，未带入：%(list)s。",
-                        list="、".join(FinancingType(n.type).label for n in left_out)), "info")
+                        list=_("、").join(FinancingType(n.type).label for n in left_out)), "info")
             return redirect(url_for("events.my_registrations"))
     return render_template("events/participant/register_enterprise.html", session=session, form=form,
                            needs=needs, consent_text=consent_text, is_open=registration.registration_is_open(session))

@@ -247,7 +247,7 @@ def session_problems(event: Event, facts: SessionFacts) -> list[FieldError]:
                 divisors = [str(m) for m in range(5, min(total, 240) + 1) if total % m == 0]
                 problems.append(FieldError("slot_minutes", _l(
                     "会谈时长须能整除场次时长（%(total)s 分钟），可选 %(examples)s 分钟。", total=total,
-                    examples="、".join(divisors[-5:]) or "—")))
+                    examples=_l("、").join(divisors[-5:]) or "—")))
         if not facts.tables or facts.tables < 1:
             problems.append(FieldError("tables", _l("对接类场次至少需要 1 张洽谈桌。")))
     if mode in (SessionMode.ONLINE, SessionMode.HYBRID) and not (facts.online_url or "").strip():

@@ -93,7 +93,7 @@ def approved_enterprise_count(session_id: int) -> int:
 
 
 def served_types_label(session: EventSession) -> str:
-    return "、".join(FinancingType(value).label for value in sorted(session.financing_types))
+    return _l("、").join(FinancingType(value).label for value in sorted(session.financing_types))
 
 
 def serves_type(session: EventSession, financing_type: str) -> bool:
@@ -177,7 +177,7 @@ def register_enterprise(actor, session: EventSession, need_ids, consent_text: st
     served = [need for need in needs if serves_type(session, need.type)]
     if needs and not served:
         others = sessions_serving(session, {need.type for need in needs})
-        hint = _l("可改报：%(titles)s。", titles="、".join(s.title for s in others)) if others else ""
+        hint = _l("可改报：%(titles)s。", titles=_l("、").join(s.title for s in others)) if others else ""
         raise FieldError("needs", _l("本场服务的融资类型为：%(types)s；您所选的需求均不在其中。%(hint)s",
                                      types=served_types_label(session), hint=hint))
     if not (consent_text or "").strip():
