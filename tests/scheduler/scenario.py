@@ -5,7 +5,7 @@ Times are written as Asia/Shanghai wall clock (`local(...)`) and stored as naive
 """
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from chainmatch.accounts.models import User
 from chainmatch.extensions import db
 from events.models import Event, EventSession, EventStatusChange, Meeting, Registration
 from events.services import planning, registration
+from market.models import utcnow
 from notifications.models import Notification
 from tests import factories
 from tests.market.helpers import database
@@ -185,3 +186,32 @@ def registrations_approved(app, session_id: int) -> int:
     with database(app) as session:
         return session.scalar(select(func.count(Registration.id)).where(Registration.session_id == session_id,
                                                                         Registration.status == "approved"))
+
+
+def published_meetings(app, people, pairs) -> list[int]:
+    """A published event whose online session starts 30 minutes from now, with scheduled meetings
+    (enterprise name, institution name, slot): every one of them is due for its 1-hour reminder."""
+    now = utcnow().replace(second=0, microsecond=0)
+    with database(app) as session:
+        event = Event(organiser_office_id=user(people.organiser).organiser_office_id, title="双进程测试活动",
+                      chain_id=user(people.smes["A"]).enterprise.chain_id, host_region_code="330100",
+                      starts_on=date.today(), ends_on=date.today() + timedelta(days=2),
+                      registration_opens_at=now - timedelta(days=20), registration_closes_at=now - timedelta(days=5),
+                      status="published")
+        session.add(event)
+        session.flush()
+        matching = EventSession(event_id=event.id, kind="credit_matching", mode="online", title="线上信贷对接",
+                                online_url="https://meet.example.cn/9", starts_at=now + timedelta(minutes=30),
+                                ends_at=now + timedelta(minutes=90), slot_minutes=20, tables=3)
+        session.add(matching)
+        session.flush()
+        ids = []
+        for enterprise, institution, slot in pairs:
+            meeting = Meeting(session_id=matching.id, enterprise_id=user(people.smes[enterprise]).enterprise_id,
+                              institution_id=user(people.institutions[institution]).institution_id, slot=slot,
+                              table_number=1, status="scheduled")
+            session.add(meeting)
+            session.flush()
+            ids.append(meeting.id)
+        session.commit()
+        return ids

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -17,7 +17,6 @@ from sqlalchemy import func, select, text
 
 from chainmatch.extensions import db
 from chainmatch.scheduler import Leadership
-from events.models import Event, EventSession, Meeting
 from market.models import utcnow
 from notifications import delivery
 from notifications.jobs import deliver_due
@@ -149,35 +148,6 @@ def test_two_active_deliverers_never_send_one_message_twice(app, monkeypatch):
 
 # ---- two real `chainmatch scheduler` processes --------------------------------------------------------
 
-def published_meetings(app, people, pairs) -> list[int]:
-    """A published event whose online session starts 30 minutes from now, with scheduled meetings
-    (enterprise name, institution name, slot): every one of them is due for its 1-hour reminder."""
-    now = utcnow().replace(second=0, microsecond=0)
-    with database(app) as session:
-        event = Event(organiser_office_id=s.user(people.organiser).organiser_office_id, title="双进程测试活动",
-                      chain_id=s.user(people.smes["A"]).enterprise.chain_id, host_region_code="330100",
-                      starts_on=date.today(), ends_on=date.today() + timedelta(days=2),
-                      registration_opens_at=now - timedelta(days=20), registration_closes_at=now - timedelta(days=5),
-                      status="published")
-        session.add(event)
-        session.flush()
-        matching = EventSession(event_id=event.id, kind="credit_matching", mode="online", title="线上信贷对接",
-                                online_url="https://meet.example.cn/9", starts_at=now + timedelta(minutes=30),
-                                ends_at=now + timedelta(minutes=90), slot_minutes=20, tables=3)
-        session.add(matching)
-        session.flush()
-        ids = []
-        for enterprise, institution, slot in pairs:
-            meeting = Meeting(session_id=matching.id, enterprise_id=s.user(people.smes[enterprise]).enterprise_id,
-                              institution_id=s.user(people.institutions[institution]).institution_id, slot=slot,
-                              table_number=1, status="scheduled")
-            session.add(meeting)
-            session.flush()
-            ids.append(meeting.id)
-        session.commit()
-        return ids
-
-
 def outbox(app) -> tuple[int, int]:
     """(rows, rows sent)"""
     with database(app) as session:
@@ -207,7 +177,7 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.mark.slow
 def test_two_scheduler_processes_deliver_each_reminder_exactly_once(app, tmp_path):
     people = s.make_people(app, smes=("A", "B", "C"), institutions=("I1", "I2"))
-    published_meetings(app, people, [("A", "I1", 0), ("B", "I2", 0), ("C", "I1", 1)])
+    s.published_meetings(app, people, [("A", "I1", 0), ("B", "I2", 0), ("C", "I1", 1)])
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
@@ -224,7 +194,7 @@ def test_two_scheduler_processes_deliver_each_reminder_exactly_once(app, tmp_pat
 
         # The leader goes away; the standby takes over and sends what falls due next — once.
         stop(processes[leaders[0]])
-        published_meetings(app, people, [("B", "I1", 0)])
+        s.published_meetings(app, people, [("B", "I1", 0)])
         wait_until(lambda: outbox(app) == (8, 8), "the standby took over and delivered the new reminders")
         assert "leading scheduler" in logs[1 - leaders[0]].read_text()
     finally:

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from chainmatch.scheduler import (DELIVERY_JOB_ID, SWEEP_JOB_ID, Leadership, deliver_outbox, run_due_work,
                                   start_scheduler)
-from events.models import Event, EventSession, Meeting
 from events.services import planning
 from market.models import utcnow
 from notifications import delivery
@@ -49,30 +48,6 @@ def draft_opening_in_the_past(app, people) -> int:
         return event.id
 
 
-def meeting_in_half_an_hour(app, people) -> int:
-    """A published event with a scheduled meeting 30 minutes from now: its 1-hour reminders are due."""
-    now = utcnow().replace(second=0, microsecond=0)
-    with database(app) as session:
-        event = Event(organiser_office_id=s.user(people.organiser).organiser_office_id, title="已发布的活动",
-                      chain_id=s.user(people.smes["A"]).enterprise.chain_id, host_region_code="330100",
-                      starts_on=date.today(), ends_on=date.today() + timedelta(days=2),
-                      registration_opens_at=now - timedelta(days=20), registration_closes_at=now - timedelta(days=5),
-                      status="published")
-        session.add(event)
-        session.flush()
-        matching = EventSession(event_id=event.id, kind="credit_matching", mode="online", title="线上信贷对接",
-                                online_url="https://meet.example.cn/7", starts_at=now + timedelta(minutes=30),
-                                ends_at=now + timedelta(minutes=90), slot_minutes=30, tables=2)
-        session.add(matching)
-        session.flush()
-        meeting = Meeting(session_id=matching.id, enterprise_id=s.user(people.smes["A"]).enterprise_id,
-                          institution_id=s.user(people.institutions["I1"]).institution_id, slot=0, table_number=1,
-                          status="scheduled")
-        session.add(meeting)
-        session.commit()
-        return meeting.id
-
-
 def sent_kinds() -> Counter:
     return Counter(email["X-Chainmatch-Kind"] for email in list(delivery.SENT_IN_MEMORY))
 
@@ -102,7 +77,7 @@ def test_a_scheduler_down_across_the_opening_time_opens_registration_at_start(ap
 def test_restarting_mid_month_sends_no_duplicate(app):
     people = s.make_people(app, smes=("A",), institutions=("I1",))
     first_event = draft_opening_in_the_past(app, people)
-    meeting_id = meeting_in_half_an_hour(app, people)
+    [meeting_id] = s.published_meetings(app, people, [("A", "I1", 0)])
 
     first = start_scheduler(app, background=True)
     try:
