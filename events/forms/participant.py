@@ -17,7 +17,8 @@ STAFF_ROWS = 3
 
 class EnterpriseRegistrationForm(FlaskForm):
     needs = MultiCheckboxField(_l("带入本场的融资需求"), coerce=int, validate_choice=False)
-    consent = BooleanField(_l("我已阅读并同意上述信息共享说明"))
+    consent = BooleanField(_l("我已阅读并同意上述信息共享说明"),
+                           validators=[DataRequired(message=_l("请阅读并勾选同意信息共享说明。"))])
 
 
 class StaffRowForm(Form):

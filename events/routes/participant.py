@@ -90,8 +90,6 @@ def _register_enterprise(session: EventSession):
     consent_text = consent.registration_consent_text()
     if form.validate_on_submit():
         try:
-            if not form.consent.data:
-                raise FieldError("consent", _("请阅读并勾选同意信息共享说明。"))
             signed_up = registration.register_enterprise(current_user, session, form.needs.data or [], consent_text)
         except FieldError as error:
             _refused(form, error)
