@@ -1,6 +1,7 @@
 """Configuration read from the environment; nothing secret lives in the code."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -23,7 +24,10 @@ def _secret_key(instance_path: str) -> str:
     return key_file.read_text().strip()
 
 
-def _database_url(instance_path: str) -> str:
+def _database_url(instance_path: str, demo: bool) -> str:
+    """DATABASE_URL, else an SQLite file in the instance folder; the demo always has a file of its own."""
+    if demo:
+        return "sqlite:///" + str(Path(instance_path) / "demo.sqlite")
     url = os.environ.get("DATABASE_URL")
     if not url:
         return "sqlite:///" + str(Path(instance_path) / "chainmatch.sqlite")
@@ -35,15 +39,46 @@ def _database_url(instance_path: str) -> str:
     return url
 
 
-def load_config(instance_path: str) -> dict:
+def _number(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+def account_settings() -> dict:
+    """Sessions, throttling and password links. docs/operations.md explains each."""
     return {
+        "SESSION_IDLE_MINUTES": _number("CHAINMATCH_SESSION_IDLE_MINUTES", 60),
+        "SESSION_LIFETIME_HOURS": _number("CHAINMATCH_SESSION_LIFETIME_HOURS", 12),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_number("CHAINMATCH_REMEMBER_DAYS", 14)),
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PASSWORD_RESET_MAX_AGE": 3600,                 # seconds a reset link stays valid
+        "EMAIL_VERIFICATION_MAX_AGE": 7 * 24 * 3600,    # seconds a verification link stays valid
+        # Flask-Limiter: memory in one process (the demo); Redis when several workers share the counts.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": os.environ.get("CHAINMATCH_RATELIMIT", "1") != "0",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "chainmatch",
+        "RATELIMIT_SWALLOW_ERRORS": True,               # a Redis outage falls back to counting in memory
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "SIGN_IN_FAILURES_PER_ACCOUNT": "10 per 15 minutes",
+        "SIGN_IN_FAILURES_PER_CLIENT": "30 per 15 minutes;200 per day",
+        "SIGN_UPS_PER_CLIENT": "20 per hour",
+        "PASSWORD_RESETS_PER_ADDRESS": "5 per hour",
+        "PASSWORD_RESETS_PER_CLIENT": "20 per hour",
+        "MEETING_REQUESTS_PER_USER": "30 per hour;200 per day",
+    }
+
+
+def load_config(instance_path: str) -> dict:
+    demo = os.environ.get("CHAINMATCH_DEMO") == "1"
+    return {
+        **account_settings(),
         "SECRET_KEY": _secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path, demo),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh", "en"],
-        "DEMO_MODE": os.environ.get("CHAINMATCH_DEMO") == "1",
+        "DEMO_MODE": demo,
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -52,4 +87,6 @@ def load_config(instance_path: str) -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "noreply@chainmatch.local"),
+        # The site's address, for the links in e-mails (verification, password reset, reminders).
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
     }

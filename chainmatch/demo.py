@@ -1,9 +1,12 @@
-"""`chainmatch demo`: one process that migrates, seeds and serves the platform on SQLite."""
+"""`chainmatch demo`: one process that migrates, seeds and serves the platform on SQLite.
+
+The demo has a database of its own (instance/demo.sqlite, whatever DATABASE_URL says) and is the only
+mode that accepts the demo accounts (…@demo.local, password demo-password): a real instance refuses
+them at sign-in and `chainmatch seed --demo-accounts` refuses to create them.
+"""
 import os
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
 DEMO_ACCOUNTS = [
@@ -48,12 +51,16 @@ def _load_demo_activity() -> dict:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Prepare the database and stop (used by tests).")
-@with_appcontext
 def demo_command(host: str, port: int, no_serve: bool) -> None:
-    """Create and migrate the SQLite database, load seeds and demo accounts, and serve."""
-    app = current_app._get_current_object()
-    app.config["DEMO_MODE"] = True
-    os.environ.setdefault("CHAINMATCH_DEMO", "1")
+    """Create and migrate the demo's own SQLite database, load seeds and demo accounts, and serve."""
+    from chainmatch import create_app
+    os.environ["CHAINMATCH_DEMO"] = "1"  # the app (and the embedded scheduler's) picks the demo's database
+    app = create_app()
+    with app.app_context():
+        _prepare_and_serve(app, host, port, no_serve)
+
+
+def _prepare_and_serve(app, host: str, port: int, no_serve: bool) -> None:
     counts = prepare_demo_database()
     click.echo("Database: " + app.config["SQLALCHEMY_DATABASE_URI"])
     click.echo("Loaded (new / already there):")

@@ -1,4 +1,6 @@
 """Wiring of the web application: extensions, blueprints, locale, sign-in, errors, filters."""
+import math
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,7 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from chainmatch.database import configure_sqlite
-from chainmatch.extensions import babel, csrf, db, login_manager, migrate
+from chainmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -28,6 +30,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("请先登录。")
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
+    limiter.init_app(app)
+    from chainmatch.accounts import sessions
+    sessions.init_app(app)
 
     _import_models()
     _register_blueprints(app)
@@ -48,6 +53,7 @@ def _translations_dir():
 def _import_models() -> None:
     """Every table must be known to the metadata before migrations or create_all look at it."""
     import chainmatch.accounts.models  # noqa: F401
+    import chainmatch.audit  # noqa: F401
     import market.models  # noqa: F401
     import events.models  # noqa: F401
     import notifications.models  # noqa: F401
@@ -81,14 +87,18 @@ def select_locale() -> str:
 
 
 def load_user(session_id: str):
-    """Sessions carry "user_id:session_version"; a stale version or a disabled user signs out."""
+    """Sessions carry "user_id:session_version"; a stale version, a disabled user or a demo account outside
+    the demo signs out."""
     from chainmatch.accounts.models import User
+    from chainmatch.accounts.services import may_hold_session
     try:
         user_id, version = (int(part) for part in session_id.split(":", 1))
     except ValueError:
         return None
+    if not 0 < user_id < 2**31:
+        return None
     user = db.session.get(User, user_id)
-    if user is None or not user.is_enabled or user.session_version != version:
+    if user is None or user.session_version != version or not may_hold_session(user):
         return None
     return user
 
@@ -107,10 +117,23 @@ def _register_errors(app: Flask) -> None:
     def not_found(error):
         return render_template("errors/error.html", code=404, message=_("页面不存在。")), 404
 
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        return render_template("errors/error.html", code=429, message=_too_many_message()), 429
+
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
         return render_template("errors/error.html", code=500, message=_("服务器出错了，请稍后再试。")), 500
+
+
+def _too_many_message() -> str:
+    """The 429 page's text, with the wait the limit that was hit asks for (Retry-After says the same)."""
+    current = limiter.current_limit
+    if current is None:
+        return _("操作过于频繁，请稍后再试。")
+    minutes = max(1, math.ceil((current.reset_at - time.time()) / 60))
+    return _("操作过于频繁，请在 %(minutes)s 分钟后再试。", minutes=minutes)
 
 
 def _trim(value: float) -> str:

@@ -366,20 +366,6 @@ class Consent(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class DetailViewLog(db.Model):
-    """Every time an institution's user looked at an SME's details."""
-
-    __tablename__ = "detail_view_logs"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
-    page: Mapped[str] = mapped_column(String(200))
-    viewed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-
-
-
 class OnlineVisit(db.Model):
     """A look at an institution's service zone or a click through to a livestream/talk.
 

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from chainmatch import audit
 from chainmatch.extensions import db
 from market.credit_code import CreditCodeError, normalise_credit_code
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus, RegionLevel
@@ -315,6 +316,9 @@ def review_institution(actor, institution: Institution, approve: bool, note: str
     institution.review_note = note.strip()
     institution.reviewed_at = utcnow()
     db.session.flush()
+    audit.record(audit.AuditKind.INSTITUTION_REVIEWED, actor, institution_id=institution.id,
+                 region_code=audit.covering_region(list(institution.region_codes)),  # national: the reviewer's
+                 detail=institution.status + (": " + institution.review_note if institution.review_note else ""))
     return institution
 
 def own_product(actor, product_id: int) -> Product:

@@ -361,7 +361,8 @@ def load_demo_accounts(session: Session) -> dict[str, dict[str, int]]:
             counts["present"] += 1
             continue
         role = Role(entry["role"])
-        user = User(email=entry["email"], display_name=entry["display_name"], role=role.value, locale="zh")
+        user = User(email=entry["email"], display_name=entry["display_name"], role=role.value, locale="zh",
+                    email_verified_at=utcnow())
         if role == Role.SME:
             user.enterprise = _one(session, select(Enterprise).where(Enterprise.name == entry["enterprise"])
                                    .order_by(Enterprise.id), where)

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 import chainmatch.accounts.models as account_models
 from chainmatch import create_app
-from chainmatch.extensions import db
+from chainmatch.extensions import db, limiter
 
 REFERENCE_TABLES = {"chains", "chain_nodes", "regions"}
 DEMO_PASSWORD = "a-long-test-password"
@@ -59,6 +59,18 @@ def _reset_schema() -> None:
             metadata.drop_all(connection)
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     metadata.create_all(db.engine)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with no request counted against the rate limits (memory storage), limits on.
+
+    The limiter is one object shared by every app a test run makes; an app made with RATELIMIT_ENABLED
+    off (the fuzz test's) switches it off for all of them until this puts it back."""
+    limiter.enabled = True
+    yield
+    limiter.reset()
+    limiter.enabled = True
 
 
 @pytest.fixture(autouse=True)
@@ -133,3 +145,29 @@ def extract_csrf(html: str) -> str:
         re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+def mailed_link(app, email: str, kind: str = "account_verify_email") -> str:
+    """The site path of the newest mail of `kind` queued for `email` (the link the user would open)."""
+    from sqlalchemy import func, select
+
+    from chainmatch.accounts.models import User
+    from notifications.models import Notification
+    with app.app_context():
+        link = db.session.scalar(select(Notification.link).join(User, User.id == Notification.user_id)
+                                 .where(func.lower(User.email) == email.lower(), Notification.kind == kind)
+                                 .order_by(Notification.id.desc()).limit(1))
+    assert link, f"no {kind} mail queued for {email}"
+    return link
+
+
+def finish_sign_up(client, app, email: str):
+    """Open the verification mail's link and press its button, as the new user does; returns the response."""
+    from urllib.parse import parse_qs, urlsplit
+    link = mailed_link(app, email)
+    page = client.get(link)
+    assert page.status_code == 200, page.status_code
+    data = {"next": parse_qs(urlsplit(link).query).get("next", [""])[0]}
+    if 'name="csrf_token"' in page.get_data(as_text=True):
+        data["csrf_token"] = extract_csrf(page.get_data(as_text=True))
+    return client.post(urlsplit(link).path, data=data)

@@ -9,6 +9,8 @@ Reference data used (from seeds/): chain "ai" with nodes such as "ai/compute", r
 """
 import itertools
 
+from sqlalchemy import delete
+
 from chainmatch.accounts import services as accounts
 from chainmatch.accounts.models import OrganiserOffice, Role, User
 from chainmatch.extensions import db
@@ -16,6 +18,7 @@ from market import services as market
 from market.credit_code import make_credit_code
 from market.enums import InstitutionStatus
 from market.models import utcnow
+from notifications.models import Notification
 from tests.conftest import DEMO_PASSWORD
 
 _serial = itertools.count(1)
@@ -48,11 +51,19 @@ def enterprise_facts(**overrides) -> market.EnterpriseFacts:
     return market.EnterpriseFacts(**facts)
 
 
+def _verified(user: User) -> User:
+    """The state of an account whose owner opened the verification mail long ago: verified, that mail gone."""
+    user.email_verified_at = utcnow()
+    db.session.execute(delete(Notification).where(Notification.user_id == user.id,
+                                                  Notification.kind == "account_verify_email"))
+    return user
+
+
 def sme(email: str | None = None, **enterprise) -> User:
-    """An enterprise and its SME user (signed up through the accounts service)."""
+    """An enterprise and its SME user (signed up through the accounts service, address verified)."""
     email = email or f"sme{_next()}@example.com"
     user = accounts.sign_up_sme(email, "企业用户", DEMO_PASSWORD, enterprise_facts(**enterprise))
-    return _loaded(user)
+    return _loaded(_verified(user))
 
 
 def institution_facts(**overrides) -> market.InstitutionFacts:
@@ -68,7 +79,7 @@ def institution_user(email: str | None = None, status: str = InstitutionStatus.A
                      review_note: str = "", **institution) -> User:
     """An institution (approved unless `status` says otherwise) and its user."""
     email = email or f"inst{_next()}@example.com"
-    user = accounts.sign_up_institution(email, "机构用户", DEMO_PASSWORD, institution_facts(**institution))
+    user = _verified(accounts.sign_up_institution(email, "机构用户", DEMO_PASSWORD, institution_facts(**institution)))
     if status != InstitutionStatus.PENDING:
         user.institution.status = InstitutionStatus(status).value
         user.institution.reviewed_at = utcnow()
@@ -86,7 +97,7 @@ def organiser(region_code: str = "330100", email: str | None = None) -> User:
     """An organiser office for `region_code` and one of its users."""
     the_office = office(region_code)
     user = User(email=email or f"organiser{_next()}@example.com", display_name="主办方用户",
-                role=Role.ORGANISER.value, organiser_office_id=the_office.id, locale="zh")
+                role=Role.ORGANISER.value, organiser_office_id=the_office.id, locale="zh", email_verified_at=utcnow())
     user.set_password(DEMO_PASSWORD)
     db.session.add(user)
     return _loaded(user)
@@ -94,7 +105,7 @@ def organiser(region_code: str = "330100", email: str | None = None) -> User:
 
 def admin(email: str | None = None) -> User:
     user = User(email=email or f"admin{_next()}@example.com", display_name="管理员", role=Role.ADMIN.value,
-                locale="zh")
+                locale="zh", email_verified_at=utcnow())
     user.set_password(DEMO_PASSWORD)
     db.session.add(user)
     return _loaded(user)

@@ -14,6 +14,17 @@ from market.models import Enterprise, Institution, Region, region_covers, utcnow
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 _dummy_hash: list[str] = []
 
+DEMO_ADDRESS_DOMAIN = "demo.local"
+
+
+def is_demo_address(email: str) -> bool:
+    """The demo's accounts (sme@demo.local …): accepted by `chainmatch demo` only, never by a real instance."""
+    return (email or "").strip().lower().endswith("@" + DEMO_ADDRESS_DOMAIN)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
 
 def spend_password_check(password: str) -> None:
     """Verify against a throw-away hash, so an unknown email costs as much time as a wrong password."""
@@ -72,6 +83,9 @@ class User(db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when the owner opened the link mailed at sign-up (or reset the password by mail); until
+    # then the account cannot sign in, so sign-up does not reveal which addresses are registered.
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     enterprise: Mapped[Enterprise | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
@@ -90,13 +104,24 @@ class User(db.Model):
         return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
-        self.password_hash = _hasher.hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         try:
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    def password_needs_rehash(self) -> bool:
+        """Whether the hash was made with other Argon2 parameters than today's (rehash at the next sign-in)."""
+        try:
+            return _hasher.check_needs_rehash(self.password_hash)
+        except InvalidHashError:
+            return False
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles

@@ -1,12 +1,15 @@
-"""Sign-up, sign-in and sign-out pages."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+"""Sign-up, address verification, sign-in and sign-out, password change and reset, the account page and the audit log."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
-from chainmatch.accounts import services
-from chainmatch.accounts.forms import InstitutionSignUpForm, SignInForm, SmeSignUpForm
-from chainmatch.extensions import db
+from chainmatch import audit
+from chainmatch.access import role_required
+from chainmatch.accounts import services, sessions
+from chainmatch.accounts.forms import (AuditFilterForm, ChangePasswordForm, ForgotPasswordForm,
+                                       InstitutionSignUpForm, ResetPasswordForm, SignInForm, SmeSignUpForm)
+from chainmatch.extensions import db, limiter
 from chainmatch.home import safe_next
 from market.forms import attach_field_error
 from market.services import FieldError
@@ -24,16 +27,40 @@ def landing_for(user) -> str:
     }.get(user.role, url_for("home.index"))
 
 
+# ---- throttling: failed sign-ins per address tried and per client, sign-ups and reset requests ----------------
+
+def _config(name: str):
+    return lambda: current_app.config[name]
+
+
+def _address_tried() -> str:
+    return "address:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _form_refused(response) -> bool:
+    """A POST that came back as the form again (wrong password, invalid input) counts; a redirect does not."""
+    return response.status_code == 200
+
+
+def _record_throttled_sign_in(_limit) -> None:
+    services.record_throttled_sign_in(request.form.get("email", ""))
+    db.session.commit()
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_config("SIGN_IN_FAILURES_PER_ACCOUNT"), key_func=_address_tried, methods=["POST"],
+               deduct_when=_form_refused, on_breach=_record_throttled_sign_in, scope="sign-in-address")
+@limiter.limit(_config("SIGN_IN_FAILURES_PER_CLIENT"), methods=["POST"], deduct_when=_form_refused,
+               on_breach=_record_throttled_sign_in, scope="sign-in-client")
 def sign_in():
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
+        db.session.commit()  # the audit row of a failure is kept too
         if user is None:
-            form.password.errors = [_("邮箱或密码不正确。")]
+            form.password.errors = [_("邮箱或密码不正确。新注册的账号须先打开验证邮件中的链接。")]
         else:
-            db.session.commit()
-            login_user(user, remember=form.remember.data)
+            sessions.start(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data, landing_for(user)))
     return render_template("auth/sign_in.html", form=form)
 
@@ -43,48 +70,141 @@ def sign_in():
 def sign_out():
     """Signing out ends every session of the user, including copies of the session cookie."""
     services.end_all_sessions(current_user, current_user)
+    services.record_sign_out(current_user)
     db.session.commit()
-    logout_user()
+    sessions.end()
     flash(_("您已退出登录。"), "info")
     return redirect(url_for("home.index"))
 
+
+# ---- sign-up and verification -------------------------------------------------------------------------
 
 @bp.route("/sign-up", methods=["GET"])
 def sign_up_choice():
     return render_template("auth/sign_up_choice.html", next=request.args.get("next", ""))
 
 
-@bp.route("/sign-up/enterprise", methods=["GET", "POST"])
-def sign_up_sme():
-    form = SmeSignUpForm(next=request.args.get("next", ""))
+def _sign_up(form, sign_up, template: str):
     if form.validate_on_submit():
+        next_path = safe_next(form.next.data, "")
         try:
-            user = services.sign_up_sme(form.email.data, form.display_name.data, form.password.data,
-                                        form.facts(), locale=str(get_locale()))
+            sign_up(form.email.data, form.display_name.data, form.password.data, form.facts(),
+                    locale=str(get_locale()), next_path=next_path)
         except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
             db.session.commit()
-            login_user(user)
-            flash(_("注册成功，欢迎加入“一月一链 · 益企畅融”。"), "success")
-            return redirect(safe_next(form.next.data, landing_for(user)))
-    return render_template("auth/sign_up_sme.html", form=form)
+            # The same page whether the address was free or taken: its owner got a mail either way.
+            return render_template("auth/check_mail.html", email=form.email.data)
+    return render_template(template, form=form)
+
+
+@bp.route("/sign-up/enterprise", methods=["GET", "POST"])
+@limiter.limit(_config("SIGN_UPS_PER_CLIENT"), methods=["POST"], scope="sign-up")
+def sign_up_sme():
+    return _sign_up(SmeSignUpForm(next=request.args.get("next", "")), services.sign_up_sme, "auth/sign_up_sme.html")
 
 
 @bp.route("/sign-up/institution", methods=["GET", "POST"])
+@limiter.limit(_config("SIGN_UPS_PER_CLIENT"), methods=["POST"], scope="sign-up")
 def sign_up_institution():
-    form = InstitutionSignUpForm(next=request.args.get("next", ""))
+    return _sign_up(InstitutionSignUpForm(next=request.args.get("next", "")), services.sign_up_institution,
+                    "auth/sign_up_institution.html")
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+def verify_email(token: str):
+    """GET shows a button, POST verifies: a mail scanner that fetches the link verifies nothing."""
+    if request.method == "GET":
+        return render_template("auth/verify_email.html", token=token, next=request.args.get("next", ""))
+    try:
+        user, verified_now = services.verify_email(token)
+    except FieldError as error:
+        db.session.rollback()
+        return render_template("errors/error.html", code=400, message=error.message), 400
+    db.session.commit()
+    if not verified_now:
+        flash(_("邮箱已验证，请登录。"), "info")
+        return redirect(url_for("auth.sign_in"))
+    if not services.may_hold_session(user):
+        flash(_("邮箱已验证，请登录。"), "info")
+        return redirect(url_for("auth.sign_in"))
+    services.authenticate_verified(user)
+    db.session.commit()
+    sessions.start(user)
+    flash(_("邮箱已验证，注册完成。欢迎加入“一月一链 · 益企畅融”。"), "success")
+    return redirect(safe_next(request.form.get("next"), landing_for(user)))
+
+
+# ---- passwords -----------------------------------------------------------------------------------------
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm(current_user)
     if form.validate_on_submit():
         try:
-            user = services.sign_up_institution(form.email.data, form.display_name.data, form.password.data,
-                                                form.facts(), locale=str(get_locale()))
+            services.change_password(current_user, form.current_password.data, form.password.data)
         except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
             db.session.commit()
-            login_user(user)
-            flash(_("注册成功。机构资料经主办单位审核通过后，产品将在金融超市展示。"), "success")
-            return redirect(landing_for(user))
-    return render_template("auth/sign_up_institution.html", form=form)
+            sessions.restart(current_user._get_current_object())
+            flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_config("PASSWORD_RESETS_PER_ADDRESS"), key_func=_address_tried, methods=["POST"],
+               scope="reset-address")
+@limiter.limit(_config("PASSWORD_RESETS_PER_CLIENT"), methods=["POST"], scope="reset-client")
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        flash(_("如果该邮箱已注册，重置密码的链接已发送到该邮箱，1 小时内有效。"), "info")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = services.user_of_reset_token(token)
+    if user is None:
+        return render_template("auth/reset_invalid.html"), 400
+    form = ResetPasswordForm([user.email, user.display_name])
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except FieldError:
+            db.session.rollback()
+            return render_template("auth/reset_invalid.html"), 400
+        db.session.commit()
+        sessions.end()
+        flash(_("密码已重置，请用新密码登录。"), "success")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_password.html", form=form, token=token)
+
+
+# ---- the account page and the audit log --------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def account():
+    recent = audit.own_account_events(current_user, limit=10)
+    return render_template("auth/account.html", recent=recent, can_read_log=audit.can_read_log(current_user))
+
+
+@bp.get("/audit")
+@role_required("admin", "organiser", "sme")
+def audit_log():
+    form = AuditFilterForm(request.args, for_sme=current_user.role == "sme")
+    filters = form.filters() if form.validate() else audit.AuditFilter()
+    page = form.page_number()
+    events, has_next = audit.events_for(current_user, filters, page)
+    return render_template("auth/audit_log.html", form=form, events=events, page=page, has_next=has_next,
+                           names=audit.names_for(events))

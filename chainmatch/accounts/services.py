@@ -1,62 +1,172 @@
-"""Account verbs: sign-up, sign-in, sign-out everywhere. They flush and never commit."""
-from flask import abort
+"""Account verbs: sign-up and address verification, sign-in, sign-out everywhere, password change and reset.
+
+They flush and never commit, record what a security review asks for in the audit log, and queue the
+mails in the outbox. None of them tells a caller whether an address is registered: sign-up with a
+taken address mails its owner instead, a reset request answers the same for every address, and an
+account whose address is not verified signs in no more than an unknown one.
+"""
+from flask import abort, current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch.accounts.models import Role, User, spend_password_check
+from chainmatch import audit
+from chainmatch.accounts import mails, passwords
+from chainmatch.accounts.models import Role, User, hash_password, is_demo_address, spend_password_check
+from chainmatch.audit import AuditKind
 from chainmatch.extensions import db
 from market import services as market
 from market.models import utcnow
 
+INVALID_LINK = _l("链接无效或已过期，请重新申请。")
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
+
 
 def email_taken(email: str) -> bool:
-    return db.session.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower())) is not None
+    return find_user(email) is not None
 
 
-def _new_user(email: str, display_name: str, password: str, role: Role, locale: str, **owner) -> User:
+def _demo_allowed() -> bool:
+    return bool(current_app.config.get("DEMO_MODE"))
+
+
+# ---- sign-up and verification ---------------------------------------------------------------------
+
+def _sign_up(email: str, display_name: str, password: str, role: Role, locale: str, create_owner,
+             owner_field: str, next_path: str) -> User | None:
+    """The shared sign-up: the owner (enterprise or institution) is checked in a savepoint either way,
+    so a taken address shows the same field errors as a free one, then only a free address keeps it."""
     email = email.strip().lower()
-    if email_taken(email):
-        raise market.FieldError("email", _l("该邮箱已注册，请直接登录。"))
-    user = User(email=email, display_name=display_name.strip(), role=role.value, locale=locale, **owner)
+    if is_demo_address(email):
+        raise market.FieldError("email", _l("该邮箱不能用于注册。"))
+    owner_of_address = find_user(email)
+    savepoint = db.session.begin_nested()
+    try:
+        owner = create_owner()
+    except market.FieldError:
+        savepoint.rollback()
+        raise
+    if owner_of_address is not None:
+        savepoint.rollback()
+        spend_password_check(password)  # as slow as hashing the new password below
+        _tell_owner(owner_of_address, next_path)
+        return None
+    user = User(email=email, display_name=display_name.strip(), role=role.value, locale=locale,
+                **{owner_field: owner.id})
     user.set_password(password)
     db.session.add(user)
     try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise market.FieldError("email", _l("该邮箱已注册，请直接登录。")) from None
+        db.session.flush()
+    except IntegrityError:  # the same address signed up a moment ago, in another request
+        savepoint.rollback()
+        owner_of_address = find_user(email)
+        if owner_of_address is not None:
+            _tell_owner(owner_of_address, next_path)
+        return None
+    savepoint.commit()
+    event = audit.record(AuditKind.SIGN_UP, user, subject=user)
+    mails.send_verification(user, event, passwords.verification_token(user), next_path)
     return user
+
+
+def _tell_owner(user: User, next_path: str) -> None:
+    event = audit.record(AuditKind.SIGN_UP_ADDRESS_TAKEN, None, subject=user)
+    if user.is_verified:
+        mails.send_sign_up_attempt(user, event)
+    else:  # an owner who lost the first mail gets a new link
+        mails.send_verification(user, event, passwords.verification_token(user), next_path)
 
 
 def sign_up_sme(email: str, display_name: str, password: str, facts: market.EnterpriseFacts,
-                locale: str = "zh") -> User:
-    """A new SME account and its enterprise, in the caller's one transaction."""
-    if email_taken(email):
-        raise market.FieldError("email", _l("该邮箱已注册，请直接登录。"))
-    enterprise = market.create_enterprise(facts)
-    return _new_user(email, display_name, password, Role.SME, locale, enterprise_id=enterprise.id)
+                locale: str = "zh", next_path: str = "") -> User | None:
+    """A new SME account (unverified) and its enterprise, and the mail that verifies the address.
+
+    When the address already has an account nothing is created and its owner is mailed instead;
+    returns None then, and the page says the same either way ("check your mail").
+    """
+    return _sign_up(email, display_name, password, Role.SME, locale, lambda: market.create_enterprise(facts),
+                    "enterprise_id", next_path)
 
 
 def sign_up_institution(email: str, display_name: str, password: str, facts: market.InstitutionFacts,
-                        locale: str = "zh") -> User:
-    """A new institution account; the institution waits for an organiser's approval."""
-    if email_taken(email):
-        raise market.FieldError("email", _l("该邮箱已注册，请直接登录。"))
-    institution = market.create_institution(facts)
-    return _new_user(email, display_name, password, Role.INSTITUTION, locale, institution_id=institution.id)
+                        locale: str = "zh", next_path: str = "") -> User | None:
+    """A new institution account (unverified); the institution also waits for an organiser's approval."""
+    return _sign_up(email, display_name, password, Role.INSTITUTION, locale,
+                    lambda: market.create_institution(facts), "institution_id", next_path)
 
+
+def verify_email(token: str) -> tuple[User, bool]:
+    """The account a verification link is for, and whether this click verified it (False if it already was)."""
+    found = passwords.verification_token_user(token)
+    user = db.session.get(User, found[0]) if found else None
+    if user is None or user.email != found[1] or not user.is_enabled:
+        raise market.FieldError("token", INVALID_LINK)
+    verified_now = db.session.execute(update(User).where(User.id == user.id, User.email_verified_at.is_(None))
+                                      .values(email_verified_at=utcnow())).rowcount == 1
+    db.session.refresh(user)
+    if verified_now:
+        audit.record(AuditKind.EMAIL_VERIFIED, user, subject=user)
+    return user, verified_now
+
+
+# ---- sign-in and sign-out ---------------------------------------------------------------------------
 
 def authenticate(email: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
+    """The user whose address and password these are, if it may sign in; every failure is one answer.
+
+    Refused alike: an unknown address, a wrong password, a disabled account, an unverified address, and
+    a demo account (…@demo.local) outside `chainmatch demo`. The audit log keeps which it was.
+    """
+    user = find_user(email)
     if user is None:
         spend_password_check(password)
+        audit.record(AuditKind.SIGN_IN_FAILED, None, email=(email or "").strip().lower(), detail="unknown address")
         return None
-    if not user.check_password(password) or not user.is_enabled:
+    if not user.check_password(password):
+        reason = "wrong password"
+    elif not user.is_enabled:
+        reason = "account disabled"
+    elif not user.is_verified:
+        reason = "address not verified"
+    elif is_demo_address(user.email) and not _demo_allowed():
+        reason = "demo account outside the demo"
+    else:
+        reason = ""
+    if reason:
+        audit.record(AuditKind.SIGN_IN_FAILED, None, subject=user, detail=reason)
         return None
+    if user.password_needs_rehash():
+        user.set_password(password)
     user.last_login_at = utcnow()
-    db.session.flush()
+    audit.record(AuditKind.SIGN_IN, user, subject=user)
     return user
+
+
+def authenticate_verified(user: User) -> None:
+    """Opening the verification link signs the new user in: recorded like any sign-in."""
+    user.last_login_at = utcnow()
+    audit.record(AuditKind.SIGN_IN, user, subject=user, detail="address verified")
+
+
+def may_hold_session(user: User) -> bool:
+    """Whether a signed-in session of `user` stays valid (checked on every request)."""
+    return user.is_enabled and user.is_verified and (_demo_allowed() or not is_demo_address(user.email))
+
+
+def record_sign_out(user: User) -> None:
+    audit.record(AuditKind.SIGN_OUT, user, subject=user)
+
+
+def record_session_expired(user: User, why: str) -> None:
+    audit.record(AuditKind.SESSION_EXPIRED, None, subject=user, detail=why)
+
+
+def record_throttled_sign_in(email: str) -> None:
+    audit.record(AuditKind.SIGN_IN_THROTTLED, None, email=(email or "").strip().lower()[:254],
+                 subject=find_user(email))
 
 
 def end_all_sessions(actor: User, user: User) -> None:
@@ -78,3 +188,62 @@ def set_enabled(actor: User, user: User, enabled: bool) -> None:
     user.is_enabled = enabled
     user.session_version = User.session_version + 1
     db.session.flush()
+    db.session.refresh(user)
+    audit.record(AuditKind.STATUS_CHANGED, actor, subject=user, detail="enabled" if enabled else "disabled")
+
+
+# ---- passwords ----------------------------------------------------------------------------------------
+
+def change_password(actor: User, current_password: str, new_password: str) -> None:
+    """The signed-in user's new password; every other session of the user ends (the caller signs this one in again)."""
+    if not actor.check_password(current_password):
+        raise market.FieldError("current_password", _l("当前密码不正确。"))
+    if actor.check_password(new_password):
+        raise market.FieldError("password", _l("新密码不能与当前密码相同。"))
+    actor.set_password(new_password)
+    actor.session_version = User.session_version + 1
+    db.session.flush()
+    db.session.refresh(actor)
+    event = audit.record(AuditKind.PASSWORD_CHANGED, actor, subject=actor)
+    mails.send_password_changed(actor, event)
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the address has an enabled account; nothing tells the caller which."""
+    email = (email or "").strip().lower()
+    user = find_user(email)
+    if user is None or not user.is_enabled or (is_demo_address(email) and not _demo_allowed()):
+        audit.record(AuditKind.PASSWORD_RESET_REQUESTED, None, subject=user, email=email,
+                     detail="no mail sent: " + ("unknown address" if user is None else "account not usable"))
+        return
+    event = audit.record(AuditKind.PASSWORD_RESET_REQUESTED, None, subject=user)
+    mails.send_password_reset(user, event, passwords.reset_token(user))
+
+
+def user_of_reset_token(token: str) -> User | None:
+    """The enabled user a valid, unexpired, unused reset link is for."""
+    user_id = passwords.reset_token_user_id(
+        token, lambda uid: db.session.scalar(select(User.password_hash).where(User.id == uid)))
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return user if user is not None and user.is_enabled else None
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set the password a valid reset link is for; the link then stops working, and every session ends.
+
+    The update is conditional on the hash the link was made for, so two submissions of one link
+    change the password once. Opening the mailed link also proves the address.
+    """
+    user = user_of_reset_token(token)
+    if user is None:
+        raise market.FieldError("token", INVALID_LINK)
+    old_hash = user.password_hash
+    changed = db.session.execute(
+        update(User).where(User.id == user.id, User.password_hash == old_hash)
+        .values(password_hash=hash_password(new_password), session_version=User.session_version + 1,
+                email_verified_at=func.coalesce(User.email_verified_at, utcnow()))).rowcount
+    if changed != 1:
+        raise market.FieldError("token", INVALID_LINK)
+    db.session.refresh(user)
+    audit.record(AuditKind.PASSWORD_RESET, None, subject=user)
+    return user

@@ -1,12 +1,12 @@
 """Pages of SMEs and institutions: the month's event, registration, requests, agenda, outcomes, consent."""
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from chainmatch.access import role_required
-from chainmatch.extensions import db
+from chainmatch.extensions import db, limiter
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
                           SessionKind, SessionMode)
 from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
@@ -170,6 +170,8 @@ def cancel_registration(registration_id: int):
 @role_required(*PARTIES)
 def requests_page():
     inbox, outbox = requests.requests_of(current_user)
+    consent.log_details_shown(current_user, [r.enterprise for r in inbox + outbox], request.path)
+    db.session.commit()
     notes = {r.id: calendar_note(r.respond_by.year) for r in inbox + outbox}
     return render_template("events/participant/requests.html", inbox=inbox, outbox=outbox, notes=notes,
                            answer_form=AnswerForm(), confirm_form=ConfirmForm(),
@@ -184,8 +186,15 @@ def _request_counterparts(rows: list[MeetingRequest]) -> dict[int, str]:
     return {r.id: names[r.enterprise_id] for r in rows}
 
 
+def _requester() -> str:
+    """Meeting requests are counted per signed-in user (per address for anyone else, who is sent to sign in)."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else f"address:{request.remote_addr}"
+
+
 @bp.route("/requests/new", methods=["GET", "POST"])
 @role_required(*PARTIES)
+@limiter.limit(lambda: current_app.config["MEETING_REQUESTS_PER_USER"], key_func=_requester, methods=["POST"],
+               scope="meeting-requests")
 def new_request():
     event = _public_event(request.args.get("event", type=int)) if request.args.get("event") else None
     form = MeetingRequestForm()
@@ -205,8 +214,9 @@ def new_request():
         products = [p for p in db.session.get(Institution, current_user.institution_id).products
                     if p.status == ProductStatus.ACTIVE]
         consent_text = ""
-        target_name = target.name if consent.has_active_consent(target.id, current_user.institution_id) else \
+        target_name = target.name if consent.log_details_shown(current_user, [target], request.path) else \
             _("企业 #%(ref)05d", ref=target.id)
+        db.session.commit()  # the view is logged whatever becomes of the form
     form.need_id.choices = [(0, _("不指定"))] + [(n.id, _need_label(n)) for n in needs]
     form.product_id.choices = [(0, _("不指定"))] + [(p.id, p.name) for p in products]
     if request.method == "GET":
@@ -293,6 +303,8 @@ def agenda_page():
     event_id = request.args.get("event_id", type=int)
     if event_id:
         meetings = [m for m in meetings if m.session.event_id == event_id]
+    consent.log_details_shown(current_user, [m.enterprise for m in meetings], request.path)
+    db.session.commit()
     return render_template("events/participant/agenda.html", meetings=meetings, reason_form=ReasonForm(),
                            confirm_form=ConfirmForm(), names=agenda.counterpart_names(current_user, meetings),
                            locations={m.id: agenda.meeting_location(m) for m in meetings}, now=utcnow())
@@ -302,7 +314,10 @@ def agenda_page():
 @bp.get("/agenda.ics")
 @role_required(*PARTIES)
 def agenda_ics():
-    body = agenda.agenda_ics(current_user, agenda.agenda_for(current_user))
+    meetings = agenda.agenda_for(current_user)
+    body = agenda.agenda_ics(current_user, meetings)
+    consent.log_details_shown(current_user, [m.enterprise for m in meetings], request.path)
+    db.session.commit()
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": "attachment; filename=chainmatch-agenda.ics", "Cache-Control": "no-store"})
 
@@ -368,6 +383,8 @@ def record_outcome(meeting_id: int):
             for warning in saved.warnings:
                 flash(warning, "info")
             return redirect(url_for("events.agenda"))
+    consent.log_details_shown(current_user, [meeting.enterprise], request.path)
+    db.session.commit()
     return render_template("events/participant/outcome.html", form=form, meeting=meeting,
                            name=agenda.counterpart_names(current_user, [meeting])[meeting.id])
 
@@ -402,6 +419,8 @@ def session_enterprises(session_id: int):
     session = _public_session(session_id)
     rows = consent.session_leads(current_user, session)
     consented = consent.consented_enterprise_ids(current_user.institution_id, {r.enterprise_id for r in rows})
+    consent.log_details_shown(current_user, [r.enterprise for r in rows], request.path)
+    db.session.commit()
     summaries = {r.id: consent.anonymised_summary(r.enterprise, r.needs, _locale()) for r in rows}
     return render_template("events/participant/session_enterprises.html", session=session, rows=rows,
                            consented=consented, summaries=summaries)
@@ -423,10 +442,10 @@ def enterprise_detail(enterprise_id: int):
 @bp.get("/consents")
 @role_required("sme")
 def consents():
-    logs = consent.detail_view_log(current_user)
+    views = consent.detail_views_of(current_user)
     institutions = {i.id: i for i in db.session.scalars(select(Institution).where(
-        Institution.id.in_({log.institution_id for log in logs})))} if logs else {}
-    return render_template("events/participant/consents.html", rows=consent.consents_of(current_user), logs=logs,
+        Institution.id.in_({view.institution_id for view in views})))} if views else {}
+    return render_template("events/participant/consents.html", rows=consent.consents_of(current_user), views=views,
                            institutions=institutions, form=ConfirmForm())
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from wtforms import IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
+from chainmatch import audit
 from chainmatch.access import role_required
 from chainmatch.extensions import db
 from events.services import exports, reports
@@ -87,6 +88,8 @@ def _download(make) -> Response:
     if not form.validate():
         abort(400)
     download = make(current_user, form.filters())
+    audit.record(audit.AuditKind.EXPORT_DOWNLOADED, current_user, detail=request.full_path)
+    db.session.commit()
     response = Response(download.content, mimetype=exports.XLSX_MIMETYPE)
     response.headers["Content-Disposition"] = download.content_disposition
     response.headers["Cache-Control"] = "private, no-store"

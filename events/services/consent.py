@@ -12,7 +12,8 @@ institution, in the words the SME agreed to:
   publication). An explicit revocation made after the registration is respected: it is not undone
   by a later publication, only by a new request or acceptance.
 
-Every time an institution's user is shown an SME's details, a DetailViewLog row is written.
+Every time an institution's user is shown an SME's details — its page, or its name on a list — an
+audit event (DETAILS_VIEWED, one per SME and page) is written; the SME reads them on its consents page.
 """
 from dataclasses import dataclass, field
 
@@ -21,10 +22,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from chainmatch import audit
 from chainmatch.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus
-from events.models import Consent, DetailViewLog, EventSession, Meeting, MeetingRequest, Registration
-from market.enums import FinancingType, NeedStatus
+from events.models import Consent, EventSession, Meeting, MeetingRequest, Registration
+from market.enums import FinancingType, InstitutionStatus, NeedStatus
 from market.models import Enterprise, FinancingNeed, Institution, Region, utcnow
 from market.services import FieldError
 
@@ -96,17 +98,26 @@ def active_consent(enterprise_id: int, institution_id: int) -> Consent | None:
                                                    Consent.revoked_at.is_(None)))
 
 
+def institution_is_approved(institution_id: int | None) -> bool:
+    """Only an approved institution sees anything of an SME: a pending or rejected one, none of it."""
+    return institution_id is not None and db.session.scalar(select(Institution.id).where(
+        Institution.id == institution_id, Institution.status == InstitutionStatus.APPROVED.value)) is not None
+
+
 def has_active_consent(enterprise_id: int, institution_id: int) -> bool:
-    return active_consent(enterprise_id, institution_id) is not None
+    """Whether the institution is shown the SME's details: it is approved and holds the SME's consent."""
+    return bool(consented_enterprise_ids(institution_id, {enterprise_id}))
 
 
 def consented_enterprise_ids(institution_id: int, enterprise_ids) -> set[int]:
-    """Of `enterprise_ids`, those that share their details with the institution (one query)."""
+    """Of `enterprise_ids`, those that share their details with the institution, if it is approved (one query)."""
     wanted = set(enterprise_ids)
     if not wanted:
         return set()
-    return set(db.session.scalars(select(Consent.enterprise_id).where(
-        Consent.institution_id == institution_id, Consent.revoked_at.is_(None), Consent.enterprise_id.in_(wanted))))
+    return set(db.session.scalars(select(Consent.enterprise_id).join(Institution, Institution.id == Consent.institution_id)
+                                  .where(Consent.institution_id == institution_id, Consent.revoked_at.is_(None),
+                                         Consent.enterprise_id.in_(wanted),
+                                         Institution.status == InstitutionStatus.APPROVED.value)))
 
 
 def enterprise_names(institution_id: int, enterprises) -> dict[int, str]:
@@ -117,8 +128,10 @@ def enterprise_names(institution_id: int, enterprises) -> dict[int, str]:
 
 
 def enterprise_visible_to(institution_id: int, enterprise_id: int) -> bool:
-    """An institution may look an SME up (summary or details) only if the SME registered for a session,
+    """An approved institution may look an SME up (summary or details) only if the SME registered for a session,
     or the two have a request or a meeting: other SMEs' ids are not confirmed."""
+    if not institution_is_approved(institution_id):
+        return False
     checks = (select(Registration.id).where(Registration.enterprise_id == enterprise_id,
                                             Registration.status != RegistrationStatus.CANCELLED),
               select(MeetingRequest.id).where(MeetingRequest.enterprise_id == enterprise_id,
@@ -132,7 +145,8 @@ def session_leads(actor, session: EventSession) -> list[Registration]:
     """The SMEs registered (approved or waitlisted) for a session the institution takes part in; 404 otherwise."""
     mine = db.session.scalar(select(Registration).where(Registration.session_id == session.id,
                                                         Registration.institution_id == actor.institution_id))
-    if actor.institution_id is None or mine is None or mine.status != RegistrationStatus.APPROVED:
+    if actor.institution_id is None or mine is None or mine.status != RegistrationStatus.APPROVED \
+            or not institution_is_approved(actor.institution_id):
         abort(404)
     return list(db.session.scalars(select(Registration).where(
         Registration.session_id == session.id, Registration.enterprise_id.is_not(None),
@@ -219,15 +233,25 @@ def enterprise_view_for(actor, enterprise: Enterprise, page: str) -> bool:
         abort(403)
     if not has_active_consent(enterprise.id, actor.institution_id):
         return False
-    db.session.add(DetailViewLog(institution_id=actor.institution_id, user_id=actor.id, enterprise_id=enterprise.id,
-                                 page=page[:200], viewed_at=utcnow()))
-    db.session.flush()
+    audit.record_detail_views(actor, [enterprise], page)
     return True
 
 
-def detail_view_log(actor) -> list[DetailViewLog]:
-    """Who at which institution looked at the SME's details (for the SME's consent page)."""
+def log_details_shown(actor, enterprises, page: str) -> int:
+    """An institution user's page names SMEs: log a view for each one whose details it was shown (consented).
+
+    Two statements whatever the number of SMEs. Not for SME users (their own pages show institutions).
+    """
+    if actor.institution_id is None:
+        return 0
+    enterprises = [enterprise for enterprise in enterprises if enterprise is not None]
+    consented = consented_enterprise_ids(actor.institution_id, {enterprise.id for enterprise in enterprises})
+    return audit.record_detail_views(actor, [e for e in enterprises if e.id in consented], page)
+
+
+def detail_views_of(actor, limit: int = 20) -> list:
+    """The latest views of the SME's details by institutions (its consents page; the whole log is paginated)."""
     if actor.enterprise_id is None:
         abort(403)
-    return list(db.session.scalars(select(DetailViewLog).where(DetailViewLog.enterprise_id == actor.enterprise_id)
-                                   .order_by(DetailViewLog.viewed_at.desc(), DetailViewLog.id.desc()).limit(200)))
+    events, _more = audit.events_for(actor, audit.AuditFilter(), per_page=limit)
+    return events

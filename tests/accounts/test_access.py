@@ -3,13 +3,14 @@ from types import SimpleNamespace
 
 import pytest
 from flask import url_for
+from sqlalchemy import select
 
 from chainmatch.accounts import services as accounts
 from chainmatch.accounts.models import User
 from chainmatch.home import safe_next
 from market.models import FinancingNeed, Institution, Product
 from tests import factories
-from tests.conftest import DEMO_PASSWORD, sign_in
+from tests.conftest import DEMO_PASSWORD, finish_sign_up, mailed_link, sign_in
 from tests.market.helpers import database
 
 ROLES = ["anonymous", "sme", "other_sme", "institution", "other_institution", "organiser", "other_organiser",
@@ -40,6 +41,7 @@ def world(app):
             "other_product": factories.product(users["other_institution"]).id,
             "pending_product": factories.product(pending).id,
             "pending_institution": pending.institution_id,
+            "token": "not-a-signed-token",
         }
     return SimpleNamespace(users=users, ids=ids)
 
@@ -73,6 +75,16 @@ TABLE = [
     ("GET", "/account/sign-up/institution", None, roles(OK)),
     ("POST", "/account/sign-up/institution", {}, roles(OK)),
     ("POST", "/account/sign-out", {}, only(SIGNED_IN, others=REDIRECT)),
+    ("GET", "/account/", None, only({role: OK for role in SIGNED_IN})),
+    ("GET", "/account/password", None, only({role: OK for role in SIGNED_IN})),
+    ("POST", "/account/password", {}, only({role: OK for role in SIGNED_IN})),
+    ("GET", "/account/password/forgot", None, roles(OK)),
+    ("POST", "/account/password/forgot", {}, roles(OK)),
+    ("GET", "/account/password/reset/{token}", None, roles(BAD)),
+    ("POST", "/account/password/reset/{token}", {}, roles(BAD)),
+    ("GET", "/account/verify/{token}", None, roles(OK)),
+    ("POST", "/account/verify/{token}", {}, roles(BAD)),
+    ("GET", "/account/audit", None, only(dict(SME, **REVIEWERS))),
     ("GET", "/enterprise", None, only(SME)),
     ("GET", "/enterprise/edit", None, only(SME)),
     ("POST", "/enterprise/edit", {}, only(SME)),
@@ -136,7 +148,7 @@ def test_the_table_covers_every_route(app):
     """A new route of these blueprints must get a row above."""
     covered = {(method, path.split("?")[0]) for method, path, _, _ in TABLE}
     placeholders = {"need_id": "{need}", "product_id": "{product}", "institution_id": "{pending_institution}",
-                    "code": "zh"}
+                    "code": "zh", "token": "{token}"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] not in ("home", "auth", "market"):
             continue
@@ -333,7 +345,18 @@ def test_sign_up_refuses_unsafe_next(app):
     client = app.test_client()
     response = client.post("/account/sign-up/enterprise?next=//evil.com",
                            data=sme_sign_up_data(next="//evil.com"))
+    assert response.status_code == 200
+    assert "evil.com" not in mailed_link(app, "founder@example.com")
+    response = finish_sign_up(client, app, "founder@example.com")
     assert response.status_code == 302 and response.headers["Location"] == "/enterprise"
+
+
+def test_sign_up_keeps_a_local_next_through_the_mail(app):
+    from tests.market.test_pages import sme_sign_up_data
+    client = app.test_client()
+    client.post("/account/sign-up/enterprise", data=sme_sign_up_data(next="/needs/new"))
+    response = finish_sign_up(client, app, "founder@example.com")
+    assert response.status_code == 302 and response.headers["Location"] == "/needs/new"
 
 
 def test_language_switch_refuses_unsafe_next(app):
@@ -348,10 +371,35 @@ def test_url_for_matches_the_table_paths(app):
         assert url_for("market.review_institution", institution_id=3) == "/institutions/3/review"
 
 
-def test_demo_style_addresses_can_sign_in(app):
-    """The seeded demo accounts use "@demo.local", a special-use domain email_validator refuses."""
-    with database(app):
-        user = factories.sme(email="sme@demo.local")
+def _demo_account(app) -> str:
+    """An account with a demo address, as the demo's seeds make it (sign-up refuses such addresses)."""
+    with database(app) as session:
+        user = session.get(User, factories.sme().id)
+        user.email = "sme@demo.local"
+        session.commit()
+    return "sme@demo.local"
+
+
+def test_demo_accounts_sign_in_in_the_demo_only(app, monkeypatch):
+    """"@demo.local" is a special-use domain email_validator refuses: the sign-in form must still take it,
+    in the demo; a real instance refuses the demo's accounts even if its database holds one."""
+    email = _demo_account(app)
+    monkeypatch.setitem(app.config, "DEMO_MODE", True)
     client = app.test_client()
-    sign_in(client, user.email)
+    sign_in(client, email)
     assert client.get("/enterprise").status_code == 200
+
+    monkeypatch.setitem(app.config, "DEMO_MODE", False)
+    assert client.get("/enterprise").status_code == 302  # the session of a demo account ends
+    refused = app.test_client().post("/account/sign-in", data={"email": email, "password": DEMO_PASSWORD})
+    assert refused.status_code == 200 and "邮箱或密码不正确" in refused.get_data(as_text=True)
+    with database(app) as session:
+        from chainmatch.audit import AuditEvent
+        failure = session.scalars(select(AuditEvent).where(AuditEvent.kind == "sign_in_failed")).all()[-1]
+        assert (failure.email, failure.detail) == (email, "demo account outside the demo")
+
+
+def test_sign_up_refuses_a_demo_address(app, client):
+    from tests.market.test_pages import sme_sign_up_data
+    response = client.post("/account/sign-up/enterprise", data=sme_sign_up_data(email="new@demo.local"))
+    assert response.status_code == 200 and "请查收邮件" not in response.get_data(as_text=True)

@@ -26,7 +26,8 @@ def _row_counts() -> dict:
 
 
 @pytest.fixture
-def demo(app):
+def demo(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DEMO_MODE", True)  # the demo accounts sign in in the demo only
     with app.app_context():
         loaded = _load_everything()
         event = db.session.scalar(select(Event).where(Event.status.in_(("published", "running"))))

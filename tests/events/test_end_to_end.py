@@ -35,8 +35,9 @@ def utc_naive(moment: datetime) -> datetime:
 
 
 def signed_in(app, email: str):
+    """Signed in with "记住我": the month spans weeks, past the idle timeout and lifetime of a plain session."""
     client = app.test_client()
-    response = client.post("/account/sign-in", data={"email": email, "password": DEMO_PASSWORD})
+    response = client.post("/account/sign-in", data={"email": email, "password": DEMO_PASSWORD, "remember": "y"})
     assert response.status_code == 302, email
     return client
 

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def demo_accounts(live_server):
+    """The demo's data and accounts, on a live app in demo mode (the only one that lets them sign in)."""
     from seeds.loader import load_all
+    live_server.app.config["DEMO_MODE"] = True
     with live_server.database() as session:
         load_all(session, demo_accounts=True)
 

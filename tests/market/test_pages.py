@@ -7,7 +7,7 @@ from sqlalchemy import select
 from chainmatch.accounts.models import User
 from market.models import Enterprise, FinancingNeed, Institution, Product
 from tests import factories
-from tests.conftest import DEMO_PASSWORD, sign_in
+from tests.conftest import DEMO_PASSWORD, finish_sign_up, mailed_link, sign_in
 from tests.market.helpers import assert_field_error, counts, database, element_html
 
 LONG_NAME = "链" * 121
@@ -56,6 +56,9 @@ def test_sme_sign_up_end_to_end(app, client):
     before = counts(app, User, Enterprise)
     data = sme_sign_up_data()
     response = client.post("/account/sign-up/enterprise", data=data)
+    assert response.status_code == 200 and "请查收邮件" in text(response)
+    assert client.get("/enterprise").status_code == 302  # not signed in before the address is verified
+    response = finish_sign_up(client, app, data["email"])
     assert response.status_code == 302
     assert response.headers["Location"] == "/enterprise"
     assert counts(app, User, Enterprise) == {"User": before["User"] + 1, "Enterprise": before["Enterprise"] + 1}
@@ -141,13 +144,21 @@ def test_sign_up_refuses_a_registered_credit_code(app, client):
     assert counts(app, User, Enterprise) == before
 
 
-def test_sign_up_refuses_a_registered_email(app, client):
+def test_sign_up_with_a_registered_email_looks_the_same_and_mails_its_owner(app, client):
     with database(app):
         existing = factories.sme()
     before = counts(app, User, Enterprise)
-    response = client.post("/account/sign-up/enterprise", data=sme_sign_up_data(email=existing.email.upper()))
-    assert_field_error(response, "email", "该邮箱已注册，请直接登录。")
+    taken = client.post("/account/sign-up/enterprise", data=sme_sign_up_data(email=existing.email.upper()))
     assert counts(app, User, Enterprise) == before
+    free = app.test_client().post("/account/sign-up/enterprise", data=sme_sign_up_data(email="free@example.com"))
+    assert counts(app, User, Enterprise) == {name: n + 1 for name, n in before.items()}
+
+    def page(response):
+        html = re.sub(r'name="csrf_token" value="[^"]+"', "TOKEN", text(response))
+        return re.sub(r"[\w.+-]+@example\.com", "ADDRESS", html)
+    assert taken.status_code == free.status_code == 200
+    assert page(taken) == page(free) and "已注册" not in text(taken)
+    assert mailed_link(app, existing.email, "account_sign_up_attempt") == "/account/password/forgot"
 
 
 def test_construction_needs_total_assets(app, client):
@@ -164,6 +175,8 @@ def test_institution_sign_up_waits_for_review(app, client):
             "region_codes": ["330100"], "contact_name": "赵六", "contact_phone": "0571-55509999",
             "contact_email": "sme@bank.example", "description": "", "website": "https://bank.example"}
     response = client.post("/account/sign-up/institution", data=data)
+    assert response.status_code == 200
+    response = finish_sign_up(client, app, data["email"])
     assert response.status_code == 302 and response.headers["Location"] == "/institution"
     html = text(client.get("/institution"))
     assert "待审核" in html and "杭州市" in html

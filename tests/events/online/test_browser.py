@@ -3,8 +3,10 @@ stream's lead on the institution's report; the hall and a zone on a 375 px phone
 import pytest
 from sqlalchemy import select
 
+from chainmatch.accounts.models import User
 from events.enums import EventStatus
 from events.models import MeetingRequest
+from notifications.models import Notification
 from tests import factories
 from tests.browser_support import PHONE, browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.events.online.builders import stream
@@ -27,7 +29,7 @@ def world(live_server):
     return {"event": event, "bank": bank, "exclusive": exclusive, "stream": live}
 
 
-def test_a_visitor_goes_from_a_zone_through_sign_up_to_the_request_with_the_product_chosen(page, world):
+def test_a_visitor_goes_from_a_zone_through_sign_up_to_the_request_with_the_product_chosen(page, live_server, world):
     page.goto(f"/zones/{world['bank'].institution_id}")
     product = page.locator(f"#product-{world['exclusive'].id}")
     with page.expect_navigation():
@@ -48,6 +50,15 @@ def test_a_visitor_goes_from_a_zone_through_sign_up_to_the_request_with_the_prod
     page.fill("input[name=revenue]", "2000")
     with page.expect_navigation():
         page.get_by_role("button", name="注册").click()
+    assert "请查收邮件" in page.inner_text("main h1")
+
+    # the visitor opens the verification mail and presses its button: back on the way to the request
+    with live_server.database() as session:
+        link = session.scalar(select(Notification.link).join(User, User.id == Notification.user_id).where(
+            User.email == "visitor-zone@example.com", Notification.kind == "account_verify_email"))
+    page.goto(link)
+    with page.expect_navigation():
+        page.get_by_role("button", name="验证并登录").click()
 
     assert "/events/requests/new" in page.url, page.inner_text("main")[:500]
     assert "杭城浏览器测试银行" in page.inner_text("main h1")

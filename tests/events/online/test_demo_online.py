@@ -22,7 +22,8 @@ def _load_everything() -> dict:
 
 
 @pytest.fixture
-def demo(app):
+def demo(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DEMO_MODE", True)  # the demo accounts sign in in the demo only
     with app.app_context():
         loaded = _load_everything()
         event = online.current_event()

@@ -3,7 +3,8 @@ import pytest
 from sqlalchemy import func, select
 
 from chainmatch.extensions import db
-from events.models import Consent, DetailViewLog, EventSession, Meeting
+from chainmatch.audit import AuditEvent
+from events.models import Consent, EventSession, Meeting
 from events.services import consent
 from market.models import Enterprise, Institution
 from tests import factories
@@ -38,9 +39,10 @@ def test_details_only_with_consent_and_every_view_is_logged(db_session):
     assert consent.enterprise_view_for(actor(bank), enterprise, "/events/enterprises/1") is True
     assert consent.enterprise_view_for(actor(bank), enterprise, "/events/enterprises/1") is True
     assert consent.enterprise_view_for(actor(other_bank), enterprise, "/x") is False  # that institution alone
-    logs = db.session.scalars(select(DetailViewLog)).all()
-    assert [(log.institution_id, log.user_id) for log in logs] == [(bank.institution_id, bank.id)] * 2
-    assert [log.institution_id for log in consent.detail_view_log(actor(user))] == [bank.institution_id] * 2
+    logs = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "details_viewed")).all()
+    assert [(log.institution_id, log.actor_user_id, log.enterprise_id) for log in logs] == \
+        [(bank.institution_id, bank.id, enterprise.id)] * 2
+    assert [log.institution_id for log in consent.detail_views_of(actor(user))] == [bank.institution_id] * 2
 
 
 def test_revocation_hides_the_details_again_and_a_new_request_grants_anew(db_session):

@@ -5,7 +5,8 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from events.enums import MeetingStatus, RequestStatus
-from events.models import Consent, DetailViewLog, Meeting, MeetingRequest, Outcome, Registration, RegistrationStaff
+from chainmatch.audit import AuditEvent
+from events.models import Consent, Meeting, MeetingRequest, Outcome, Registration, RegistrationStaff
 from tests import factories
 from tests.conftest import sign_in
 from tests.events.participant.helpers import (make_event, make_meeting, make_session, registered_bank, registered_sme,
@@ -219,14 +220,17 @@ def test_institution_sees_a_summary_until_consent_and_each_detail_view_is_logged
     assert "500–1000万" in listing and "杭州市" in listing
     detail = client.get(f"/events/enterprises/{sme_user.enterprise_id}").get_data(as_text=True)
     assert enterprise_name not in detail and "该企业尚未授权" in detail
-    assert _count(app, DetailViewLog) == 0
+    assert _count(app, AuditEvent, kind="details_viewed") == 0
     with database(app) as db_session:
         db_session.add(Consent(enterprise_id=sme_user.enterprise_id, institution_id=bank_user.institution_id,
                                text="同意", context="request"))
         db_session.commit()
     detail = client.get(f"/events/enterprises/{sme_user.enterprise_id}").get_data(as_text=True)
     assert enterprise_name in detail and "0571-55500000" in detail
-    assert _count(app, DetailViewLog) == 1
+    assert _count(app, AuditEvent, kind="details_viewed") == 1
+    listing = client.get(f"/events/sessions/{session.id}/enterprises").get_data(as_text=True)
+    assert enterprise_name in listing
+    assert _count(app, AuditEvent, kind="details_viewed") == 2  # the list page shows the name: a view too
     other = app.test_client()
     sign_in(other, stranger_bank.email)
     assert other.get(f"/events/sessions/{session.id}/enterprises").status_code == 404
