@@ -1,6 +1,10 @@
 """Organisers add and edit policies. The definition is validated by `policies.parse_policy` — the
 same parser the seeds go through — so a stored policy always evaluates; nothing is ever eval'ed.
 
+Organisers edit the policies of their office's region only, as they run the events of it: every region a
+policy applies to must lie inside the office's region (a district office cannot edit the city's policies,
+Ningbo cannot edit Hangzhou's); administrators edit every policy.
+
 A refusal names the form field it belongs beside (`market.services.FieldError`): a problem in the
 rule text beside `rule`, a title problem beside `title_zh`, and so on. An edited row is marked
 `is_seeded = False`, so re-seeding never overwrites the organiser's version.
@@ -10,11 +14,14 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from chainmatch.extensions import db
+from market.models import region_covers
 from market.services import FieldError
 from policies.models import Policy as PolicyRow
 from policies.rules import Policy, RuleError
@@ -62,11 +69,34 @@ def _require_organiser(actor) -> None:
         raise PermissionError("only organisers edit the policy library")
 
 
+def covers_regions(actor, regions) -> bool:
+    """Whether `actor` may edit a policy for `regions`: an admin always, an organiser inside its office's region."""
+    if actor is None or actor.role not in ORGANISER_ROLES:
+        return False
+    if actor.role == "admin":
+        return True
+    office = actor.organiser_office
+    return office is not None and bool(regions) and all(region_covers(office.region_code, str(code))
+                                                       for code in regions)
+
+
+def can_edit(actor, row: PolicyRow) -> bool:
+    return covers_regions(actor, row.regions or [])
+
+
+def _require_regions_in_scope(actor, policy: Policy) -> None:
+    if not covers_regions(actor, policy.regions):
+        office = actor.organiser_office
+        raise FieldError("regions", _("只能添加或修改本单位辖区（%(region)s）内的政策。",
+                                      region=office.region.name(str(get_locale())) if office is not None else "—"))
+
+
 def create_policy(actor, definition: Mapping[str, Any]) -> PolicyRow:
     """A new policy at the end of the library. FieldError("key") when the id is taken."""
     _require_organiser(actor)
     definition = json_ready(definition)
     policy = _check(definition)
+    _require_regions_in_scope(actor, policy)
     row = PolicyRow(sort_order=next_sort_order(), is_seeded=False, updated_by_user_id=actor.id)
     write_definition(row, definition, policy)
     try:
@@ -80,8 +110,11 @@ def create_policy(actor, definition: Mapping[str, Any]) -> PolicyRow:
 def update_policy(actor, row: PolicyRow, definition: Mapping[str, Any]) -> bool:
     """Replace a policy's definition (its key stays). Whether anything changed."""
     _require_organiser(actor)
+    if not can_edit(actor, row):
+        raise PermissionError("the policy lies outside the organiser's region")
     definition = json_ready({**definition, "id": row.key})
     policy = _check(definition)
+    _require_regions_in_scope(actor, policy)
     changed = write_definition(row, definition, policy)
     if changed:
         row.is_seeded = False

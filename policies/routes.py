@@ -59,6 +59,7 @@ def detail(key: str):
     except KeyError:
         policy = None  # stored but no longer parses: organisers see the problem and fix it
     return render_template("policies/detail.html", policy=policy, row=row, problem=stored.problems.get(key),
+                           can_edit=editing.can_edit(current_user, row) if current_user.is_authenticated else False,
                            library=stored.library, lang=_lang(),
                            outline=condition_outline(policy.conditions, stored.library) if policy else [],
                            region_names=region_names(row.regions, _lang()), chain_names=_chain_names())
@@ -143,6 +144,8 @@ def new_policy():
 @role_required(*ORGANISERS)
 def edit_policy(key: str):
     row = editing.policy_row(key) or abort(404)
+    if not editing.can_edit(current_user, row):
+        abort(403)
     form = _policy_form()
     if request.method == "GET":
         form.fill_from(row.definition)

@@ -263,3 +263,53 @@ def test_effective_rate_after_the_interest_subsidy(seeded):
     with database(seeded) as session:
         assert services.loan_subsidy_for_product(session.get(User, sme.id), session.get(Product, ai_loan.id),
                                                  on=AI_DAY) is None
+
+
+# ---- the organisers' scope ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("office, may_edit", [("330100", True), ("330000", True), ("330200", False),
+                                              ("330106", False), ("320100", False)])
+def test_organisers_edit_the_policies_of_their_region_only(seeded, office, may_edit):
+    """A Hangzhou policy: the Hangzhou and Zhejiang offices may edit it; Ningbo, a Hangzhou district office and
+    Nanjing may not, neither by the page nor by the service."""
+    with seeded.test_request_context():
+        session = db.session
+        organiser = session.get(User, factories.organiser(office).id)
+        row = editing.policy_row("compute_voucher")
+        assert editing.can_edit(organiser, row) is may_edit
+        definition = {**row.definition, "summary": {"zh": "改过", "en": "Changed"}}
+        if may_edit:
+            assert editing.update_policy(organiser, row, definition) is True
+        else:
+            with pytest.raises(PermissionError):
+                editing.update_policy(organiser, row, definition)
+        session.rollback()
+
+
+def test_a_policy_for_another_region_is_refused_beside_the_regions(seeded):
+    with seeded.test_request_context():
+        session = db.session
+        hangzhou = session.get(User, factories.organiser("330100").id)
+        with pytest.raises(FieldError) as caught:
+            editing.create_policy(hangzhou, _definition(regions=["330200"]))
+        assert caught.value.field == "regions" and "杭州市" in str(caught.value.message)
+        session.rollback()
+        row = editing.policy_row("compute_voucher")
+        with pytest.raises(FieldError) as caught:  # nor can it move its own policy out of its region
+            editing.update_policy(hangzhou, row, {**row.definition, "regions": ["330100", "330200"]})
+        assert caught.value.field == "regions"
+        session.rollback()
+        admin = session.get(User, factories.admin().id)
+        assert editing.create_policy(admin, _definition(regions=["330200"])).regions == ["330200"]
+
+
+def test_the_edit_page_is_refused_outside_the_region(seeded):
+    with database(seeded):
+        ningbo, hangzhou = factories.organiser("330200"), factories.organiser("330100")
+    from tests.conftest import sign_in
+    outside, inside = seeded.test_client(), seeded.test_client()
+    sign_in(outside, ningbo.email)
+    sign_in(inside, hangzhou.email)
+    assert outside.get("/policies/clause/compute_voucher/edit").status_code == 403
+    assert "编辑政策" not in outside.get("/policies/clause/compute_voucher").get_data(as_text=True)
+    assert "编辑政策" in inside.get("/policies/clause/compute_voucher").get_data(as_text=True)
