@@ -1,9 +1,10 @@
 """The audit log: one table of security events, and who may read which of them.
 
-Recorded: sign-in, failed and throttled sign-in (with the address tried), sign-out, password change,
-reset request and reset, address verification, sign-up attempts for a taken address, status changes
-(accounts enabled or disabled, institutions approved or rejected), export downloads, and every time an institution's user is shown
-an SME's consented details (list pages included, one row per SME shown).
+Recorded: sign-in, failed and throttled sign-in (with the address tried), sign-out, expired sessions,
+password change, reset request and reset, address verification, sign-up attempts for a taken address,
+status changes (accounts enabled or disabled, institutions approved or rejected), export downloads, and
+every time an institution's user is shown an SME's consented details (list pages included, one row per
+SME shown).
 
 Readers: an administrator sees everything; an organiser the events of its office's region (an
 event carries the region of the user, enterprise or event it is about); an SME the views of its own
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, insert, or_, select
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chainmatch.accounts.models import User
@@ -193,7 +194,7 @@ def events_for(actor, filters: AuditFilter, page: int = 1,
         statement = statement.where(AuditEvent.kind == filters.kind)
     if filters.email:
         pattern = "%" + filters.email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(or_(AuditEvent.email.ilike(pattern, escape="\\")))
+        statement = statement.where(AuditEvent.email.ilike(pattern, escape="\\"))
     if filters.enterprise_id is not None:
         statement = statement.where(AuditEvent.enterprise_id == filters.enterprise_id)
     if filters.since is not None:

@@ -5,6 +5,8 @@ mails in the outbox. None of them tells a caller whether an address is registere
 taken address mails its owner instead, a reset request answers the same for every address, and an
 account whose address is not verified signs in no more than an unknown one.
 """
+from datetime import timedelta
+
 from flask import abort, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -165,8 +167,13 @@ def record_session_expired(user: User, why: str) -> None:
 
 
 def record_throttled_sign_in(email: str) -> None:
-    audit.record(AuditKind.SIGN_IN_THROTTLED, None, email=(email or "").strip().lower()[:254],
-                 subject=find_user(email))
+    """One row a minute per address: an attacker hammering a throttled form does not fill the log."""
+    email = (email or "").strip().lower()[:254]
+    recent = db.session.scalar(select(audit.AuditEvent.id).where(
+        audit.AuditEvent.kind == AuditKind.SIGN_IN_THROTTLED.value, audit.AuditEvent.email == email,
+        audit.AuditEvent.occurred_at >= utcnow() - timedelta(minutes=1)).limit(1))
+    if recent is None:
+        audit.record(AuditKind.SIGN_IN_THROTTLED, None, email=email, subject=find_user(email))
 
 
 def end_all_sessions(actor: User, user: User) -> None:
