@@ -35,6 +35,16 @@ def _database_url(instance_path: str) -> str:
     return url
 
 
+def _proxy_hops() -> int | None:
+    """CHAINMATCH_PROXY_HOPS: how many reverse proxies in front of us to trust; None leaves it to BEHIND_TLS."""
+    value = os.environ.get("CHAINMATCH_PROXY_HOPS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"CHAINMATCH_PROXY_HOPS must be a whole number of proxies (0, 1, 2 …), not {value!r}")
+    return int(value)
+
+
 def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_path),
@@ -48,6 +58,12 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Behind a TLS-terminating reverse proxy: HSTS, Secure cookies, https redirects, ProxyFix
+        # (chainmatch/security.py derives all of them from this one setting).
+        "BEHIND_TLS": os.environ.get("CHAINMATCH_BEHIND_TLS") == "1",
+        "PROXY_HOPS": _proxy_hops(),  # None: 1 behind TLS, else 0
+        "CSP_ENABLED": True,
         "MAIL_BACKEND": os.environ.get("CHAINMATCH_MAIL_BACKEND", "file"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
