@@ -39,6 +39,16 @@ def _database_url(instance_path: str, demo: bool) -> str:
     return url
 
 
+def _proxy_hops() -> int | None:
+    """CHAINMATCH_PROXY_HOPS: how many reverse proxies in front of us to trust; None leaves it to BEHIND_TLS."""
+    value = os.environ.get("CHAINMATCH_PROXY_HOPS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"CHAINMATCH_PROXY_HOPS must be a whole number of proxies (0, 1, 2 …), not {value!r}")
+    return int(value)
+
+
 def _number(name: str, default: int) -> int:
     return int(os.environ.get(name, str(default)))
 
@@ -49,7 +59,6 @@ def account_settings() -> dict:
         "SESSION_IDLE_MINUTES": _number("CHAINMATCH_SESSION_IDLE_MINUTES", 60),
         "SESSION_LIFETIME_HOURS": _number("CHAINMATCH_SESSION_LIFETIME_HOURS", 12),
         "REMEMBER_COOKIE_DURATION": timedelta(days=_number("CHAINMATCH_REMEMBER_DAYS", 14)),
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PASSWORD_RESET_MAX_AGE": 3600,                 # seconds a reset link stays valid
         "EMAIL_VERIFICATION_MAX_AGE": 7 * 24 * 3600,    # seconds a verification link stays valid
         # Flask-Limiter: memory in one process (the demo); Redis when several workers share the counts.
@@ -83,6 +92,12 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Behind a TLS-terminating reverse proxy: HSTS, Secure cookies, https redirects, ProxyFix
+        # (chainmatch/security.py derives all of them from this one setting).
+        "BEHIND_TLS": os.environ.get("CHAINMATCH_BEHIND_TLS") == "1",
+        "PROXY_HOPS": _proxy_hops(),  # None: 1 behind TLS, else 0
+        "CSP_ENABLED": True,
         "MAIL_BACKEND": os.environ.get("CHAINMATCH_MAIL_BACKEND", "file"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),

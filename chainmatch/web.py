@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from chainmatch import security
 from chainmatch.database import configure_sqlite
 from chainmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -18,6 +19,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def init_app(app: Flask) -> None:
+    security.init_app(app)
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)

@@ -1,6 +1,8 @@
 /* Charts of the organiser's dashboard. The numbers come from the JSON embedded in the page
    (<script type="application/json" id="report-data">); the same numbers are in the tables,
-   so the page is complete without this script. ECharts is served from static/vendor/echarts. */
+   so the page is complete without this script. ECharts is served from static/vendor/echarts.
+   Tooltips are drawn by ECharts itself (renderMode "richText"), not as HTML: its HTML tooltips carry
+   style attributes, which the Content-Security-Policy refuses, and would read names as markup. */
 (function () {
   "use strict";
   var source = document.getElementById("report-data");
@@ -9,6 +11,9 @@
   var labels = data.labels;
   var palette = ["#0b5cad", "#3a7fc4", "#1e7a3c", "#9a6700", "#c2571a", "#b3261e"];
   var charts = [];
+  var TOOLTIP = { renderMode: "richText", confine: true };
+
+  function tooltip(options) { return Object.assign({}, TOOLTIP, options); }
 
   function show(id) {
     var element = document.getElementById(id);
@@ -31,14 +36,14 @@
     var narrow = chart.getWidth() < 560;
     chart.setOption({
       color: palette,
-      tooltip: {
+      tooltip: tooltip({
         trigger: "item",
         formatter: function (item) {
           var stage = stages[item.dataIndex];
-          return stage.name + "<br>" + labels.enterprises + "：" + stage.enterprises +
-            "<br>" + labels.amount + "：" + wan(stage.amount_wan);
+          return stage.name + "\n" + labels.enterprises + "：" + stage.enterprises +
+            "\n" + labels.amount + "：" + wan(stage.amount_wan);
         }
-      },
+      }),
       series: [{
         type: "funnel", sort: "none", left: "5%", width: "90%", top: 10, bottom: 10, min: 0,
         max: Math.max(top, Math.max.apply(null, stages.map(function (s) { return s.enterprises; }))),
@@ -68,7 +73,7 @@
       color: palette,
       legend: { top: 0, type: "scroll" },
       grid: { left: 16, right: 24, top: 64, bottom: 16, containLabel: true },
-      tooltip: {
+      tooltip: tooltip({
         trigger: "axis", axisPointer: { type: "shadow" },
         formatter: function (items) {
           var lines = [items[0].axisValueLabel];
@@ -77,9 +82,9 @@
             lines.push(item.marker + series.name + "：" + series.enterprises[item.dataIndex] + " · " +
               wan(series.amount_wan[item.dataIndex]) + " " + labels.amount);
           });
-          return lines.join("<br>");
+          return lines.join("\n");
         }
-      },
+      }),
       xAxis: many ? valueAxis : categoryAxis,
       yAxis: many ? Object.assign({}, categoryAxis, { inverse: true }) : valueAxis,
       series: breakdown.series.map(function (series) {
@@ -101,7 +106,7 @@
     chart.setOption({
       color: ["#0b5cad", "#b3261e"],
       legend: { top: 0 },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: tooltip({ trigger: "axis", axisPointer: { type: "shadow" } }),
       grid: { left: 16, right: 16, top: 40, bottom: 16, containLabel: true },
       xAxis: { type: "value", minInterval: 0.5 },
       yAxis: { type: "category", inverse: true, data: responses.institutions,
