@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from chainmatch import input_bounds
 from chainmatch.database import configure_sqlite
 from chainmatch.extensions import babel, csrf, db, login_manager, migrate
 
@@ -16,6 +17,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def init_app(app: Flask) -> None:
+    input_bounds.init_app(app)  # before the blueprints: their rules take its converters
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
@@ -106,6 +108,12 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(error):
         return render_template("errors/error.html", code=404, message=_("页面不存在。")), 404
+
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"] // 1024
+        return render_template("errors/error.html", code=413, message=_(
+            "提交的内容过大（上限 %(size)s KB），请精简后重试。", size=limit)), 413
 
     @app.errorhandler(500)
     def server_error(error):
