@@ -31,12 +31,19 @@ def column_int(value) -> int:
     return number
 
 
+def optional_column_int(value) -> int | None:
+    """column_int of an optional choice, None when it is blank (Optional() passes "   " on as it is)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return column_int(value)
+
+
 class BoundedIntegerField(IntegerField):
     """A whole number in [minimum, maximum] (by default what an integer column holds).
 
     Text that is not a whole number or lies outside the range is refused with one message beside the
     field, `message` or "请输入 … 到 … 之间的整数。"; an empty input is left to the validators
-    (InputRequired / Optional)."""
+    (InputRequired / Optional), blanks are refused (Optional() still takes them for empty)."""
 
     def __init__(self, label=None, validators=None, minimum: int = INT_MIN, maximum: int = INT_MAX,
                  message=None, **kwargs):
@@ -51,11 +58,10 @@ class BoundedIntegerField(IntegerField):
         if not valuelist:
             return
         self.data = None
-        text = valuelist[0].strip() if isinstance(valuelist[0], str) else valuelist[0]
-        if text in ("", None):
+        if valuelist[0] in ("", None):
             return
         try:
-            number = column_int(text)
+            number = column_int(valuelist[0])
         except (ValueError, TypeError):
             raise ValueError(self._refusal()) from None
         if not self.minimum <= number <= self.maximum:
@@ -102,8 +108,8 @@ class BoundedDecimalField(DecimalField):
             return
         self.data = None
         text = valuelist[0].strip() if isinstance(valuelist[0], str) else valuelist[0]
-        if text in ("", None):
-            return
+        if valuelist[0] in ("", None):
+            return  # blanks are refused as not a number (Optional() still takes them for empty)
         try:
             value = Decimal(text.replace(",", "").replace("，", "") if isinstance(text, str) else text)
         except (InvalidOperation, ValueError, TypeError):

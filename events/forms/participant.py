@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from events.services.registration import MAX_TABLES_PER_INSTITUTION, StaffMember
 from market.fields import BoundedIntegerField, MultiCheckboxField, WanYuanField, column_int
@@ -49,7 +50,7 @@ class MeetingRequestForm(FlaskForm):
                             description=_l("简要说明希望沟通的内容，不超过 1000 字。"))
     consent = BooleanField(_l("我同意向该机构提供本企业信息（见上方说明）"))
     lead_source = HiddenField(default="direct")
-    lead_session_id = HiddenField()
+    lead_session_id = BoundedIntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class AnswerForm(FlaskForm):

@@ -13,7 +13,7 @@ from chainmatch.extensions import db
 from events.services import exports, reports
 from events.services.scope import visible_events_query
 from market import services as market
-from market.fields import BoundedIntegerField, column_int
+from market.fields import BoundedIntegerField, column_int, optional_column_int
 from market.models import Chain
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -61,9 +61,9 @@ class ReportFilterForm(FlaskForm):
 
     def filters(self) -> reports.ReportFilter:
         """Out-of-reach events are answered with 404 by the service (ids of other regions are not confirmed)."""
-        return reports.ReportFilter(event_id=column_int(self.event.data) if self.event.data else None,
-                                    chain_id=int(self.chain.data) if self.chain.data else None,
-                                    year=self.year.data, month=int(self.month.data) if self.month.data else None,
+        return reports.ReportFilter(event_id=optional_column_int(self.event.data),
+                                    chain_id=optional_column_int(self.chain.data),
+                                    year=self.year.data, month=optional_column_int(self.month.data),
                                     region_code=self.region.data or None)
 
 
