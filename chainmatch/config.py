@@ -89,6 +89,12 @@ def load_config(instance_path: str) -> dict:
         "LANGUAGES": ["zh", "en"],
         "DEMO_MODE": demo,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Request bodies: nothing here uploads files, and the largest form (a policy's rule text) is far below
+        # 1 MB. Larger bodies get the 413 page before anything parses them. A form may use the whole body
+        # (werkzeug's own default for a url-encoded form is 500 kB) in at most 500 multipart parts.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+        "MAX_FORM_PARTS": 500,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from chainmatch import security
+from chainmatch import input_bounds, security
 from chainmatch.database import configure_sqlite
 from chainmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -19,6 +19,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def init_app(app: Flask) -> None:
+    input_bounds.init_app(app)  # before the blueprints: their rules take its converters
     security.init_app(app)
     db.init_app(app)
     with app.app_context():
@@ -122,6 +123,12 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many_requests(error):
         return render_template("errors/error.html", code=429, message=_too_many_message()), 429
+
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"] // 1024
+        return render_template("errors/error.html", code=413, message=_(
+            "提交的内容过大（上限 %(size)s KB），请精简后重试。", size=limit)), 413
 
     @app.errorhandler(500)
     def server_error(error):

@@ -2,14 +2,13 @@
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField, URLField)
-from wtforms.validators import (DataRequired, Email, InputRequired, Length, NumberRange, Optional,
-                                ValidationError)
+from wtforms import (BooleanField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField,
+                     URLField)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from market import services
 from market.enums import Collateral, FinancingType, Industry, InstitutionKind, Stage, Tier
-from market.fields import MultiCheckboxField, PercentField, WanYuanField
+from market.fields import BoundedIntegerField, MultiCheckboxField, PercentField, WanYuanField
 from market.models import NAME_MAX, TEXT_MAX
 from market.sizing import measures_needed
 
@@ -45,9 +44,8 @@ class EnterpriseForm(FlaskForm):
     nodes = MultiCheckboxField(_l("产业链环节"), validate_choice=False)
     stage = SelectField(_l("发展阶段"), choices=Stage.choices, validators=[DataRequired(REQUIRED)])
     industry = SelectField(_l("所属行业（划型标准）"), choices=Industry.choices, validators=[DataRequired(REQUIRED)])
-    employees = IntegerField(_l("从业人员（人）"),
-                             validators=[InputRequired(REQUIRED), NumberRange(min=0, max=1_000_000,
-                                                                              message=_l("请输入 0 到 1000000 之间的人数。"))])
+    employees = BoundedIntegerField(_l("从业人员（人）"), validators=[InputRequired(REQUIRED)], minimum=0,
+                                    maximum=1_000_000, message=_l("请输入 0 到 1000000 之间的人数。"))
     revenue = WanYuanField(_l("上年营业收入（万元）"), validators=[InputRequired(REQUIRED)], allow_zero=True)
     total_assets = WanYuanField(_l("资产总额（万元）"), validators=[Optional()], allow_zero=True,
                                 description=_l("建筑业、房地产开发经营、租赁和商务服务业划型需要"))
@@ -120,8 +118,8 @@ class EnterpriseForm(FlaskForm):
 class NeedForm(FlaskForm):
     type = SelectField(_l("融资类型"), choices=FinancingType.choices, validators=[DataRequired(REQUIRED)])
     amount = WanYuanField(_l("金额（万元）"), validators=[InputRequired(REQUIRED)])
-    term_months = IntegerField(_l("期限（月）"), validators=[
-        Optional(), NumberRange(min=1, max=360, message=_l("期限应在 1 到 360 个月之间。"))])
+    term_months = BoundedIntegerField(_l("期限（月）"), validators=[Optional()], minimum=1, maximum=360,
+                                      message=_l("期限应在 1 到 360 个月之间。"))
     purpose = TextAreaField(_l("资金用途"), validators=[DataRequired(REQUIRED), Length(max=TEXT_MAX)])
     collateral = MultiCheckboxField(_l("可提供的增信方式"), choices=Collateral.choices)
 
@@ -190,18 +188,19 @@ class ProductForm(FlaskForm):
     amount_max = WanYuanField(_l("最高金额（万元）"), validators=[InputRequired(REQUIRED)])
     rate_min = PercentField(_l("最低年利率/费率（%）"), validators=[Optional()])
     rate_max = PercentField(_l("最高年利率/费率（%）"), validators=[Optional()])
-    term_min_months = IntegerField(_l("最短期限（月）"), validators=[
-        Optional(), NumberRange(min=1, max=360, message=_l("期限应在 1 到 360 个月之间。"))])
-    term_max_months = IntegerField(_l("最长期限（月）"), validators=[
-        Optional(), NumberRange(min=1, max=360, message=_l("期限应在 1 到 360 个月之间。"))])
+    term_min_months = BoundedIntegerField(_l("最短期限（月）"), validators=[Optional()], minimum=1, maximum=360,
+                                          message=_l("期限应在 1 到 360 个月之间。"))
+    term_max_months = BoundedIntegerField(_l("最长期限（月）"), validators=[Optional()], minimum=1, maximum=360,
+                                          message=_l("期限应在 1 到 360 个月之间。"))
     chains = MultiCheckboxField(_l("面向产业链"), validate_choice=False, description=_l("不选表示不限"))
     region_codes = SelectMultipleField(_l("服务地区"), validate_choice=False, description=_l("不选表示全国"))
     stages = MultiCheckboxField(_l("面向发展阶段"), choices=Stage.choices, description=_l("不选表示不限"))
     tiers = MultiCheckboxField(_l("面向企业梯度"), choices=Tier.choices, description=_l("不选表示不限"))
     collateral = MultiCheckboxField(_l("接受的增信方式"), choices=Collateral.choices)
     is_exclusive = BooleanField(_l("活动专属产品"))
-    response_working_days = IntegerField(_l("承诺响应时间（工作日）"), default=5, validators=[
-        InputRequired(REQUIRED), NumberRange(min=1, max=30, message=_l("响应时间应在 1 到 30 个工作日之间。"))])
+    response_working_days = BoundedIntegerField(_l("承诺响应时间（工作日）"), default=5,
+                                                validators=[InputRequired(REQUIRED)], minimum=1, maximum=30,
+                                                message=_l("响应时间应在 1 到 30 个工作日之间。"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

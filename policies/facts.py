@@ -15,6 +15,10 @@ Types:
   enum     one value of `choices`
   list     a list of values of `choices` (no duplicates needed; order irrelevant)
   region   GB/T 2260 six-digit administrative division code
+
+Numbers of every type are finite, below 10^15 in size, not smaller than 10^-20 unless zero, and have
+at most 28 significant digits (the decimal context's precision): the evaluator computes with them
+exactly, and NaN or 1e999999999 are refused by name instead of failing or filling memory.
 """
 from __future__ import annotations
 
@@ -134,6 +138,10 @@ def _show(raw: Any) -> str:
         return repr(raw)
 
 
+NUMBER_MAX_DIGITS = 28  # the default decimal context's precision
+NUMBER_MAX_ADJUSTED = 14  # below 10^15 (a thousand trillion yuan)
+NUMBER_MIN_ADJUSTED = -20
+
 _TRUE = {"true", "yes", "1", "on", "是"}
 _FALSE = {"false", "no", "0", "off", "否"}
 
@@ -147,7 +155,8 @@ def _parse_bool(spec: FactSpec, raw: Any) -> bool:
 
 
 def _to_decimal(raw: Any) -> Decimal | None:
-    """A finite Decimal from an int, Decimal, float or numeric string; None if it is none."""
+    """A finite Decimal from an int, Decimal, float or numeric string within the bounds of the module
+    docstring; None if it is none."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, Decimal):
@@ -163,7 +172,14 @@ def _to_decimal(raw: Any) -> Decimal | None:
             return None
     else:
         return None
-    return value if value.is_finite() else None
+    if not value.is_finite():
+        return None
+    if not value:
+        return Decimal(0)  # 0E+999999999 is zero, without the exponent
+    if not (NUMBER_MIN_ADJUSTED <= value.adjusted() <= NUMBER_MAX_ADJUSTED
+                      and len(value.as_tuple().digits) <= NUMBER_MAX_DIGITS):
+        return None
+    return value
 
 
 def _parse_money(spec: FactSpec, raw: Any) -> Decimal:

@@ -3,13 +3,15 @@ the services validate (with `parse_facts` / `parse_policy`) and write. Forms nev
 
 The facts form is generated from FactSpecs: bool → 是/否 radio, money → 万元, a rate (a decimal
 fact whose maximum is ≤ 1) → percent, date → date input, enum → select, list → checkboxes (with
-"以上都不是", so that "none" differs from "not answered"), int and region → text.
+"以上都不是", so that "none" differs from "not answered"), region → text. Numbers go through the
+project's bounded fields (money at most 1000 亿元, as the market's amounts; whole numbers what an
+integer column holds), so NaN, 1e25 or 30 digits are refused beside the field before the parser.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Mapping
 
 import yaml
@@ -19,13 +21,17 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from market.fields import MultiCheckboxField
+from market.fields import INT_MAX, BoundedDecimalField, BoundedIntegerField, MultiCheckboxField
+from market.models import MAX_AMOUNT_YUAN
 from policies.facts import FactError, FactSpec, FactType
 from policies.models import KEY_MAX, TITLE_MAX
 
 REQUIRED = _l("此项必填。")
 NONE_OF_THESE = "__none__"
 WAN = Decimal(10_000)
+MONEY_DECIMAL_PLACES = 6  # 万元 to the fen
+RATE_DECIMAL_PLACES = 8  # percent; the fraction keeps ten places
+NUMBER_INTEGER_DIGITS = 15  # a decimal fact that is not a rate
 
 
 # ---- the facts form -------------------------------------------------------------------------------
@@ -59,14 +65,38 @@ def _field(spec: FactSpec, lang: str):
     if spec.type is FactType.LIST:
         choices = [(c.value, c.label.get(lang)) for c in spec.choices] + [(NONE_OF_THESE, _l("以上都不是"))]
         return MultiCheckboxField(label, choices=choices, validate_choice=False, description=description)
-    render = {FactType.MONEY: {"inputmode": "decimal"}, FactType.INT: {"inputmode": "numeric"},
-              FactType.DECIMAL: {"inputmode": "decimal"}, FactType.DATE: {"type": "date"},
+    if spec.type in (FactType.MONEY, FactType.INT, FactType.DECIMAL):
+        return _number_field(spec, label, description)
+    render = {FactType.DATE: {"type": "date"},
               FactType.REGION: {"inputmode": "numeric", "maxlength": "6"}}.get(spec.type, {})
-    if spec.type is FactType.MONEY and not description:
-        description = _l("单位：万元（可填小数，如 12.5）")
-    if is_percent(spec) and not description:
-        description = _l("单位：%，如 3.5")
     return StringField(label, render_kw=render, description=description)
+
+
+def _number_field(spec: FactSpec, label: str, description: str):
+    """A bounded number field; every refusal says what the fact accepts (`fact_error_message`)."""
+    refused = fact_error_message(spec)
+    messages = {"invalid_message": refused, "out_of_range_message": refused, "too_precise_message": refused}
+    if spec.type is FactType.INT:
+        high = INT_MAX if spec.maximum is None else spec.maximum
+        return BoundedIntegerField(label, minimum=spec.minimum or 0, maximum=high, message=refused,
+                                   render_kw={"inputmode": "numeric", "type": "text"}, description=description)
+    render = {"inputmode": "decimal", "type": "text"}
+    if spec.type is FactType.MONEY:
+        high = MAX_AMOUNT_YUAN if spec.maximum is None else min(spec.maximum, MAX_AMOUNT_YUAN)
+        if high == MAX_AMOUNT_YUAN:  # negative amounts are the parser's to refuse, with `refused`
+            messages["out_of_range_message"] = _l("金额过大：不能超过 1000 亿元。")
+        return BoundedDecimalField(label, integer_digits=len(str(MAX_AMOUNT_YUAN // WAN)),
+                                   decimal_places=MONEY_DECIMAL_PLACES, maximum=Decimal(high) / WAN,
+                                   render_kw=render,
+                                   description=description or _l("单位：万元（可填小数，如 12.5）"), **messages)
+    if is_percent(spec):
+        low = None if spec.minimum is None else spec.minimum * 100
+        return BoundedDecimalField(label, integer_digits=3, decimal_places=RATE_DECIMAL_PLACES, minimum=low,
+                                   maximum=spec.maximum * 100, render_kw=render,
+                                   description=description or _l("单位：%，如 3.5"), **messages)
+    return BoundedDecimalField(label, integer_digits=NUMBER_INTEGER_DIGITS, decimal_places=RATE_DECIMAL_PLACES,
+                               minimum=spec.minimum, maximum=spec.maximum, render_kw=render, description=description,
+                               **messages)
 
 
 def _shown(spec: FactSpec, value: Any) -> Any:
@@ -86,14 +116,6 @@ def _shown(spec: FactSpec, value: Any) -> Any:
     return str(value)
 
 
-def _decimal(raw: str) -> Decimal | None:
-    try:
-        value = Decimal(raw.replace(",", "").replace("，", ""))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
 def _raw(spec: FactSpec, data: Any) -> Any:
     """What the input holds, as a raw fact value for `parse_facts`; None when left empty.
     Input that cannot be converted is passed on as typed, so that the parser refuses it by name."""
@@ -106,16 +128,29 @@ def _raw(spec: FactSpec, data: Any) -> Any:
     if text in ("", None):
         return None
     if spec.type is FactType.MONEY:
-        value = _decimal(text)
-        return text if value is None else value * WAN
+        return Decimal(text) * WAN  # the bounded field let only a finite number through
     if is_percent(spec):
-        value = _decimal(text)
-        return text if value is None else value / 100
+        return Decimal(text) / 100
     return text
 
 
 class FactsFormBase(FlaskForm):
     specs: dict[str, FactSpec] = {}
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields' own checks, then the fact parser's on every answer they let through, so that all
+        refusals show at once (the service parses again before it stores)."""
+        valid = super().validate(extra_validators)
+        for name, spec in self.specs.items():
+            raw = None if self[name].errors else _raw(spec, self[name].data)
+            if raw is None:
+                continue
+            try:
+                spec.parse(raw)
+            except FactError:
+                self[name].errors = list(self[name].errors) + [fact_error_message(spec)]
+                valid = False
+        return valid
 
     def answers(self) -> dict[str, Any]:
         """name → raw value or None (no answer / answer cleared), for every fact on the form."""
@@ -140,11 +175,9 @@ def fact_error_message(spec: FactSpec) -> str:
         return _("请选择“是”或“否”。")
     if spec.type is FactType.MONEY:
         return _("请输入不小于 0 的金额（万元），最多精确到分。")
-    if spec.type is FactType.INT:
+    if spec.type is FactType.INT:  # the form's field holds at most what an integer column holds
         low = spec.minimum if spec.minimum is not None else 0
-        if spec.maximum is not None:
-            return _("请输入 %(low)s 到 %(high)s 之间的整数。", low=low, high=spec.maximum)
-        return _("请输入不小于 %(low)s 的整数。", low=low)
+        return _("请输入 %(low)s 到 %(high)s 之间的整数。", low=low, high=INT_MAX if spec.maximum is None else spec.maximum)
     if is_percent(spec):
         low, high = ((Decimal(bound or 0) * 100).normalize() for bound in (spec.minimum, spec.maximum))
         return _("请输入 %(low)s 到 %(high)s 之间的百分数，如 3.5。", low=format(low, "f"), high=format(high, "f"))

@@ -6,6 +6,7 @@ from wtforms import SelectField
 from wtforms.validators import Optional, ValidationError
 
 from market import services as market
+from market.fields import optional_column_int
 from market.enums import FinancingType
 
 
@@ -55,4 +56,4 @@ class LeadFilterForm(FlaskForm):
 
     @property
     def event_id(self) -> int | None:
-        return int(self.event.data) if self.event.data else None
+        return optional_column_int(self.event.data)

@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, StringField,
-                     TextAreaField, URLField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
+from wtforms import (BooleanField, DateField, DateTimeLocalField, SelectField, StringField, TextAreaField,
+                     URLField)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL, ValidationError
 
 from events.enums import EventStatus, SessionKind, SessionMode
 from events.services import planning, scope
 from market import services as market
 from market.enums import FinancingType
-from market.fields import MultiCheckboxField
+from market.fields import BoundedIntegerField, MultiCheckboxField, column_int
 
 REQUIRED = _l("此项必填。")
 DATETIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -80,12 +80,12 @@ def _check_choice(field) -> None:
 
 
 class PlanEntryForm(FlaskForm):
-    year = IntegerField(_l("年份"), validators=[InputRequired(REQUIRED), NumberRange(
-        min=2024, max=2100, message=_l("年份应在 2024 到 2100 之间。"))])
-    month = SelectField(_l("月份"), coerce=int, choices=[(m, _l("%(m)s 月", m=m)) for m in range(1, 13)])
+    year = BoundedIntegerField(_l("年份"), validators=[InputRequired(REQUIRED)], minimum=2024, maximum=2100,
+                               message=_l("年份应在 2024 到 2100 之间。"))
+    month = SelectField(_l("月份"), coerce=column_int, choices=[(m, _l("%(m)s 月", m=m)) for m in range(1, 13)])
     chain = SelectField(_l("产业链"), validators=[DataRequired(REQUIRED)], validate_choice=False)
     host_region = SelectField(_l("主办地区"), validators=[DataRequired(REQUIRED)], validate_choice=False)
-    office = SelectField(_l("牵头主办单位"), coerce=int, validate_choice=False)
+    office = SelectField(_l("牵头主办单位"), coerce=column_int, validate_choice=False)
     note = StringField(_l("备注"), validators=[Optional(), Length(max=500)])
 
     def __init__(self, actor, *args, **kwargs):
@@ -190,13 +190,13 @@ class SessionForm(FlaskForm):
     online_url = URLField(_l("线上会议室链接"), validators=[Optional(), Length(max=500),
                                                      URL(message=_l("请填写以 http:// 或 https:// 开头的链接。"))],
                           description=_l("线上、线上+线下场次必填"))
-    slot_minutes = IntegerField(_l("每场会谈时长（分钟）"), validators=[Optional(), NumberRange(
-        min=5, max=240, message=_l("每场会谈时长应在 5 到 240 分钟之间。"))], description=_l("对接类场次必填，须整除场次时长"))
-    tables = IntegerField(_l("洽谈桌数"), validators=[Optional(), NumberRange(
-        min=0, max=500, message=_l("洽谈桌数应在 0 到 500 之间。"))], description=_l("对接类场次至少 1 张"))
-    capacity = IntegerField(_l("企业名额"), validators=[Optional(), NumberRange(min=1, max=100_000,
-                                                                           message=_l("名额须大于 0。"))],
-                            description=_l("留空表示不限"))
+    slot_minutes = BoundedIntegerField(_l("每场会谈时长（分钟）"), validators=[Optional()], minimum=5, maximum=240,
+                                       message=_l("每场会谈时长应在 5 到 240 分钟之间。"),
+                                       description=_l("对接类场次必填，须整除场次时长"))
+    tables = BoundedIntegerField(_l("洽谈桌数"), validators=[Optional()], minimum=0, maximum=500,
+                                 message=_l("洽谈桌数应在 0 到 500 之间。"), description=_l("对接类场次至少 1 张"))
+    capacity = BoundedIntegerField(_l("企业名额"), validators=[Optional()], minimum=1, maximum=100_000,
+                                   message=_l("名额须大于 0。"), description=_l("留空表示不限"))
     financing_types = MultiCheckboxField(_l("服务的融资类型"), choices=FinancingType.choices,
                                          description=_l("不选表示不限"))
     speakers = StringField(_l("主讲/嘉宾"), validators=[Optional(), Length(max=500)])
@@ -247,9 +247,9 @@ class DecisionForm(FlaskForm):
 
 
 class MoveMeetingForm(FlaskForm):
-    slot = SelectField(_l("时段"), coerce=int, validate_choice=False)
-    table_number = IntegerField(_l("桌号"), validators=[InputRequired(REQUIRED), NumberRange(
-        min=1, max=50, message=_l("桌号应在 1 到 50 之间。"))])
+    slot = SelectField(_l("时段"), coerce=column_int, validate_choice=False)
+    table_number = BoundedIntegerField(_l("桌号"), validators=[InputRequired(REQUIRED)], minimum=1, maximum=50,
+                                       message=_l("桌号应在 1 到 50 之间。"))
 
     def __init__(self, slot_choices, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -261,8 +261,8 @@ class CancelMeetingForm(FlaskForm):
 
 
 class AddMeetingForm(MoveMeetingForm):
-    enterprise = SelectField(_l("企业"), coerce=int, validate_choice=False)
-    institution = SelectField(_l("金融机构"), coerce=int, validate_choice=False)
+    enterprise = SelectField(_l("企业"), coerce=column_int, validate_choice=False)
+    institution = SelectField(_l("金融机构"), coerce=column_int, validate_choice=False)
 
     def __init__(self, slot_choices, enterprise_choices, institution_choices, *args, **kwargs):
         super().__init__(slot_choices, *args, **kwargs)

@@ -4,19 +4,20 @@ Choices that depend on the actor (its needs, its products, the session's slots) 
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectField,
-                     StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from events.services.registration import MAX_TABLES_PER_INSTITUTION, StaffMember
-from market.fields import MultiCheckboxField, WanYuanField
+from market.fields import BoundedIntegerField, MultiCheckboxField, WanYuanField, column_int
 
 REQUIRED = _l("此项必填。")
 STAFF_ROWS = 3
 
 
 class EnterpriseRegistrationForm(FlaskForm):
-    needs = MultiCheckboxField(_l("带入本场的融资需求"), coerce=int, validate_choice=False)
+    needs = MultiCheckboxField(_l("带入本场的融资需求"), coerce=column_int, validate_choice=False)
     consent = BooleanField(_l("我已阅读并同意上述信息共享说明"),
                            validators=[DataRequired(message=_l("请阅读并勾选同意信息共享说明。"))])
 
@@ -25,16 +26,16 @@ class StaffRowForm(Form):
     name = StringField(_l("姓名"), validators=[Optional(), Length(max=60)])
     title = StringField(_l("职务"), validators=[Optional(), Length(max=60)])
     phone = StringField(_l("电话"), validators=[Optional(), Length(max=30)])
-    table_number = IntegerField(_l("桌号"), validators=[Optional(), NumberRange(min=1, max=MAX_TABLES_PER_INSTITUTION,
-                                                                             message=_l("桌号须在 1 到 50 之间。"))])
+    table_number = BoundedIntegerField(_l("桌号"), validators=[Optional()], minimum=1,
+                                       maximum=MAX_TABLES_PER_INSTITUTION, message=_l("桌号须在 1 到 50 之间。"))
 
 
 class InstitutionRegistrationForm(FlaskForm):
-    products = MultiCheckboxField(_l("带入本场的产品"), coerce=int, validate_choice=False)
-    tables = IntegerField(_l("对接桌数"), default=1, validators=[Optional(), NumberRange(
-        min=1, max=MAX_TABLES_PER_INSTITUTION, message=_l("桌数须在 1 到 50 之间。"))])
+    products = MultiCheckboxField(_l("带入本场的产品"), coerce=column_int, validate_choice=False)
+    tables = BoundedIntegerField(_l("对接桌数"), default=1, validators=[Optional()], minimum=1,
+                                 maximum=MAX_TABLES_PER_INSTITUTION, message=_l("桌数须在 1 到 50 之间。"))
     staff = FieldList(FormField(StaffRowForm), label=_l("出席人员"), min_entries=STAFF_ROWS, max_entries=10)
-    unavailable_slots = MultiCheckboxField(_l("不能参加的时段（可多选）"), coerce=int, validate_choice=False)
+    unavailable_slots = MultiCheckboxField(_l("不能参加的时段（可多选）"), coerce=column_int, validate_choice=False)
 
     def staff_members(self) -> list[StaffMember]:
         return [StaffMember(name=row.form.name.data or "", title=row.form.title.data or "",
@@ -43,13 +44,13 @@ class InstitutionRegistrationForm(FlaskForm):
 
 
 class MeetingRequestForm(FlaskForm):
-    need_id = SelectField(_l("相关融资需求"), coerce=int, validate_choice=False)
-    product_id = SelectField(_l("相关产品"), coerce=int, validate_choice=False)
+    need_id = SelectField(_l("相关融资需求"), coerce=column_int, validate_choice=False)
+    product_id = SelectField(_l("相关产品"), coerce=column_int, validate_choice=False)
     message = TextAreaField(_l("留言"), validators=[Optional(), Length(max=1000)],
                             description=_l("简要说明希望沟通的内容，不超过 1000 字。"))
     consent = BooleanField(_l("我同意向该机构提供本企业信息（见上方说明）"))
     lead_source = HiddenField(default="direct")
-    lead_session_id = HiddenField()
+    lead_session_id = BoundedIntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class AnswerForm(FlaskForm):
@@ -86,6 +87,6 @@ class OutcomeForm(FlaskForm):
 
 
 class BookingForm(FlaskForm):
-    institution = IntegerField(validators=[InputRequired(REQUIRED)])
-    slot = IntegerField(validators=[InputRequired(REQUIRED)])
-    table = IntegerField(validators=[InputRequired(REQUIRED)])
+    institution = BoundedIntegerField(validators=[InputRequired(REQUIRED)])
+    slot = BoundedIntegerField(validators=[InputRequired(REQUIRED)])
+    table = BoundedIntegerField(validators=[InputRequired(REQUIRED)])

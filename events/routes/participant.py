@@ -221,17 +221,17 @@ def new_request():
     form.product_id.choices = [(0, _("不指定"))] + [(p.id, p.name) for p in products]
     if request.method == "GET":
         form.lead_source.data = request.args.get("lead_source", "direct")
-        form.lead_session_id.data = request.args.get("lead_session", "")
+        form.lead_session_id.data = request.args.get("lead_session", type=int)
         form.need_id.data = request.args.get("need", 0, type=int)  # pre-selected by a zone or a stream
         form.product_id.data = request.args.get("product", 0, type=int)
     if form.validate_on_submit():
         try:
             if current_user.role == "sme" and not form.consent.data:
                 raise FieldError("consent", _("请勾选同意向该机构提供企业信息。"))
-            lead_session = int(form.lead_session_id.data) if (form.lead_session_id.data or "").isdigit() else None
             requests.request_meeting(current_user, event, target, form.need_id.data or None,
                                      form.product_id.data or None, form.message.data or "",
-                                     form.lead_source.data or "direct", lead_session, consent_text=consent_text)
+                                     form.lead_source.data or "direct", form.lead_session_id.data,
+                                     consent_text=consent_text)
         except FieldError as error:
             _refused(form, error)
         else:

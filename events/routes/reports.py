@@ -5,8 +5,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import IntegerField, SelectField
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms import SelectField
+from wtforms.validators import Optional, ValidationError
 
 from chainmatch import audit
 from chainmatch.access import role_required
@@ -14,6 +14,7 @@ from chainmatch.extensions import db
 from events.services import exports, reports
 from events.services.scope import visible_events_query
 from market import services as market
+from market.fields import BoundedIntegerField, column_int, optional_column_int
 from market.models import Chain
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -30,8 +31,8 @@ class ReportFilterForm(FlaskForm):
 
     event = SelectField(_l("活动"), validators=[Optional()], validate_choice=False)
     chain = SelectField(_l("产业链"), validators=[Optional()])
-    year = IntegerField(_l("年份"), validators=[Optional(), NumberRange(min=2024, max=2100,
-                                                                       message=_l("请输入 2024 到 2100 之间的年份。"))])
+    year = BoundedIntegerField(_l("年份"), validators=[Optional()], minimum=2024, maximum=2100,
+                               message=_l("请输入 2024 到 2100 之间的年份。"))
     month = SelectField(_l("月份"), choices=MONTHS, validators=[Optional()])
     region = SelectField(_l("企业所在地区"), validators=[Optional()], validate_choice=False)
     level = SelectField(_l("地区分组"), validators=[Optional()],
@@ -49,8 +50,11 @@ class ReportFilterForm(FlaskForm):
         self.region.choices = {"": everything, **market.region_choices(locale)}
 
     def validate_event(self, field):
-        if field.data and not field.data.isdigit():
-            raise ValidationError(_l("请选择列表中的活动。"))
+        try:
+            if field.data:
+                column_int(field.data)
+        except ValueError:
+            raise ValidationError(_l("请选择列表中的活动。")) from None
 
     def validate_region(self, field):
         if field.data and not any(code == field.data for group in field.choices.values() for code, _ in group):
@@ -58,9 +62,9 @@ class ReportFilterForm(FlaskForm):
 
     def filters(self) -> reports.ReportFilter:
         """Out-of-reach events are answered with 404 by the service (ids of other regions are not confirmed)."""
-        return reports.ReportFilter(event_id=int(self.event.data) if self.event.data else None,
-                                    chain_id=int(self.chain.data) if self.chain.data else None,
-                                    year=self.year.data, month=int(self.month.data) if self.month.data else None,
+        return reports.ReportFilter(event_id=optional_column_int(self.event.data),
+                                    chain_id=optional_column_int(self.chain.data),
+                                    year=self.year.data, month=optional_column_int(self.month.data),
                                     region_code=self.region.data or None)
 
 

@@ -85,6 +85,8 @@ def request_meeting(actor, event: Event | None, target: Enterprise | Institution
         abort(403)
     if lead_source not in {source.value for source in LeadSource}:
         raise FieldError("lead_source", _l("未知的线索来源。"))
+    if lead_session_id is not None and db.session.get(EventSession, lead_session_id) is None:
+        lead_session_id = None  # where the lead came from is a note; an unknown session is no refusal
     need = _check_need(need_id, enterprise_id)
     product = _check_product(product_id, institution_id)
     if need is not None and product is not None and need.type != product.type:

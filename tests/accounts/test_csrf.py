@@ -3,6 +3,7 @@ and changes nothing; the token of the page works."""
 import pytest
 from flask import url_for
 from sqlalchemy import inspect
+from werkzeug.routing import IntegerConverter
 
 from chainmatch import create_app
 from chainmatch.extensions import db
@@ -93,9 +94,8 @@ def post_routes(csrf_app, ids: dict) -> list[tuple[str, str]]:
                 continue
             values = {}
             for argument in rule.arguments:
-                converter = rule._converters[argument].__class__.__name__
-                values[argument] = ids.get(argument, "en" if argument == "code" else
-                                           1 if converter in ("IntegerConverter",) else "x")
+                is_int = isinstance(rule._converters[argument], IntegerConverter)
+                values[argument] = ids.get(argument, "en" if argument == "code" else 1 if is_int else "x")
             routes.append((rule.endpoint, url_for(rule.endpoint, **values)))
     return routes
 
