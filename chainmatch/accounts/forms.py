@@ -3,12 +3,12 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, PasswordField, SelectField,
-                     StringField)
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from chainmatch.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, is_guessable
 from chainmatch.audit import AuditFilter, AuditKind, utc_start_of
+from market.fields import BoundedIntegerField
 from market.forms import REQUIRED, EnterpriseForm, InstitutionForm
 
 TOO_SHORT = _l("密码至少 10 位。")
@@ -100,7 +100,7 @@ class AuditFilterForm(FlaskForm):
     email = StringField(_l("邮箱包含"), validators=[Optional(), Length(max=254)])
     since = DateField(_l("从"), validators=[Optional()])
     until = DateField(_l("到"), validators=[Optional()])
-    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
+    page = BoundedIntegerField(validators=[Optional()], minimum=1, maximum=100_000)
 
     def __init__(self, formdata, for_sme: bool = False):
         super().__init__(formdata)
