@@ -19,6 +19,7 @@ from events.services import scope
 from market.enums import FinancingType
 from market.models import Institution, Region
 from market.services import FieldError, get_chain, get_region
+from market.web_links import is_web_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULER = None  # the actor of the scheduler's jobs
@@ -255,6 +256,9 @@ def session_problems(event: Event, facts: SessionFacts) -> list[FieldError]:
         problems.append(FieldError("online_url", _l("线上或线上+线下场次须填写线上会议室链接。")))
     if mode in (SessionMode.OFFLINE, SessionMode.HYBRID) and not (facts.venue or "").strip():
         problems.append(FieldError("venue", _l("线下或线上+线下场次须填写举办地点。")))
+    for name in ("online_url", "stream_url", "replay_url"):  # shown as links: never javascript: or data:
+        if (getattr(facts, name) or "").strip() and not is_web_url(getattr(facts, name)):
+            problems.append(FieldError(name, _l("请填写以 http:// 或 https:// 开头的链接。")))
     if facts.capacity is not None and facts.capacity < 1:
         problems.append(FieldError("capacity", _l("名额须大于 0。")))
     if any(value not in set(FinancingType) for value in facts.financing_types):
