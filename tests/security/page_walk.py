@@ -193,25 +193,30 @@ class Walker:
         return self._read(url, response), False
 
     def crawl(self, starts: list[str], per_endpoint: int = 3, limit: int = 150):
-        """Pages reached from `starts` by links; yields each once (a page can be changed by what the caller does)."""
-        queue, seen, visits, queued = deque(starts), set(), Counter(), Counter()
-        while queue and sum(visits.values()) < limit:
-            url = queue.popleft()
-            endpoint = self.endpoint_of(url)
-            if url in seen or endpoint is None or endpoint in NOT_PAGES:
+        return crawl(starts, self.get, self.endpoint_of, per_endpoint, limit)
+
+
+def crawl(starts: list[str], visit, endpoint_of, per_endpoint: int, limit: int):
+    """Pages reached from `starts` by links, each endpoint at most `per_endpoint` times (but a link whose text
+    shows a payload is always followed, first); yields each page once, so the caller may act on it."""
+    queue, seen, visits, queued = deque(starts), set(), Counter(), Counter()
+    while queue and sum(visits.values()) < limit:
+        url = queue.popleft()
+        endpoint = endpoint_of(url)
+        if url in seen or endpoint is None or endpoint in NOT_PAGES:
+            continue
+        seen.add(url)
+        visits[endpoint] += 1
+        queued[endpoint] = max(queued[endpoint] - 1, 0)
+        page = visit(url)
+        yield page
+        for href, text in page.links:
+            target = urljoin(url, href).split("#")[0]
+            target_endpoint = endpoint_of(target)
+            if target in seen or target_endpoint is None or target_endpoint in NOT_PAGES:
                 continue
-            seen.add(url)
-            visits[endpoint] += 1
-            queued[endpoint] = max(queued[endpoint] - 1, 0)
-            page = self.get(url)
-            yield page
-            for href, text in page.links:
-                target = urljoin(url, href).split("#")[0]
-                target_endpoint = self.endpoint_of(target)
-                if target in seen or target_endpoint is None or target_endpoint in NOT_PAGES:
-                    continue
-                if MARKER.search(text):
-                    queue.appendleft(target)   # a link that shows a payload: where it leads matters
-                elif visits[target_endpoint] + queued[target_endpoint] < per_endpoint:
-                    queued[target_endpoint] += 1
-                    queue.append(target)
+            if MARKER.search(text):
+                queue.appendleft(target)
+            elif visits[target_endpoint] + queued[target_endpoint] < per_endpoint:
+                queued[target_endpoint] += 1
+                queue.append(target)
