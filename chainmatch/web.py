@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from chainmatch import input_bounds, security
 from chainmatch.database import configure_sqlite
 from chainmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
+from market.web_links import is_web_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -205,6 +206,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rate"] = format_rate
     app.jinja_env.filters["local"] = format_local
+    app.jinja_env.tests["web_url"] = is_web_url  # {% if url is web_url %}: link only http(s) addresses
     for name, enum_cls in _labelled_enums().items():
         app.jinja_env.filters[name] = _label_filter(enum_cls)
 

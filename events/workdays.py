@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -31,7 +32,7 @@ def calendar_note(year: int):
     """A sentence for pages whose deadline falls in a year without the official arrangement, else None."""
     if calendar_is_official(year):
         return None
-    return _l("%(year)s 年官方放假安排未收录，按周一至周五估算", year=year)
+    return _("%(year)s 年官方放假安排未收录，按周一至周五估算", year=year)
 
 
 def is_working_day(day: date) -> bool:

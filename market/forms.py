@@ -1,5 +1,6 @@
 """Forms of the market. They validate and convert; they never write."""
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField,
@@ -32,7 +33,7 @@ def _check_regions(grouped_choices: dict, chosen: list[str]) -> None:
     codes = {code for group in grouped_choices.values() for code, _ in group}
     for code in chosen:
         if code not in codes:
-            raise ValidationError(_l("未知的行政区划代码：%(code)s。", code=code))
+            raise ValidationError(_("未知的行政区划代码：%(code)s。", code=code))
 
 
 class EnterpriseForm(FlaskForm):

@@ -52,9 +52,9 @@ def _check(definition: Mapping[str, Any]) -> Policy:
     try:
         policy = parse_definition(definition)
     except RuleError as error:
-        raise FieldError(field_of(error), _l("规则校验未通过：%(error)s", error=str(error))) from None
+        raise FieldError(field_of(error), _("规则校验未通过：%(error)s", error=str(error))) from None
     except (TypeError, ValueError, KeyError) as error:  # malformed shapes the parser did not anticipate
-        raise FieldError("rule", _l("规则校验未通过：%(error)s", error=str(error))) from None
+        raise FieldError("rule", _("规则校验未通过：%(error)s", error=str(error))) from None
     if policy.valid_from and policy.valid_until and policy.valid_from > policy.valid_until:
         raise FieldError("valid_until", _l("有效期截止日不能早于起始日。"))
     window = policy.window
@@ -103,7 +103,7 @@ def create_policy(actor, definition: Mapping[str, Any]) -> PolicyRow:
         with db.session.begin_nested():  # the unique key decides, also between two organisers at once
             db.session.add(row)
     except IntegrityError:
-        raise FieldError("key", _l("编号 %(key)s 已被其他政策使用。", key=policy.id)) from None
+        raise FieldError("key", _("编号 %(key)s 已被其他政策使用。", key=policy.id)) from None
     return row
 
 

@@ -278,15 +278,15 @@ class PolicyForm(FlaskForm):
             data = yaml.safe_load(field.data or "")
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
-            where = _l("第 %(line)s 行", line=mark.line + 1) if mark else ""
-            raise ValidationError(_l("YAML 格式错误%(where)s：%(problem)s", where=f"（{where}）" if where else "",
-                                     problem=getattr(error, "problem", None) or str(error))) from None
+            where = _("第 %(line)s 行", line=mark.line + 1) if mark else ""
+            raise ValidationError(_("YAML 格式错误%(where)s：%(problem)s", where=f"（{where}）" if where else "",
+                                    problem=getattr(error, "problem", None) or str(error))) from None
         if not isinstance(data, dict):
             raise ValidationError(_l("规则须是一个映射（键: 值），如 facts、conditions、benefit、materials。"))
         unknown = sorted(set(map(str, data)) - set(RULE_KEYS))
         if unknown:
-            raise ValidationError(_l("规则中不能有这些键：%(keys)s（可用：%(allowed)s）",
-                                     keys=", ".join(unknown), allowed=", ".join(RULE_KEYS)))
+            raise ValidationError(_("规则中不能有这些键：%(keys)s（可用：%(allowed)s）",
+                                    keys=", ".join(unknown), allowed=", ".join(RULE_KEYS)))
 
     def region_codes(self) -> list[str]:
         return [code for code in re.split(r"[\s,，、;；]+", self.regions.data or "") if code]

@@ -13,7 +13,8 @@ Use them from a test module:
         sign_in_page(page, user.email)
         page.goto("/enterprise")
 
-`live_server` is one per test module: a fresh SQLite file with the schema and the reference data
+`live_server` is one per test module (a module's `LIVE_SERVER_CONFIG` dict adds to the app's config): a fresh
+SQLite file with the schema and the reference data
 (chains, regions), served by werkzeug's `make_server` on 127.0.0.1 at a free port in a background
 thread, with CSRF protection on as in production. Data from earlier tests of the module stays: make
 what each test needs with the factories (their names and emails are unique). `page` is a fresh
@@ -60,7 +61,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_server(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("live")
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.sqlite'}",
@@ -68,6 +69,7 @@ def live_server(tmp_path_factory):
         "WTF_CSRF_ENABLED": True,
         "MAIL_BACKEND": "memory",
         "SERVER_NAME": None,
+        **getattr(request.module, "LIVE_SERVER_CONFIG", {}),
     })
     with app.app_context():
         db.create_all()

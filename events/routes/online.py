@@ -162,5 +162,4 @@ def leads():
 
 @bp.context_processor
 def _vocabularies() -> dict:
-    return {"SessionKind": SessionKind, "FinancingType": FinancingType, "EventStatus": EventStatus,
-            "is_web_url": online.is_web_url}
+    return {"SessionKind": SessionKind, "FinancingType": FinancingType, "EventStatus": EventStatus}

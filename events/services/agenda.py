@@ -6,6 +6,7 @@ the pair): placing or booking inserts in a SAVEPOINT and treats an IntegrityErro
 from datetime import UTC, datetime, timedelta
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
@@ -68,10 +69,10 @@ def own_meeting(actor, meeting_id: int) -> Meeting:
 def meeting_location(meeting: Meeting) -> str:
     """Venue and table, or the online room, as the participants should read it."""
     session = meeting.session
-    table = str(_l("第 %(n)s 桌", n=meeting.table_number)) if meeting.table_number else ""
+    table = str(_("第 %(n)s 桌", n=meeting.table_number)) if meeting.table_number else ""
     place = " ".join(part for part in (session.venue, session.room, table) if part)
     if session.mode == SessionMode.ONLINE:
-        return session.online_url or str(_l("线上会议室 %(n)s", n=meeting.table_number or ""))
+        return session.online_url or str(_("线上会议室 %(n)s", n=meeting.table_number or ""))
     if session.mode == SessionMode.HYBRID and session.online_url:
         return f"{place} / {_l('线上')}: {session.online_url}" if place else session.online_url
     return place
@@ -105,15 +106,15 @@ def agenda_ics(actor, meetings: list[Meeting]) -> bytes:
         entry.add("dtstamp", stamp)
         entry.add("dtstart", meeting.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI))
         entry.add("dtend", meeting.ends_at.replace(tzinfo=UTC).astimezone(SHANGHAI))
-        entry.add("summary", str(_l("融资对接：%(name)s", name=names[meeting.id])))
+        entry.add("summary", str(_("融资对接：%(name)s", name=names[meeting.id])))
         entry.add("location", meeting_location(meeting))
-        lines = [session.title, str(_l("对方：%(name)s", name=names[meeting.id]))]
+        lines = [session.title, str(_("对方：%(name)s", name=names[meeting.id]))]
         if meeting.table_number:
-            lines.append(str(_l("桌号：%(n)s", n=meeting.table_number)))
+            lines.append(str(_("桌号：%(n)s", n=meeting.table_number)))
         if session.online_url:
-            lines.append(str(_l("线上会议室：%(url)s", url=session.online_url)))
+            lines.append(str(_("线上会议室：%(url)s", url=session.online_url)))
             entry.add("url", session.online_url)
-        lines.append(str(_l("状态：%(status)s", status=MeetingStatus(meeting.status).label)))
+        lines.append(str(_("状态：%(status)s", status=MeetingStatus(meeting.status).label)))
         entry.add("description", "\n".join(lines))
         entry.add("status", "CANCELLED" if meeting.status == MeetingStatus.CANCELLED else
                   "TENTATIVE" if meeting.status == MeetingStatus.PROPOSED else "CONFIRMED")
@@ -208,8 +209,8 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
     if existing is not None:
         if (existing.slot, existing.table_number) == (slot, table):
             return existing  # the same booking submitted twice
-        raise FieldError("slot", _l("您已与该机构安排了会谈（%(at)s）。",
-                                    at=existing.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%H:%M")))
+        raise FieldError("slot", _("您已与该机构安排了会谈（%(at)s）。",
+                                   at=existing.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%H:%M")))
     if (slot, table) in _taken(session.id, Meeting.institution_id, institution.id):
         raise FieldError("slot", SLOT_TAKEN)
     if any(busy == slot for busy, _ in _taken(session.id, Meeting.enterprise_id, actor.enterprise_id)):
@@ -299,7 +300,7 @@ def cancel_meeting(actor, meeting: Meeting, reason: str) -> Meeting:
         raise FieldError("reason", _l("会谈已开始，不能取消；请在会谈结果中记录未到场。"))
     was_scheduled = meeting.status == MeetingStatus.SCHEDULED
     if not _cancel(actor, meeting, reason):
-        raise FieldError("reason", _l("会谈已是“%(status)s”状态，不能取消。", status=MeetingStatus(meeting.status).label))
+        raise FieldError("reason", _("会谈已是“%(status)s”状态，不能取消。", status=MeetingStatus(meeting.status).label))
     _tell_cancelled(actor, meeting, reason)
     if was_scheduled:
         offer_freed_slot(meeting)
@@ -348,7 +349,7 @@ def check_in(actor, meeting: Meeting, now: datetime | None = None) -> Meeting:
         .values(status=MeetingStatus.HELD.value, checked_in_at=now, updated_at=now))
     db.session.refresh(meeting)
     if result.rowcount != 1 and meeting.status != MeetingStatus.HELD:
-        raise FieldError("meeting", _l("会谈为“%(status)s”状态，不能签到。", status=MeetingStatus(meeting.status).label))
+        raise FieldError("meeting", _("会谈为“%(status)s”状态，不能签到。", status=MeetingStatus(meeting.status).label))
     if meeting.need is not None:
         refresh_need_status(meeting.need)
     return meeting

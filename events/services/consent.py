@@ -18,6 +18,7 @@ audit event (DETAILS_VIEWED, one per SME and page) is written; the SME reads the
 from dataclasses import dataclass, field
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,8 +46,8 @@ def registration_consent_text() -> str:
 
 
 def request_consent_text(institution_name: str) -> str:
-    return str(_l("我同意将本企业的名称、联系人、联系方式和融资需求的详细信息提供给“%(name)s”（仅限该机构），"
-                  "用于本次约见和融资对接；我可以随时在“信息授权”页面撤回。", name=institution_name))
+    return str(_("我同意将本企业的名称、联系人、联系方式和融资需求的详细信息提供给“%(name)s”（仅限该机构），"
+                 "用于本次约见和融资对接；我可以随时在“信息授权”页面撤回。", name=institution_name))
 
 
 # ---- the anonymised summary ---------------------------------------------------------------------
@@ -124,7 +125,7 @@ def enterprise_names(institution_id: int, enterprises) -> dict[int, str]:
     """enterprise id → its name when it shares details with the institution, else its anonymous reference."""
     consented = consented_enterprise_ids(institution_id, {enterprise.id for enterprise in enterprises})
     return {enterprise.id: enterprise.name if enterprise.id in consented
-            else str(_l("企业 #%(ref)05d（未授权查看详情）", ref=enterprise.id)) for enterprise in enterprises}
+            else str(_("企业 #%(ref)05d（未授权查看详情）", ref=enterprise.id)) for enterprise in enterprises}
 
 
 def enterprise_visible_to(institution_id: int, enterprise_id: int) -> bool:

@@ -7,11 +7,9 @@ dashboard's figures for the same filters (需求金额 counts each need once, li
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
-from io import BytesIO
 from urllib.parse import quote
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import or_, select
@@ -22,6 +20,7 @@ from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration
 from events.services.reports import (MATCHED_STATUSES, SHANGHAI, ReportFilter, effective_outcome,
                                      enterprise_conditions, event_conditions, financing_type_label)
+from events.services.workbooks import TextOnlyWorkbook, workbook_bytes
 from market.models import Chain, Enterprise, Institution, Region
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -88,10 +87,8 @@ def _write_sheet(sheet, title: str, columns: list[tuple[str, int]], rows: list[l
     sheet.page_setup.fitToWidth = 1
 
 
-def _save(workbook: Workbook, filename: str, ascii_filename: str) -> Download:
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return Download(filename, ascii_filename, buffer.getvalue())
+def _save(workbook: TextOnlyWorkbook, filename: str, ascii_filename: str) -> Download:
+    return Download(filename, ascii_filename, workbook_bytes(workbook))
 
 
 def scope_title(actor, filters: ReportFilter) -> str:
@@ -166,7 +163,7 @@ def registrations_workbook(actor, filters: ReportFilter) -> Download:
     regions = region_full_names(r.enterprise.region_code for r in smes)
     title = scope_title(actor, filters)
 
-    workbook = Workbook()
+    workbook = TextOnlyWorkbook()
     sheet = workbook.active
     sheet.title = _("企业报名")
     rows, approved_needs = [], {}
@@ -226,7 +223,7 @@ def schedule_workbook(actor, filters: ReportFilter) -> Download:
                      MeetingStatus(meeting.status).label])
     totals = [_("合计"), _("%(n)s 场对接", n=len(meetings)), "", _("%(n)s 家企业", n=len({m.enterprise_id for m in meetings})),
               _("%(n)s 家机构", n=len({m.institution_id for m in meetings})), "", "", ""]
-    workbook = Workbook()
+    workbook = TextOnlyWorkbook()
     sheet = workbook.active
     sheet.title = _("对接日程")
     _write_sheet(sheet, _("对接日程表 — %(title)s", title=scope_title(actor, filters)),
@@ -279,7 +276,7 @@ def outcomes_workbook(actor, filters: ReportFilter) -> Download:
               _("%(n)s 家机构", n=len({m.institution_id for m, *_r in rows_in})),
               _("会谈 %(n)s 场", n=held_count), _wan(totals_yuan["intent"]), _wan(totals_yuan["credit"]),
               _wan(totals_yuan["disbursed"]), _("需求金额按不同需求去重合计")]
-    workbook = Workbook()
+    workbook = TextOnlyWorkbook()
     sheet = workbook.active
     sheet.title = _("对接成效汇总表")
     _write_sheet(sheet, _("对接成效汇总表 — %(title)s（金额单位：万元）", title=scope_title(actor, filters)),

@@ -28,6 +28,7 @@ from events.services.registration import LIVE_STATUSES
 from events.workdays import SHANGHAI
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
 from market.models import FinancingNeed, Institution, Product, utcnow
+from market.web_links import is_web_url
 
 BROADCAST_KINDS = (SessionKind.LIVESTREAM.value, SessionKind.KNOWLEDGE_TALK.value)
 # The statuses in which `requests.request_meeting` takes requests tied to an event.
@@ -120,12 +121,6 @@ def zone_event(institution: Institution, wanted_event_id: int | None = None,
 
 
 # ---- streams --------------------------------------------------------------------------------------
-
-def is_web_url(url: str | None) -> bool:
-    """Only http(s) links are ever shown (never javascript: or data: URLs)."""
-    parts = urlsplit(url or "")
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
 
 def embed_hosts() -> tuple[str, ...]:
     configured = current_app.config.get("STREAM_EMBED_HOSTS")

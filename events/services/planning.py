@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from events.services import scope
 from market.enums import FinancingType
 from market.models import Institution, Region
 from market.services import FieldError, get_chain, get_region
+from market.web_links import is_web_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULER = None  # the actor of the scheduler's jobs
@@ -189,8 +191,8 @@ def update_event(actor, event: Event, facts: EventFacts) -> Event:
     scope.ensure_manages_event(actor, event)
     for session in event.sessions:
         if shanghai_date(session.starts_at) < facts.starts_on or shanghai_date(session.ends_at) > facts.ends_on:
-            raise FieldError("starts_on", _l("场次“%(title)s”不在新的活动日期之内，请先调整场次。",
-                                             title=session.title))
+            raise FieldError("starts_on", _("场次“%(title)s”不在新的活动日期之内，请先调整场次。",
+                                            title=session.title))
     _apply_event_facts(actor, event, facts)
     db.session.flush()
     return event
@@ -229,8 +231,8 @@ def session_problems(event: Event, facts: SessionFacts) -> list[FieldError]:
     if facts.starts_at and facts.ends_at:
         if facts.starts_at >= facts.ends_at:
             problems.append(FieldError("ends_at", _l("结束时间须晚于开始时间。")))
-        outside = _l("场次须在活动日期（%(start)s 至 %(end)s）之内。", start=event.starts_on.isoformat(),
-                     end=event.ends_on.isoformat())
+        outside = _("场次须在活动日期（%(start)s 至 %(end)s）之内。", start=event.starts_on.isoformat(),
+                    end=event.ends_on.isoformat())
         if not event.starts_on <= shanghai_date(facts.starts_at) <= event.ends_on:
             problems.append(FieldError("starts_at", outside))
         elif not event.starts_on <= shanghai_date(facts.ends_at) <= event.ends_on:
@@ -245,7 +247,7 @@ def session_problems(event: Event, facts: SessionFacts) -> list[FieldError]:
             total = int((facts.ends_at - facts.starts_at).total_seconds() // 60)
             if (facts.ends_at - facts.starts_at).total_seconds() % 60 or total % minutes:
                 divisors = [str(m) for m in range(5, min(total, 240) + 1) if total % m == 0]
-                problems.append(FieldError("slot_minutes", _l(
+                problems.append(FieldError("slot_minutes", _(
                     "会谈时长须能整除场次时长（%(total)s 分钟），可选 %(examples)s 分钟。", total=total,
                     examples=_l("、").join(divisors[-5:]) or "—")))
         if not facts.tables or facts.tables < 1:
@@ -254,6 +256,9 @@ def session_problems(event: Event, facts: SessionFacts) -> list[FieldError]:
         problems.append(FieldError("online_url", _l("线上或线上+线下场次须填写线上会议室链接。")))
     if mode in (SessionMode.OFFLINE, SessionMode.HYBRID) and not (facts.venue or "").strip():
         problems.append(FieldError("venue", _l("线下或线上+线下场次须填写举办地点。")))
+    for name in ("online_url", "stream_url", "replay_url"):  # shown as links: never javascript: or data:
+        if (getattr(facts, name) or "").strip() and not is_web_url(getattr(facts, name)):
+            problems.append(FieldError(name, _l("请填写以 http:// 或 https:// 开头的链接。")))
     if facts.capacity is not None and facts.capacity < 1:
         problems.append(FieldError("capacity", _l("名额须大于 0。")))
     if any(value not in set(FinancingType) for value in facts.financing_types):
@@ -275,7 +280,7 @@ def _check_existing_meetings(session: EventSession, facts: SessionFacts) -> None
         raise FieldError("slot_minutes", _l("该场次已有会谈安排，不能更改开始时间或会谈时长；请先取消相关会谈。"))
     slots = int((facts.ends_at - facts.starts_at).total_seconds() // 60) // facts.slot_minutes
     if last_slot >= slots:
-        raise FieldError("ends_at", _l("第 %(slot)s 时段已有会谈安排，结束时间不能提前到它之前。", slot=last_slot + 1))
+        raise FieldError("ends_at", _("第 %(slot)s 时段已有会谈安排，结束时间不能提前到它之前。", slot=last_slot + 1))
 
 
 def _apply_session_facts(session: EventSession, facts: SessionFacts) -> None:
@@ -336,8 +341,8 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
     if target == current:
         return False
     if target.rank > current.rank + 1:
-        raise FieldError("to_status", _l("状态只能逐步推进：当前为“%(current)s”，下一步是“%(next)s”。",
-                                         current=current.label, next=list(EventStatus)[current.rank + 1].label))
+        raise FieldError("to_status", _("状态只能逐步推进：当前为“%(current)s”，下一步是“%(next)s”。",
+                                        current=current.label, next=list(EventStatus)[current.rank + 1].label))
     if target.rank < current.rank:
         if actor is None:
             raise FieldError("to_status", _l("定时任务不能退回活动状态。"))

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
@@ -46,8 +47,8 @@ def publish_schedule(actor, session: EventSession) -> PublicationSummary:
     if not session.kind_enum.has_meetings:
         raise FieldError("session", _l("只有对接类场次有会谈日程。"))
     if EventStatus(event.status) not in MATCHABLE_EVENT_STATUSES:
-        raise FieldError("session", _l("报名截止并完成匹配后才能发布日程（当前状态：%(status)s）。",
-                                       status=EventStatus(event.status).label))
+        raise FieldError("session", _("报名截止并完成匹配后才能发布日程（当前状态：%(status)s）。",
+                                      status=EventStatus(event.status).label))
     _lock(session)
     meetings = active_meetings(session)
     if session.matched_at is None and not meetings:

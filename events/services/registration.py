@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -113,12 +114,12 @@ def ensure_registration_open(session: EventSession, now: datetime | None = None)
     """Refuse (naming why) unless the event takes registrations now."""
     event, now = session.event, now or utcnow()
     if event.status != EventStatus.OPEN:
-        raise FieldError("registration", _l("该活动当前不接受报名（状态：%(status)s）。",
-                                            status=EventStatus(event.status).label))
+        raise FieldError("registration", _("该活动当前不接受报名（状态：%(status)s）。",
+                                           status=EventStatus(event.status).label))
     if now < event.registration_opens_at:
-        raise FieldError("registration", _l("报名尚未开始，%(at)s 起可报名。", at=_local_text(event.registration_opens_at)))
+        raise FieldError("registration", _("报名尚未开始，%(at)s 起可报名。", at=_local_text(event.registration_opens_at)))
     if now >= event.registration_closes_at:
-        raise FieldError("registration", _l("报名已于 %(at)s 截止。", at=_local_text(event.registration_closes_at)))
+        raise FieldError("registration", _("报名已于 %(at)s 截止。", at=_local_text(event.registration_closes_at)))
 
 
 def _lock_session(session: EventSession) -> None:
@@ -177,9 +178,9 @@ def register_enterprise(actor, session: EventSession, need_ids, consent_text: st
     served = [need for need in needs if serves_type(session, need.type)]
     if needs and not served:
         others = sessions_serving(session, {need.type for need in needs})
-        hint = _l("可改报：%(titles)s。", titles=_l("、").join(s.title for s in others)) if others else ""
-        raise FieldError("needs", _l("本场服务的融资类型为：%(types)s；您所选的需求均不在其中。%(hint)s",
-                                     types=served_types_label(session), hint=hint))
+        hint = _("可改报：%(titles)s。", titles=_l("、").join(s.title for s in others)) if others else ""
+        raise FieldError("needs", _("本场服务的融资类型为：%(types)s；您所选的需求均不在其中。%(hint)s",
+                                    types=served_types_label(session), hint=hint))
     if not (consent_text or "").strip():
         raise FieldError("consent", _l("请阅读并勾选同意信息共享说明。"))
     full = session.capacity is not None and approved_enterprise_count(session.id) >= session.capacity
@@ -232,7 +233,7 @@ def _check_staff(staff: list[StaffMember], tables: int) -> list[RegistrationStaf
         if len(name) > 60 or len(member.title or "") > 60 or len(member.phone or "") > 30:
             raise FieldError("staff", _l("人员姓名、职务不超过 60 字，电话不超过 30 字。"))
         if member.table_number is not None and not 1 <= member.table_number <= tables:
-            raise FieldError("staff", _l("桌号须在 1 到 %(tables)s 之间。", tables=tables))
+            raise FieldError("staff", _("桌号须在 1 到 %(tables)s 之间。", tables=tables))
         rows.append(RegistrationStaff(name=name, title=(member.title or "").strip(),
                                       phone=(member.phone or "").strip(), table_number=member.table_number))
     return rows
@@ -256,15 +257,15 @@ def register_institution(actor, session: EventSession, product_ids, tables: int 
     if not products:
         raise FieldError("products", _l("请至少选择一项产品。"))
     if not any(serves_type(session, product.type) for product in products):
-        raise FieldError("products", _l("本场服务的融资类型为：%(types)s；您所选的产品均不在其中。",
-                                        types=served_types_label(session)))
+        raise FieldError("products", _("本场服务的融资类型为：%(types)s；您所选的产品均不在其中。",
+                                       types=served_types_label(session)))
     products = [product for product in products if serves_type(session, product.type)]
     slot_rows: list[int] = []
     staff_rows: list[RegistrationStaff] = []
     if SessionKind(session.kind).has_meetings:
         limit = min(MAX_TABLES_PER_INSTITUTION, session.tables or MAX_TABLES_PER_INSTITUTION)
         if tables is None or not 1 <= tables <= limit:
-            raise FieldError("tables", _l("桌数须在 1 到 %(limit)s 之间。", limit=limit))
+            raise FieldError("tables", _("桌数须在 1 到 %(limit)s 之间。", limit=limit))
         staff_rows = _check_staff(staff, tables)
         if not staff_rows:
             raise FieldError("staff", _l("请至少填写一位出席人员。"))
@@ -298,8 +299,8 @@ def _move(registration: Registration, allowed_from, to: RegistrationStatus, reas
         .values(status=to.value, decision_reason=reason, decided_at=utcnow()))
     db.session.refresh(registration)
     if result.rowcount != 1:
-        raise FieldError("registration", _l("报名状态已变为“%(status)s”，请刷新后再操作。",
-                                            status=RegistrationStatus(registration.status).label))
+        raise FieldError("registration", _("报名状态已变为“%(status)s”，请刷新后再操作。",
+                                           status=RegistrationStatus(registration.status).label))
 
 
 def _decision_message(registration: Registration, kind: str, zh: str, en: str) -> None:
@@ -319,8 +320,8 @@ def approve_registration(actor, registration: Registration) -> Registration:
     if registration.enterprise_id is not None and session.capacity is not None:
         _lock_session(session)
         if approved_enterprise_count(session.id) >= session.capacity:
-            raise FieldError("registration", _l("本场名额（%(capacity)s 家企业）已满，不能再通过；可改为候补。",
-                                                capacity=session.capacity))
+            raise FieldError("registration", _("本场名额（%(capacity)s 家企业）已满，不能再通过；可改为候补。",
+                                               capacity=session.capacity))
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED), RegistrationStatus.APPROVED)
     _decision_message(registration, "registration_approved", "已通过", "approved")
     return registration

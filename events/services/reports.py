@@ -27,6 +27,7 @@ from statistics import mean, median
 from zoneinfo import ZoneInfo
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, case, distinct, extract, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased
@@ -267,7 +268,7 @@ def _label_rows(dimension: str, groups: dict[tuple, dict], locale: str) -> list[
         return [BreakdownRow(str(key[0]), chains[key[0]].name(locale), groups[key]) for key in ordered]
     if dimension == "month":
         ordered = sorted(groups, key=lambda key: (int(key[0]), int(key[1])))
-        return [BreakdownRow(f"{int(y):04d}-{int(m):02d}", str(_l("%(year)s年%(month)s月", year=int(y), month=int(m))),
+        return [BreakdownRow(f"{int(y):04d}-{int(m):02d}", str(_("%(year)s年%(month)s月", year=int(y), month=int(m))),
                              groups[(y, m)]) for y, m in ordered]
     if dimension == "region":
         regions = {region.code: region for region in db.session.scalars(select(Region).where(

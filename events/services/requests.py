@@ -9,6 +9,7 @@ matcher keeps accepted requests whenever capacity allows.
 from datetime import datetime, timedelta
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -161,7 +162,7 @@ def _answer(request: MeetingRequest, to: RequestStatus, note: str, now: datetime
     if result.rowcount != 1:
         if request.status == RequestStatus.REQUESTED:
             raise FieldError("note", _l("已超过答复期限，该请求已失效。"))
-        raise FieldError("note", _l("该请求已是“%(status)s”状态。", status=RequestStatus(request.status).label))
+        raise FieldError("note", _("该请求已是“%(status)s”状态。", status=RequestStatus(request.status).label))
 
 
 def accept_request(actor, request: MeetingRequest, note: str = "", consent_text: str = "",
@@ -228,7 +229,7 @@ def withdraw_request(actor, request: MeetingRequest) -> MeetingRequest:
                                 .values(status=RequestStatus.WITHDRAWN.value, responded_at=utcnow()))
     db.session.refresh(request)
     if result.rowcount != 1:
-        raise FieldError("note", _l("该请求已是“%(status)s”状态，不能撤回。", status=RequestStatus(request.status).label))
+        raise FieldError("note", _("该请求已是“%(status)s”状态，不能撤回。", status=RequestStatus(request.status).label))
     return request
 
 

@@ -3,6 +3,7 @@
 The partial unique indexes on meetings are the judge of clashes; a refused change is reported
 naming the meeting it clashes with ("该企业在第 3 时段（09:30–10:00）已与 XX银行 会谈").
 """
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -21,18 +22,18 @@ from market.services import FieldError
 def _check_place(session: EventSession, enterprise_id: int, institution_id: int, slot, table) -> None:
     """The slot lies in the session, the table among the institution's, and neither party excluded the slot."""
     if slot is None or not 0 <= slot < session.slot_count:
-        raise FieldError("slot", _l("时段须在第 1 至第 %(n)s 时段之间。", n=session.slot_count))
+        raise FieldError("slot", _("时段须在第 1 至第 %(n)s 时段之间。", n=session.slot_count))
     enterprise_registration = approved_registration_of(session, enterprise_id=enterprise_id)
     institution_registration = approved_registration_of(session, institution_id=institution_id)
     tables = (institution_registration.tables if institution_registration else None) or 1
     if table is None or not 1 <= table <= tables:
         name = institution_registration.institution.name if institution_registration else ""
-        raise FieldError("table_number", _l("%(name)s 在本场次只有 %(n)s 张洽谈桌。", name=name, n=tables))
+        raise FieldError("table_number", _("%(name)s 在本场次只有 %(n)s 张洽谈桌。", name=name, n=tables))
     for registration in (enterprise_registration, institution_registration):
         if registration is not None and slot in unavailable_slots(registration, session.slot_count):
             party = registration.enterprise or registration.institution
-            raise FieldError("slot", _l("%(name)s 已说明%(slot)s不能参会。", name=party.name,
-                                        slot=slot_label(session, slot)))
+            raise FieldError("slot", _("%(name)s 已说明%(slot)s不能参会。", name=party.name,
+                                       slot=slot_label(session, slot)))
 
 
 def _clash(session: EventSession, meeting_id: int | None, enterprise_id: int, institution_id: int,
@@ -41,17 +42,17 @@ def _clash(session: EventSession, meeting_id: int | None, enterprise_id: int, in
     others = [m for m in active_meetings(session) if m.id != meeting_id]
     for other in others:
         if other.enterprise_id == enterprise_id and other.slot == slot:
-            return FieldError("slot", _l("该企业在%(slot)s已与 %(other)s 会谈。", slot=slot_label(session, slot),
-                                         other=other.institution.name))
+            return FieldError("slot", _("该企业在%(slot)s已与 %(other)s 会谈。", slot=slot_label(session, slot),
+                                        other=other.institution.name))
     for other in others:
         if other.institution_id == institution_id and other.table_number == table and other.slot == slot:
-            return FieldError("table_number", _l("%(institution)s 第 %(table)s 桌在%(slot)s已有会谈（%(other)s）。",
-                                                 institution=other.institution.name, table=table,
-                                                 slot=slot_label(session, slot), other=other.enterprise.name))
+            return FieldError("table_number", _("%(institution)s 第 %(table)s 桌在%(slot)s已有会谈（%(other)s）。",
+                                                institution=other.institution.name, table=table,
+                                                slot=slot_label(session, slot), other=other.enterprise.name))
     for other in others:
         if other.enterprise_id == enterprise_id and other.institution_id == institution_id:
             where = slot_label(session, other.slot) if other.slot is not None else _l("待定时段")
-            return FieldError("institution", _l("双方在本场次已有会谈（%(slot)s）。", slot=where))
+            return FieldError("institution", _("双方在本场次已有会谈（%(slot)s）。", slot=where))
     return FieldError("slot", _l("与已有会谈冲突，请换一个时段或桌号。"))
 
 

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
@@ -201,8 +202,8 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
     if not session.kind_enum.has_meetings:
         raise FieldError("session", _l("只有对接类场次可以运行匹配。"))
     if EventStatus(session.event.status) not in MATCHABLE_EVENT_STATUSES:
-        raise FieldError("session", _l("报名截止后才能运行匹配（当前状态：%(status)s）。",
-                                       status=EventStatus(session.event.status).label))
+        raise FieldError("session", _("报名截止后才能运行匹配（当前状态：%(status)s）。",
+                                      status=EventStatus(session.event.status).label))
     if session.slot_count < 1:
         raise FieldError("session", _l("该场次没有可用的会谈时段，请检查时间和会谈时长。"))
     _lock(session)
@@ -213,7 +214,7 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
     try:
         plan = matchmaking.plan_meetings(instance)
     except matchmaking.InputError as error:
-        raise FieldError("session", _l("匹配数据有误：%(problem)s", problem=str(error))) from None
+        raise FieldError("session", _("匹配数据有误：%(problem)s", problem=str(error))) from None
 
     db.session.execute(delete(Meeting).where(Meeting.id.in_([m.id for m in meetings if replaceable(m)]))
                        .execution_options(synchronize_session="fetch"))
@@ -334,7 +335,7 @@ def slot_label(session: EventSession, slot: int) -> str:
     """"第 3 时段（09:30–10:00）", times in Asia/Shanghai."""
     start = format_shanghai(session.slot_starts_at(slot), "%H:%M")
     end = format_shanghai(session.slot_ends_at(slot), "%H:%M")
-    return str(_l("第 %(n)s 时段（%(start)s–%(end)s）", n=slot + 1, start=start, end=end))
+    return str(_("第 %(n)s 时段（%(start)s–%(end)s）", n=slot + 1, start=start, end=end))
 
 
 def approved_registration_of(session: EventSession, enterprise_id: int | None = None,
