@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIXED_STATUTORY_HOLIDAYS = ((1, 1), (5, 1), (10, 1), (10, 2), (10, 3))  # (month, day)

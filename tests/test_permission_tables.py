@@ -15,11 +15,10 @@ from market.models import Enterprise, FinancingNeed, Institution
 from notifications.models import Notification
 from policies.store import load_policy_library
 from tests.accounts import test_access
-from tests.conftest import DEMO_PASSWORD
 from tests.events import test_permissions as events_table
 from tests.events.online.builders import stream
 from tests.events.test_permissions import (EVERYONE, FORBIDDEN, LOGIN, NOT_FOUND, OK, REDIRECT, ROLES, SME_ONLY,
-                                           build_world, matches, organisers_only, outcome_of, row)
+                                           build_world, check_table, organisers_only, row, signed_in_as)
 
 IN = events_table.IN
 SIGNED_IN = row(LOGIN, OK, OK, OK, OK, OK, OK, OK)
@@ -106,28 +105,11 @@ def test_this_table_has_no_stale_rows(app):
     assert not sorted(routes - set(EXPECTED))
 
 
-def _signed_in(app, email: str | None):
-    client = app.test_client()
-    if email is not None:
-        response = client.post("/account/sign-in", data={"email": email, "password": DEMO_PASSWORD})
-        assert response.status_code == 302, email
-    return client
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_permission_table(app, role):
     with app.app_context():
         ids, emails = build_full_world()
-    client = _signed_in(app, None if role == "anonymous" else emails[role])
-    wrong = []
-    for (endpoint, method), (template, expected_by_role) in sorted(EXPECTED.items(),
-                                                                  key=lambda item: (item[0][1] != "GET", item[0])):
-        path = template.format(**ids)
-        response = client.get(path) if method == "GET" else client.post(path, data={})
-        got, expected = outcome_of(response), expected_by_role[role]
-        if not matches(expected, got):
-            wrong.append(f"{method} {path} ({endpoint}): expected {expected}, got {got}")
-    assert not wrong, f"{role}:\n" + "\n".join(wrong)
+    check_table(signed_in_as(app, None if role == "anonymous" else emails[role]), EXPECTED, ids, role)
 
 
 def test_an_institution_that_is_not_approved_sees_nothing_of_an_sme(app):
@@ -140,7 +122,7 @@ def test_an_institution_that_is_not_approved_sees_nothing_of_an_sme(app):
         secrets = [enterprise.name, enterprise.credit_code, enterprise.contact_phone, need.purpose]
         db.session.get(Institution, ids["institution"]).status = "pending"
         db.session.commit()
-    client = _signed_in(app, emails["institution"])
+    client = signed_in_as(app, emails["institution"])
     paths = [template.format(**ids) for (endpoint, method), (template, _) in
              {**EXPECTED, **events_table.EXPECTED}.items() if method == "GET"]
     paths += [path.format(**ids) for method, path, _, _ in test_access.TABLE
