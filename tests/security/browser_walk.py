@@ -182,7 +182,11 @@ class Visitor:
             self.page.evaluate(SUBMIT, [form["index"], values])
         self._status(navigation.value, f"posting to {endpoint}")
         after = self.judge(f"after posting to {endpoint}")
-        return after, after.url.split("?")[0] != form["action"].split("?")[0] and not after.refused
+        form_again = any(f["method"] == "post" and f["action"].split("?")[0] == form["action"].split("?")[0]
+                         for f in after.forms)
+        # accepted: a redirect to another page, or a page of its own in place (a sign-up's "check your mail")
+        return after, not after.refused and (after.url.split("?")[0] != form["action"].split("?")[0]
+                                             or not form_again)
 
     def close(self):
         self.context.close()

@@ -185,12 +185,15 @@ class Walker:
         return self._read(url, response)
 
     def post(self, page_url: str, form: HtmlForm, data: MultiDict) -> tuple[Page, bool]:
-        """Submit `form`; the page that comes back and whether it was accepted (a redirect after the post)."""
+        """Submit `form`; the page that comes back and whether it was accepted: a redirect after the post, or a
+        page of its own without the form (a sign-up answers "check your mail" in place)."""
         url = urljoin(page_url, form.action or page_url)
         response = self.client.post(url, data=data)
         if response.status_code in (301, 302, 303):
             return self.get(urljoin(url, response.headers["Location"])), True
-        return self._read(url, response), False
+        page = self._read(url, response)
+        form_again = any(urljoin(url, other.action or url) == url for other in page.forms if other.method == "post")
+        return page, response.status_code == 200 and not form_again
 
     def crawl(self, starts: list[str], per_endpoint: int = 3, limit: int = 150):
         return crawl(starts, self.get, self.endpoint_of, per_endpoint, limit)

@@ -36,7 +36,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LIVE_SERVER_CONFIG = {"CSP_ENABLED": False, "DEMO_MODE": True, "RATELIMIT_ENABLED": False}
 DESTRUCTIVE = ("cancel", "decline", "withdraw", "decide", "review", "status")
 STARTS = {"anonymous": ["/", "/account/sign-up"], "sme": ["/", "/enterprise"], "bank": ["/", "/institution"],
-          "organiser": ["/", "/organiser/events"], "admin": ["/", "/organiser/events"]}
+          "organiser": ["/", "/organiser/events"], "admin": ["/", "/organiser/events",
+          # the audit log shows the addresses people typed into the sign-in and reset forms
+          "/account/audit?kind=sign_in_failed", "/account/audit?kind=password_reset_requested"]}
 
 @pytest.fixture(scope="module")
 def world(live_server):

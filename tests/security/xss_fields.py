@@ -42,7 +42,7 @@ FORMAT_CHECKED = {
 # Endpoints whose forms hold no free text however they look (the walks still send them payloads once).
 FORMAT_CHECKED_ENDPOINTS = {
     "policies.my_facts": "我的政策 answers: numbers, amounts, dates and region codes the fact parser checks",
-    "auth.sign_in": "e-mail and password, shown to nobody",
+    "auth.sign_in": "e-mail and password; the address tried is shown in the audit log (the admin's walk opens it)",
 }
 # Free-text fields that no page shows to anyone but their author (checked for escaping on the author's pages).
 AUTHOR_ONLY = {
