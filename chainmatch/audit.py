@@ -29,9 +29,6 @@ from market.models import Enterprise, Institution, region_prefix, utcnow
 
 PAGE_SIZE = 50
 BEIJING = ZoneInfo("Asia/Shanghai")
-SIGN_IN_KINDS = ("sign_in", "sign_in_failed", "sign_in_throttled", "sign_out", "session_expired", "password_changed",
-                 "password_reset_requested", "password_reset", "email_verified", "sign_up_address_taken",
-                 "status_changed")
 
 
 def utc_start_of(day: date) -> datetime:
@@ -64,6 +61,11 @@ class AuditKind(LabelledEnum):
                 cls.PASSWORD_CHANGED: _l("修改密码"), cls.PASSWORD_RESET_REQUESTED: _l("申请重置密码"),
                 cls.PASSWORD_RESET: _l("重置密码"), cls.STATUS_CHANGED: _l("账号启用/停用"), cls.INSTITUTION_REVIEWED: _l("机构审核"),
                 cls.EXPORT_DOWNLOADED: _l("导出下载"), cls.DETAILS_VIEWED: _l("查看企业详情")}
+
+
+# What an account's own page lists of it: its sign-ins and the events of its password and status.
+OWN_ACCOUNT_KINDS = tuple(kind.value for kind in AuditKind if kind not in (
+    AuditKind.SIGN_UP, AuditKind.INSTITUTION_REVIEWED, AuditKind.EXPORT_DOWNLOADED, AuditKind.DETAILS_VIEWED))
 
 
 class AuditEvent(db.Model):
@@ -209,7 +211,7 @@ def events_for(actor, filters: AuditFilter, page: int = 1,
 def own_account_events(actor, limit: int = 10) -> list[AuditEvent]:
     """The latest sign-ins, failures and password events of the actor's own account (its account page)."""
     return list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.subject_user_id == actor.id, AuditEvent.kind.in_(SIGN_IN_KINDS))
+        select(AuditEvent).where(AuditEvent.subject_user_id == actor.id, AuditEvent.kind.in_(OWN_ACCOUNT_KINDS))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)))
 
 

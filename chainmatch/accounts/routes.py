@@ -124,10 +124,7 @@ def verify_email(token: str):
         db.session.rollback()
         return render_template("errors/error.html", code=400, message=error.message), 400
     db.session.commit()
-    if not verified_now:
-        flash(_("邮箱已验证，请登录。"), "info")
-        return redirect(url_for("auth.sign_in"))
-    if not services.may_hold_session(user):
+    if not verified_now or not services.may_hold_session(user):  # only the first click signs in
         flash(_("邮箱已验证，请登录。"), "info")
         return redirect(url_for("auth.sign_in"))
     services.authenticate_verified(user)

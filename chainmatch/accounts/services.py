@@ -27,10 +27,6 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
 
 
-def email_taken(email: str) -> bool:
-    return find_user(email) is not None
-
-
 def _demo_allowed() -> bool:
     return bool(current_app.config.get("DEMO_MODE"))
 
