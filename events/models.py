@@ -48,6 +48,9 @@ class Event(db.Model):
     __table_args__ = (
         CheckConstraint(sql_in(EventStatus, "status"), name="status_known"),
         CheckConstraint("starts_on <= ends_on", name="dates_in_order"),
+        # The year plan's range (YearPlanEntry.year); the services keep tighter windows around the plan.
+        CheckConstraint("starts_on >= '2024-01-01' AND ends_on <= '2100-12-31'", name="dates_in_plan_years"),
+        CheckConstraint("ready_by_user_id IS NULL OR ready_at IS NOT NULL", name="ready_by_needs_ready_at"),
         CheckConstraint("registration_opens_at < registration_closes_at", name="registration_window_in_order"),
         CheckConstraint("matching_at IS NULL OR registration_closes_at <= matching_at", name="matching_after_close"),
         CheckConstraint("publication_at IS NULL OR matching_at IS NULL OR matching_at <= publication_at",
@@ -68,9 +71,13 @@ class Event(db.Model):
     publication_at: Mapped[datetime | None] = mapped_column(DateTime)
     publication_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default=EventStatus.DRAFT.value, index=True)
+    # The organiser's "ready": only a ready draft is opened by the clock (see planning.open_due_registrations).
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ready_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     plan_entry: Mapped[YearPlanEntry | None] = relationship(back_populates="event")
+    ready_by = relationship("User", foreign_keys=[ready_by_user_id])  # by name: the shell's users table
     chain: Mapped[Chain] = relationship()
     host_region: Mapped[Region] = relationship()
     sessions: Mapped[list["EventSession"]] = relationship(back_populates="event", order_by="EventSession.starts_at",
@@ -169,6 +176,8 @@ class Registration(db.Model):
         CheckConstraint(sql_in(RegistrationStatus, "status"), name="status_known"),
         CheckConstraint("(enterprise_id IS NULL) <> (institution_id IS NULL)", name="one_party"),
         CheckConstraint("tables IS NULL OR tables BETWEEN 1 AND 50", name="tables_in_range"),
+        CheckConstraint("waitlist_cause IS NULL OR waitlist_cause IN ('full', 'organiser')",
+                        name="waitlist_cause_known"),
         UniqueConstraint("session_id", "enterprise_id"),
         UniqueConstraint("session_id", "institution_id"),
     )
@@ -178,6 +187,9 @@ class Registration(db.Model):
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(20), default=RegistrationStatus.PENDING.value)
     decision_reason: Mapped[str] = mapped_column(String(500), default="")
+    # Why a waitlisted registration waits: "full" (moves up by itself when a place frees) or "organiser"
+    # (the organiser's decision, with its reason in decision_reason; only the organiser lifts it).
+    waitlist_cause: Mapped[str | None] = mapped_column(String(20))
     tables: Mapped[int | None] = mapped_column(Integer)  # institutions: how many tables they staff
     max_meetings: Mapped[int | None] = mapped_column(Integer)
     unavailable_slots: Mapped[list] = mapped_column(JSON, default=list)

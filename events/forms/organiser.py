@@ -132,10 +132,11 @@ class EventForm(FlaskForm):
                                         description=_l("北京时间；不得早于匹配时间"))
     publication_approved = BooleanField(_l("到发布时间自动发布日程（无需再次确认）"))
 
-    def __init__(self, actor, *args, **kwargs):
+    def __init__(self, actor, *args, plan_entry=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.chain.choices = market.chain_choices(_locale())
         self.host_region.choices = _region_choices(actor)
+        self.plan_entry = plan_entry  # the event's dates are checked against its plan month
 
     def validate_chain(self, field):
         _check_choice(field)
@@ -149,7 +150,7 @@ class EventForm(FlaskForm):
             required = (self.starts_on, self.ends_on, self.registration_opens_at, self.registration_closes_at)
             if any(field.errors for field in required):
                 return False
-        return _attach(self, planning.event_problems(self.facts())) and valid
+        return _attach(self, planning.event_problems(self.facts(), self.plan_entry)) and valid
 
     def facts(self) -> planning.EventFacts:
         return planning.EventFacts(
@@ -243,7 +244,12 @@ class StatusForm(FlaskForm):
 class DecisionForm(FlaskForm):
     decision = SelectField(_l("审核"), choices=[("approve", _l("通过")), ("reject", _l("不通过")),
                                               ("waitlist", _l("候补"))], validators=[DataRequired(REQUIRED)])
-    reason = StringField(_l("理由"), validators=[Optional(), Length(max=500)], description=_l("不通过时必填"))
+    reason = StringField(_l("理由"), validators=[Optional(), Length(max=500)],
+                         description=_l("不通过时必填；名额未满时列入候补也须填写"))
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token (mark ready, take ready back)."""
 
 
 class MoveMeetingForm(FlaskForm):

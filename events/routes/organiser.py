@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from chainmatch.access import role_required
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
-from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, DecisionForm, EventForm, MoveMeetingForm,
-                                    PlanEntryForm, SessionForm, StatusForm)
+from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
+                                    MoveMeetingForm, PlanEntryForm, SessionForm, StatusForm)
 from events.models import Meeting, Registration, UnmatchedEnterprise
 from events.services import planning, publication, registration, schedule_edits, scheduling, scope
 from market.enums import FinancingType
@@ -25,7 +25,8 @@ ORGANISERS = ("organiser", "admin")
 def _vocabularies() -> dict:
     return {"EventStatus": EventStatus, "SessionKind": SessionKind, "SessionMode": SessionMode,
             "RegistrationStatus": RegistrationStatus, "MeetingStatus": MeetingStatus, "MeetingSource": MeetingSource,
-            "FinancingType": FinancingType, "slot_label": scheduling.slot_label}
+            "FinancingType": FinancingType, "slot_label": scheduling.slot_label,
+            "stored_unavailable_slots": registration.stored_unavailable_slots}
 
 
 def _refused(form, error: FieldError) -> None:
@@ -104,7 +105,7 @@ def new_event():
     entry = scope.plan_entry_for(current_user, entry_id) if entry_id else None
     if entry is not None and entry.event is not None:
         return redirect(url_for("organiser.event_detail", event_id=entry.event.id))
-    form = EventForm(current_user)
+    form = EventForm(current_user, plan_entry=entry)
     if entry is not None:
         form.fill_from_plan(entry)
     if form.validate_on_submit():
@@ -137,6 +138,7 @@ def event_detail(event_id: int):
         .group_by(Meeting.session_id)).all())
     return render_template("events/organiser/event_detail.html", event=event, counts=counts,
                            meeting_counts=meeting_counts, status_form=StatusForm(),
+                           outlook=planning.opening_outlook(event),
                            next_status=planning.next_status(event), earlier=planning.previous_statuses(event),
                            statuses=list(EventStatus), registration_statuses=list(RegistrationStatus))
 
@@ -145,7 +147,7 @@ def event_detail(event_id: int):
 @role_required(*ORGANISERS)
 def edit_event(event_id: int):
     event = scope.event_for(current_user, event_id)
-    form = EventForm(current_user)
+    form = EventForm(current_user, plan_entry=event.plan_entry)
     form.fill_from(event)
     if form.validate_on_submit():
         try:
@@ -179,6 +181,40 @@ def change_status(event_id: int):
             flash(_("状态未变化（可能已被他人修改），当前为“%(status)s”。", status=EventStatus(event.status).label),
                   "info")
     return redirect(url_for("organiser.event_detail", event_id=event.id) + "#status")
+
+
+def _change_readiness(event_id: int, ready: bool):
+    event = scope.event_for(current_user, event_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        changed = (planning.mark_ready if ready else planning.unmark_ready)(current_user, event)
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        if ready:
+            flash(_("已标记为准备就绪。") if changed else _("活动此前已标记为准备就绪，未作更改。"),
+                  "success" if changed else "info")
+        else:
+            flash(_("已取消准备就绪：定时任务不会开放报名。") if changed else _("活动本来就未标记为准备就绪，未作更改。"),
+                  "success" if changed else "info")
+    return redirect(url_for("organiser.event_detail", event_id=event.id) + "#status")
+
+
+@bp.post("/events/<int:event_id>/ready")
+@role_required(*ORGANISERS)
+def mark_ready(event_id: int):
+    """The organiser says the draft is set up: registration opens by the clock."""
+    return _change_readiness(event_id, True)
+
+
+@bp.post("/events/<int:event_id>/unready")
+@role_required(*ORGANISERS)
+def unmark_ready(event_id: int):
+    """Take "ready" back while still a draft."""
+    return _change_readiness(event_id, False)
 
 
 # ---- sessions ---------------------------------------------------------------------------------
@@ -341,12 +377,15 @@ def cancel_meeting(meeting_id: int):
     form = CancelMeetingForm(prefix=f"c{meeting.id}")
     if form.validate_on_submit():
         try:
-            schedule_edits.cancel_meeting(current_user, meeting, form.reason.data)
+            cancelled = schedule_edits.cancel_meeting(current_user, meeting, form.reason.data)
         except FieldError as error:
             _refused(form, error)
         else:
             db.session.commit()
-            flash(_("会谈已取消。"), "success")
+            if cancelled:
+                flash(_("会谈已取消。"), "success")
+            else:
+                flash(_("会谈未取消：它现在是“%(status)s”状态。", status=MeetingStatus(meeting.status).label), "error")
             return redirect(url_for("organiser.matching", session_id=session.id))
     return _render_matching(session, 422, failed_meeting_id=meeting.id, cancel_form=form)
 

@@ -129,7 +129,7 @@ def _register_institution(session: EventSession):
 
 def _flash_registered(signed_up: Registration) -> None:
     if signed_up.status == RegistrationStatus.WAITLISTED:
-        flash(_("本场名额已满，您已进入候补名单；有名额空出时将按报名先后自动递补。"), "info")
+        flash(registration.waitlist_explanation(signed_up), "info")
     elif signed_up.status == RegistrationStatus.APPROVED:
         flash(_("您已报名本场，报名已通过。"), "success")
     else:
@@ -465,4 +465,6 @@ def _vocabularies() -> dict:
     return {"EventStatus": EventStatus, "SessionKind": SessionKind, "SessionMode": SessionMode,
             "RegistrationStatus": RegistrationStatus, "RequestStatus": RequestStatus, "MeetingStatus": MeetingStatus,
             "MeetingSource": MeetingSource, "FinancingType": FinancingType, "LeadSource": LeadSource,
-            "slot_label": agenda.slot_label, "calendar_note": calendar_note}
+            "slot_label": agenda.slot_label, "calendar_note": calendar_note,
+            "stored_unavailable_slots": registration.stored_unavailable_slots,
+            "waitlist_explanation": registration.waitlist_explanation}

@@ -6,7 +6,8 @@
                            after the last session (7 days after the second outcome request): the
                            figures are then final and the organisers are told the report is ready
 Each move goes through `planning.advance_event` (a conditional UPDATE), so a repeated run changes
-nothing twice. Next month's draft: see `create_next_month_drafts`.
+nothing twice. Next month's draft: see `create_next_month_drafts`; it is created not ready, so the clock
+opens its registration only after the organiser has added sessions and marked it ready.
 """
 import calendar
 import logging
@@ -128,15 +129,19 @@ def tell_organisers_report_ready(event: Event) -> int:
 
 
 def _tell_organisers_draft_created(event: Event) -> int:
+    """The draft is not ready: registration opens by the clock only once the organiser marks it ready."""
     opens = format_shanghai(event.registration_opens_at)
     return _tell_organisers(event, "draft_event_created", Message(
         subject_zh=f"已按年度计划生成下月活动草稿：{event.title}",
         body_zh="\n".join([f"系统已按年度计划生成“{event.title}”的活动草稿。",
-                           f"报名将于 {opens} 自动开始，请在此之前添加场次并核对报名、匹配和发布时间。"]),
+                           "请添加场次，核对报名、匹配和发布时间，然后在活动页面点击“标记为准备就绪”。",
+                           f"标记后报名将于 {opens} 自动开始；未标记准备就绪的草稿不会自动开放报名。"]),
         subject_en=f"Next month's draft event created: {event.title}",
         body_en="\n".join([f"A draft of \"{event.title}\" was created from the year plan.",
-                           f"Registration opens automatically at {opens}: add the sessions and check the "
-                           "registration, matching and publication times before then."]),
+                           "Add the sessions, check the registration, matching and publication times, then click "
+                           "\"Mark as ready\" on the event's page.",
+                           f"Registration then opens automatically at {opens}; a draft not marked ready never "
+                           "opens by itself."]),
         link=_event_link(event)))
 
 

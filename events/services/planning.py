@@ -4,30 +4,45 @@ Times arrive and are stored as naive UTC; dates of the event are Asia/Shanghai c
 Every refusal is a `FieldError` naming the form field it belongs beside.
 """
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES, EventStatus, SessionKind, SessionMode
-from events.models import Event, EventSession, EventStatusChange, Meeting, YearPlanEntry
+from events.models import Event, EventSession, EventStatusChange, Meeting, Registration, YearPlanEntry
 from events.services import scope
+from events.services.registration import promote_waitlist
 from market.enums import FinancingType
-from market.models import Institution, Region
+from market.models import Institution, Region, utcnow
 from market.services import FieldError, get_chain, get_region
 from market.web_links import is_web_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULER = None  # the actor of the scheduler's jobs
 
+# Sane dates (the database holds the outer bounds: YearPlanEntry.year, Event.dates_in_plan_years).
+FIRST_DAY, LAST_DAY = date(2024, 1, 1), date(2100, 12, 31)
+PLAN_YEARS_AHEAD = 2                     # a year plan reaches at most two years past this one
+PLAN_MARGIN = timedelta(days=31)         # an event lies within its plan month, give or take a month
+UNPLANNED_AHEAD = timedelta(days=2 * 366)  # an event without a plan entry: at most two years from today
+REGISTRATION_LEAD = timedelta(days=183)  # registration opens at most half a year before the event starts
+EVENT_FIELD_NAMES = {"starts_on": _l("开始日期"), "ends_on": _l("结束日期"),
+                     "registration_opens_at": _l("报名开始"), "registration_closes_at": _l("报名截止"),
+                     "matching_at": _l("智能匹配时间"), "publication_at": _l("日程发布时间")}
+
 
 def shanghai_date(moment: datetime) -> date:
     """The Asia/Shanghai calendar date of a naive-UTC moment."""
     return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+
+
+def shanghai_today() -> date:
+    return shanghai_date(utcnow())
 
 
 # ---- year plan --------------------------------------------------------------------------------
@@ -42,7 +57,18 @@ class PlanEntryFacts:
     office_id: int | None = None  # administrators choose; organisers plan for their own office
 
 
+def plan_year_range(today: date | None = None) -> tuple[int, int]:
+    """The years a year plan may be kept for: 2024 up to two years past the current one."""
+    today = today or shanghai_today()
+    return FIRST_DAY.year, min(LAST_DAY.year, today.year + PLAN_YEARS_AHEAD)
+
+
 def _apply_plan_facts(actor, entry: YearPlanEntry, facts: PlanEntryFacts) -> None:
+    first, last = plan_year_range()
+    if not isinstance(facts.year, int) or not first <= facts.year <= last:
+        raise FieldError("year", _("年份应在 %(first)s 到 %(last)s 之间。", first=first, last=last))
+    if not isinstance(facts.month, int) or not 1 <= facts.month <= 12:
+        raise FieldError("month", _l("请从列表中选择。"))
     chain = get_chain(facts.chain_code)
     region = get_region(facts.host_region_code, "host_region")
     if not scope.covers_region(actor, region.code):
@@ -127,9 +153,53 @@ class EventFacts:
     description: str = ""
 
 
-def event_problems(facts: EventFacts) -> list[FieldError]:
-    """Order of dates and times: opens < closes ≤ matching ≤ publication; starts_on ≤ ends_on."""
+def event_date_window(plan_entry: YearPlanEntry | None = None, today: date | None = None) -> tuple[date, date]:
+    """Where the event's days may lie: its plan month ± a month, or (unplanned) 2024 up to two years ahead."""
+    if plan_entry is not None:
+        first = date(plan_entry.year, plan_entry.month, 1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        return max(FIRST_DAY, first - PLAN_MARGIN), min(LAST_DAY, last + PLAN_MARGIN)
+    today = today or shanghai_today()
+    return FIRST_DAY, min(LAST_DAY, today + UNPLANNED_AHEAD)
+
+
+def _window_problems(facts: EventFacts, plan_entry: YearPlanEntry | None, today: date | None) -> list[FieldError]:
+    """The event's days within `event_date_window`; its times from half a year before it until it ends."""
     problems = []
+    earliest, latest = event_date_window(plan_entry, today)
+    for name in ("starts_on", "ends_on"):
+        day = getattr(facts, name)
+        if day and not earliest <= day <= latest:
+            if plan_entry is not None:
+                message = _("%(field)s须在 %(start)s 至 %(end)s 之间（年度计划 %(year)s年%(month)s月，前后各一个月）。",
+                            field=EVENT_FIELD_NAMES[name], start=earliest.isoformat(), end=latest.isoformat(),
+                            year=plan_entry.year, month=plan_entry.month)
+            else:
+                message = _("%(field)s须在 %(start)s 至 %(end)s 之间。", field=EVENT_FIELD_NAMES[name],
+                            start=earliest.isoformat(), end=latest.isoformat())
+            problems.append(FieldError(name, message))
+    if not facts.starts_on or not facts.ends_on or problems:
+        return problems
+    first_time = datetime.combine(facts.starts_on - REGISTRATION_LEAD, time(0, 0))
+    last_time = datetime.combine(facts.ends_on, time(23, 59))
+    for name in ("registration_opens_at", "registration_closes_at", "matching_at", "publication_at"):
+        moment = getattr(facts, name)
+        if moment is None:
+            continue
+        local = moment.replace(tzinfo=UTC).astimezone(SHANGHAI).replace(tzinfo=None)
+        if not first_time <= local <= last_time:
+            problems.append(FieldError(name, _(
+                "%(field)s须在 %(start)s 至 %(end)s 之间（活动开始前半年内，且不晚于活动结束）。",
+                field=EVENT_FIELD_NAMES[name], start=first_time.strftime("%Y-%m-%d %H:%M"),
+                end=last_time.strftime("%Y-%m-%d %H:%M"))))
+    return problems
+
+
+def event_problems(facts: EventFacts, plan_entry: YearPlanEntry | None = None,
+                   today: date | None = None) -> list[FieldError]:
+    """Dates within a sane window (see `event_date_window`), and in order: opens < closes ≤ matching ≤
+    publication; starts_on ≤ ends_on."""
+    problems = _window_problems(facts, plan_entry, today)
     if facts.starts_on and facts.ends_on and facts.starts_on > facts.ends_on:
         problems.append(FieldError("ends_on", _l("结束日期不能早于开始日期。")))
     opens, closes = facts.registration_opens_at, facts.registration_closes_at
@@ -146,8 +216,8 @@ def event_problems(facts: EventFacts) -> list[FieldError]:
     return problems
 
 
-def _apply_event_facts(actor, event: Event, facts: EventFacts) -> None:
-    problems = event_problems(facts)
+def _apply_event_facts(actor, event: Event, facts: EventFacts, plan_entry: YearPlanEntry | None) -> None:
+    problems = event_problems(facts, plan_entry)
     if problems:
         raise problems[0]
     chain = get_chain(facts.chain_code)
@@ -177,7 +247,7 @@ def create_event(actor, facts: EventFacts, plan_entry: YearPlanEntry | None = No
         event.organiser_office_id = actor.organiser_office_id
     else:
         raise FieldError("title", _l("请从年度计划中的月份创建活动。"))
-    _apply_event_facts(actor, event, facts)
+    _apply_event_facts(actor, event, facts, plan_entry)
     db.session.add(event)
     try:
         with db.session.begin_nested():
@@ -193,7 +263,7 @@ def update_event(actor, event: Event, facts: EventFacts) -> Event:
         if shanghai_date(session.starts_at) < facts.starts_on or shanghai_date(session.ends_at) > facts.ends_on:
             raise FieldError("starts_on", _("场次“%(title)s”不在新的活动日期之内，请先调整场次。",
                                             title=session.title))
-    _apply_event_facts(actor, event, facts)
+    _apply_event_facts(actor, event, facts, event.plan_entry)
     db.session.flush()
     return event
 
@@ -314,15 +384,119 @@ def create_session(actor, event: Event, facts: SessionFacts) -> EventSession:
     return session
 
 
+def _slot_times(session: EventSession) -> list[tuple[datetime, datetime]]:
+    return [(session.slot_starts_at(slot), session.slot_ends_at(slot)) for slot in range(session.slot_count)]
+
+
+def _carry_unavailable_slots(session: EventSession, old_slots: list[tuple[datetime, datetime]]) -> int:
+    """After the slot grid changed, each registration's unavailable slots become the new slots that overlap
+    the times it could not take (none when the session no longer has meetings). Returns rows changed."""
+    new_slots = _slot_times(session)
+    if new_slots == old_slots:
+        return 0
+    changed = 0
+    rows = db.session.scalars(select(Registration).where(Registration.session_id == session.id,
+                                                         Registration.institution_id.is_not(None))).all()
+    for row in rows:
+        stored = row.unavailable_slots or []
+        if not stored:
+            continue
+        blocked = [old_slots[slot] for slot in stored
+                   if isinstance(slot, int) and not isinstance(slot, bool) and 0 <= slot < len(old_slots)]
+        carried = [index for index, (start, end) in enumerate(new_slots)
+                   if any(start < old_end and old_start < end for old_start, old_end in blocked)]
+        if carried != stored:
+            row.unavailable_slots = carried
+            changed += 1
+    return changed
+
+
 def update_session(actor, session: EventSession, facts: SessionFacts) -> EventSession:
+    """Save the session; registrations' unavailable slots follow a changed slot grid (by time), and a raised
+    capacity moves the waitlist up."""
     scope.ensure_manages_event(actor, session.event)
     problems = session_problems(session.event, facts)
     if problems:
         raise problems[0]
     _check_existing_meetings(session, facts)
+    old_slots, old_capacity = _slot_times(session), session.capacity
     _apply_session_facts(session, facts)
+    _carry_unavailable_slots(session, old_slots)
     db.session.flush()
+    if session.capacity != old_capacity:
+        promote_waitlist(session)
     return session
+
+
+# ---- ready: the organiser's word that the draft may open by the clock ---------------------------
+
+def _has_sessions(event_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(EventSession.event_id == event_id))))
+
+
+def mark_ready(actor, event: Event) -> bool:
+    """The organiser says the draft is set up: the clock may open its registration. Needs a session.
+
+    A conditional UPDATE (draft, not yet ready); returns whether this call changed anything.
+    """
+    scope.ensure_manages_event(actor, event)
+    db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
+    if event.status != EventStatus.DRAFT:
+        raise FieldError("ready", _("活动已是“%(status)s”状态，无需再标记准备就绪。",
+                                    status=EventStatus(event.status).label))
+    if not _has_sessions(event.id):
+        raise FieldError("ready", _l("至少需要一个场次才能标记为准备就绪；请先添加场次。"))
+    result = db.session.execute(
+        update(Event).where(Event.id == event.id, Event.status == EventStatus.DRAFT.value, Event.ready_at.is_(None))
+        .values(ready_at=utcnow(), ready_by_user_id=actor.id).execution_options(synchronize_session=False))
+    db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
+    return result.rowcount == 1
+
+
+def unmark_ready(actor, event: Event) -> bool:
+    """Take "ready" back while the event is still a draft (the clock will not open it). Returns whether it changed."""
+    scope.ensure_manages_event(actor, event)
+    db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
+    if event.status != EventStatus.DRAFT:
+        raise FieldError("ready", _("活动已是“%(status)s”状态，不能取消准备就绪；如需暂停报名，请退回草稿并说明原因。",
+                                    status=EventStatus(event.status).label))
+    result = db.session.execute(
+        update(Event).where(Event.id == event.id, Event.status == EventStatus.DRAFT.value,
+                            Event.ready_at.is_not(None))
+        .values(ready_at=None, ready_by_user_id=None).execution_options(synchronize_session=False))
+    db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
+    return result.rowcount == 1
+
+
+@dataclass
+class OpeningOutlook:
+    """Whether and when the clock opens a draft's registration, and why not."""
+
+    opens_by_clock: bool
+    reason: str  # no_session | not_ready | window_passed | due | will_open
+    message: str
+
+
+def opening_outlook(event: Event, now: datetime | None = None) -> OpeningOutlook | None:
+    """For a draft, what the scheduler will do with it (None once the event is past draft)."""
+    if event.status != EventStatus.DRAFT:
+        return None
+    now = now or utcnow()
+    opens, closes = format_shanghai(event.registration_opens_at), format_shanghai(event.registration_closes_at)
+    if not event.sessions:
+        return OpeningOutlook(False, "no_session", _(
+            "报名不会自动开始：还没有场次。请先添加场次，再标记为准备就绪。"))
+    if event.registration_closes_at <= now:
+        return OpeningOutlook(False, "window_passed", _(
+            "报名不会自动开始：报名截止时间 %(closes)s 已过。请先修改报名时间。", closes=closes))
+    if event.ready_at is None:
+        return OpeningOutlook(False, "not_ready", _(
+            "报名不会自动开始：活动尚未标记为准备就绪。标记后，报名将于 %(opens)s 自动开始。", opens=opens))
+    if event.registration_opens_at <= now:
+        return OpeningOutlook(True, "due", _(
+            "已准备就绪：报名时间已到，定时任务将在几分钟内开放报名（截止 %(closes)s）。", closes=closes))
+    return OpeningOutlook(True, "will_open", _(
+        "已准备就绪：报名将于 %(opens)s 自动开始，%(closes)s 截止。", opens=opens, closes=closes))
 
 
 # ---- the event's status -----------------------------------------------------------------------
@@ -332,7 +506,9 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
 
     The move is a conditional UPDATE on the status the caller saw, so a repeated or racing call
     changes nothing twice. Returns whether this call changed the status. `actor=None` is the
-    scheduler, which only moves forward.
+    scheduler, which only moves forward and opens registration only for a ready draft. Opening needs a
+    session; opening by hand counts as ready. Back to draft takes "ready" away, so the clock does not
+    reopen what the organiser just stopped.
     """
     scope.ensure_manages_event(actor, event)
     target = EventStatus(to_status)
@@ -350,16 +526,26 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
             raise FieldError("reason", _l("退回状态须填写原因。"))
         if len(reason) > 500:
             raise FieldError("reason", _l("原因不能超过 500 字。"))
-    result = db.session.execute(
-        update(Event).where(Event.id == event.id, Event.status == current.value)
-        .values(status=target.value).execution_options(synchronize_session=False))
+    conditions = [Event.id == event.id, Event.status == current.value]
+    values: dict = {"status": target.value}
+    if current == EventStatus.DRAFT and target == EventStatus.OPEN:
+        if not _has_sessions(event.id):
+            raise FieldError("to_status", _l("活动还没有场次，不能开始报名；请先添加场次。"))
+        if actor is None:
+            conditions.append(Event.ready_at.is_not(None))
+        elif event.ready_at is None:
+            values.update(ready_at=utcnow(), ready_by_user_id=actor.id)
+    if target == EventStatus.DRAFT:
+        values.update(ready_at=None, ready_by_user_id=None)
+    result = db.session.execute(update(Event).where(*conditions).values(**values)
+                                .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        db.session.refresh(event, ["status"])
+        db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
         return False
     db.session.add(EventStatusChange(event_id=event.id, from_status=current.value, to_status=target.value,
                                      reason=reason, actor_user_id=getattr(actor, "id", None)))
     db.session.flush()
-    db.session.refresh(event, ["status"])
+    db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
     return True
 
 
@@ -372,8 +558,11 @@ def _advance_due(query, to_status: EventStatus) -> list[int]:
 
 
 def open_due_registrations(now: datetime) -> list[int]:
-    """Draft events whose registration window has begun (and not yet ended) open. Returns their ids."""
+    """Ready drafts with a session whose registration window has begun (and not yet ended) open. Returns
+    their ids. A draft nobody marked ready stays a draft, whatever its times."""
     return _advance_due(select(Event).where(Event.status == EventStatus.DRAFT.value,
+                                            Event.ready_at.is_not(None),
+                                            exists().where(EventSession.event_id == Event.id),
                                             Event.registration_opens_at <= now,
                                             Event.registration_closes_at > now), EventStatus.OPEN)
 

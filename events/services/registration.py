@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chainmatch.extensions import db
@@ -25,8 +25,7 @@ from notifications.services import Message, enqueue, path_for
 
 LIVE_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED)
 MAX_TABLES_PER_INSTITUTION = 50
-FULL_SESSION_REASON_ZH = "本场名额已满，已自动进入候补名单；有名额空出时将按报名先后自动递补。"
-FULL_SESSION_REASON_EN = "The session is full: you are on the waitlist and move up automatically when a place frees."
+WAITLIST_FULL, WAITLIST_ORGANISER = "full", "organiser"  # Registration.waitlist_cause
 
 
 @dataclass
@@ -85,6 +84,13 @@ def my_registrations(actor) -> list[Registration]:
     else:
         return []
     return list(db.session.scalars(query))
+
+
+def stored_unavailable_slots(registration: Registration) -> list[int]:
+    """The registration's unavailable slots that exist in its session's current grid (for labelling)."""
+    count = registration.session.slot_count
+    return sorted({slot for slot in (registration.unavailable_slots or [])
+                   if isinstance(slot, int) and not isinstance(slot, bool) and 0 <= slot < count})
 
 
 def approved_enterprise_count(session_id: int) -> int:
@@ -185,23 +191,23 @@ def register_enterprise(actor, session: EventSession, need_ids, consent_text: st
         raise FieldError("consent", _l("请阅读并勾选同意信息共享说明。"))
     full = session.capacity is not None and approved_enterprise_count(session.id) >= session.capacity
     status = RegistrationStatus.WAITLISTED if full else RegistrationStatus.PENDING
-    reason = FULL_SESSION_REASON_ZH if full else ""
+    cause = WAITLIST_FULL if full else None
     if existing is not None:  # re-registering after cancelling: goes to the back of the queue
-        return _reactivate(existing, actor, status, reason, consent_text.strip(), needs=served)
+        return _reactivate(existing, actor, status, "", consent_text.strip(), needs=served, cause=cause)
     registration = Registration(session_id=session.id, enterprise_id=actor.enterprise_id, status=status.value,
-                                decision_reason=reason, consent_text=consent_text.strip(),
+                                decision_reason="", waitlist_cause=cause, consent_text=consent_text.strip(),
                                 registered_by_user_id=actor.id, created_at=utcnow())
     registration.needs = served
     return _insert_or_existing(registration, session.id, enterprise_id=actor.enterprise_id)
 
 
 def _reactivate(registration: Registration, actor, status, reason: str, consent_text: str, *,
-                needs=None, products=None) -> Registration:
+                needs=None, products=None, cause: str | None = None) -> Registration:
     result = db.session.execute(
         update(Registration).where(Registration.id == registration.id,
                                    Registration.status == RegistrationStatus.CANCELLED)
-        .values(status=status.value, decision_reason=reason, consent_text=consent_text, created_at=utcnow(),
-                decided_at=None, registered_by_user_id=actor.id))
+        .values(status=status.value, decision_reason=reason, waitlist_cause=cause, consent_text=consent_text,
+                created_at=utcnow(), decided_at=None, registered_by_user_id=actor.id))
     db.session.refresh(registration)
     if result.rowcount == 1:
         if needs is not None:
@@ -291,12 +297,13 @@ def register_institution(actor, session: EventSession, product_ids, tables: int 
 
 # ---- organisers' decisions --------------------------------------------------------------------
 
-def _move(registration: Registration, allowed_from, to: RegistrationStatus, reason: str = "") -> None:
+def _move(registration: Registration, allowed_from, to: RegistrationStatus, reason: str = "",
+          cause: str | None = None) -> None:
     """Conditional UPDATE: refuses when someone else changed the registration first."""
     result = db.session.execute(
         update(Registration).where(Registration.id == registration.id,
                                    Registration.status.in_([status.value for status in allowed_from]))
-        .values(status=to.value, decision_reason=reason, decided_at=utcnow()))
+        .values(status=to.value, decision_reason=reason, waitlist_cause=cause, decided_at=utcnow()))
     db.session.refresh(registration)
     if result.rowcount != 1:
         raise FieldError("registration", _("报名状态已变为“%(status)s”，请刷新后再操作。",
@@ -304,14 +311,49 @@ def _move(registration: Registration, allowed_from, to: RegistrationStatus, reas
 
 
 def _decision_message(registration: Registration, kind: str, zh: str, en: str) -> None:
-    session = registration.session
+    session, reason = registration.session, registration.decision_reason
     message = Message(subject_zh=f"报名{zh}：{session.title}", body_zh=f"您报名的“{session.title}”{zh}。"
-                      + (f"\n说明：{registration.decision_reason}" if registration.decision_reason else ""),
+                      + (f"\n说明：{reason}" if reason else ""),
                       subject_en=f"Registration {en}: {session.title}",
-                      body_en=f"Your registration for \"{session.title}\" was {en}.",
+                      body_en=f"Your registration for \"{session.title}\" was {en}."
+                      + (f"\nReason given by the organiser: {reason}" if reason else ""),
                       link=path_for("events.my_registrations"))
+    _notify_registrant(kind, registration, message)
+
+
+def _notify_registrant(kind: str, registration: Registration, message: Message) -> None:
     notify_party(kind, "registration", registration.id, message,
                  enterprise_id=registration.enterprise_id, institution_id=registration.institution_id)
+
+
+def _waitlist_message(registration: Registration) -> Message:
+    """Why the registrant waits: the session is full (moves up by itself) or the organiser decided (and why)."""
+    session, reason = registration.session, registration.decision_reason
+    title = session.title
+    if registration.waitlist_cause == WAITLIST_FULL:
+        body_zh = (f"本场名额（{session.capacity} 家企业）已满，您报名的“{title}”已进入候补名单；"
+                   "有名额空出时将按报名先后自动递补，并通知您。" + (f"\n主办方说明：{reason}" if reason else ""))
+        body_en = (f"\"{title}\" is full ({session.capacity} SMEs): your registration is on the waitlist and "
+                   "moves up automatically, in order of registration, when a place frees; you will be told."
+                   + (f"\nNote from the organiser: {reason}" if reason else ""))
+    else:
+        body_zh = (f"主办方决定将您报名的“{title}”列入候补。原因：{reason}\n"
+                   "此候补不会自动递补：主办方审核后会通知您结果。")
+        body_en = (f"The organiser put your registration for \"{title}\" on the waitlist. Reason: {reason}\n"
+                   "It does not move up by itself: the organiser will tell you the decision.")
+    return Message(subject_zh=f"报名进入候补：{title}", body_zh=body_zh,
+                   subject_en=f"Registration waitlisted: {title}", body_en=body_en,
+                   link=path_for("events.my_registrations"))
+
+
+def waitlist_explanation(registration: Registration) -> str:
+    """The registrant's page: why this registration waits (empty unless waitlisted)."""
+    if registration.status != RegistrationStatus.WAITLISTED:
+        return ""
+    if registration.waitlist_cause == WAITLIST_ORGANISER:
+        return _("主办方决定将本报名列入候补，原因：%(reason)s。此候补不会自动递补，主办方审核后会通知您。",
+                 reason=registration.decision_reason)
+    return _("本场名额已满，您在候补名单中；有名额空出时将按报名先后自动递补。")
 
 
 def approve_registration(actor, registration: Registration) -> Registration:
@@ -339,12 +381,27 @@ def reject_registration(actor, registration: Registration, reason: str) -> Regis
 
 
 def waitlist_registration(actor, registration: Registration, reason: str = "") -> Registration:
-    ensure_manages_event(actor, registration.session.event)
-    reason = (reason or "").strip() or FULL_SESSION_REASON_ZH
+    """The organiser waitlists a sign-up: because the session is full (it then moves up by itself), or as the
+    organiser's own decision, which needs a reason and is lifted only by the organiser."""
+    session = registration.session
+    ensure_manages_event(actor, session.event)
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise FieldError("reason", _l("原因不能超过 500 字。"))
+    full = False
+    if registration.enterprise_id is not None and session.capacity is not None:
+        _lock_session(session)
+        others = approved_enterprise_count(session.id) - (registration.status == RegistrationStatus.APPROVED)
+        full = others >= session.capacity
+    if not full and not reason:
+        if session.capacity is not None and registration.enterprise_id is not None:
+            raise FieldError("reason", _("本场名额未满（已通过 %(approved)s / %(capacity)s 家企业），列入候补须填写理由。",
+                                         approved=approved_enterprise_count(session.id), capacity=session.capacity))
+        raise FieldError("reason", _l("本场不限名额，列入候补须填写理由。"))
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.APPROVED), RegistrationStatus.WAITLISTED,
-          reason[:500])
-    _decision_message(registration, "registration_waitlisted", "进入候补", "waitlisted")
-    promote_waitlist(registration.session, exclude_id=registration.id)
+          reason, WAITLIST_FULL if full else WAITLIST_ORGANISER)
+    _notify_registrant("registration_waitlisted", registration, _waitlist_message(registration))
+    promote_waitlist(session, exclude_id=registration.id)
     return registration
 
 
@@ -362,35 +419,37 @@ def cancel_registration(actor, registration: Registration, reason: str = "") -> 
 
 
 def promote_waitlist(session: EventSession, exclude_id: int | None = None) -> list[Registration]:
-    """Fill free places (capacity minus approved SMEs) with the oldest waitlisted SMEs; message each one."""
-    if session.capacity is None:
-        return []
+    """Fill free places (capacity minus approved SMEs; every place once the session has no capacity) with the
+    oldest SMEs waitlisted because the session was full; message each one. Those the organiser waitlisted
+    on purpose wait for the organiser."""
     _lock_session(session)
+    query = (select(Registration).where(Registration.session_id == session.id,
+                                        Registration.enterprise_id.is_not(None),
+                                        Registration.status == RegistrationStatus.WAITLISTED,
+                                        or_(Registration.waitlist_cause.is_(None),
+                                            Registration.waitlist_cause == WAITLIST_FULL))
+             .order_by(Registration.created_at, Registration.id))
+    if exclude_id is not None:
+        query = query.where(Registration.id != exclude_id)
     promoted: list[Registration] = []
-    for _attempt in range(session.capacity + 1):
-        if approved_enterprise_count(session.id) >= session.capacity:
-            break
-        query = (select(Registration).where(Registration.session_id == session.id,
-                                            Registration.enterprise_id.is_not(None),
-                                            Registration.status == RegistrationStatus.WAITLISTED)
-                 .order_by(Registration.created_at, Registration.id).limit(1))
-        if exclude_id is not None:
-            query = query.where(Registration.id != exclude_id)
-        candidate = db.session.scalar(query)
-        if candidate is None:
+    for candidate in db.session.scalars(query).all():
+        if session.capacity is not None and approved_enterprise_count(session.id) >= session.capacity:
             break
         result = db.session.execute(
             update(Registration).where(Registration.id == candidate.id,
                                        Registration.status == RegistrationStatus.WAITLISTED)
-            .values(status=RegistrationStatus.APPROVED.value, decision_reason="", decided_at=utcnow()))
+            .values(status=RegistrationStatus.APPROVED.value, decision_reason="", waitlist_cause=None,
+                    decided_at=utcnow()))
         db.session.refresh(candidate)
         if result.rowcount == 1:
             promoted.append(candidate)
+            why_zh, why_en = ("有名额空出", "A place freed up") if session.capacity is not None else \
+                ("本场已不限名额", "The session no longer has a limit")
             message = Message(
                 subject_zh=f"候补递补成功：{session.title}",
-                body_zh=f"有名额空出，您在“{session.title}”的候补报名已自动转为通过。",
+                body_zh=f"{why_zh}，您在“{session.title}”的候补报名已自动转为通过。",
                 subject_en=f"Off the waitlist: {session.title}",
-                body_en=f"A place freed up: your registration for \"{session.title}\" is now approved.",
+                body_en=f"{why_en}: your registration for \"{session.title}\" is now approved.",
                 link=path_for("events.my_registrations"))
             notify_party("registration_promoted", "registration", candidate.id, message,
                          enterprise_id=candidate.enterprise_id)

@@ -58,6 +58,8 @@ EXPECTED = {
     ("organiser.edit_event", "GET"): ("/organiser/events/{event}/edit", OWN_EVENT_PAGE),
     ("organiser.edit_event", "POST"): ("/organiser/events/{event}/edit", OWN_EVENT_ACTION),
     ("organiser.change_status", "POST"): ("/organiser/events/{event}/status", OWN_EVENT_ACTION),
+    ("organiser.mark_ready", "POST"): ("/organiser/events/{event}/ready", OWN_EVENT_ACTION),
+    ("organiser.unmark_ready", "POST"): ("/organiser/events/{event}/unready", OWN_EVENT_ACTION),
     ("organiser.new_session", "GET"): ("/organiser/events/{event}/sessions/new", OWN_EVENT_PAGE),
     ("organiser.new_session", "POST"): ("/organiser/events/{event}/sessions/new", OWN_EVENT_ACTION),
     ("organiser.edit_session", "GET"): ("/organiser/sessions/{session}/edit", OWN_EVENT_PAGE),

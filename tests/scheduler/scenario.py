@@ -92,6 +92,13 @@ def add_sessions(app, people: People, event_id: int, day: int) -> dict[str, int]
         return {"matching": matching.id, "stream": stream.id}
 
 
+def mark_ready(app, people: People, event_id: int) -> None:
+    """The organiser says the draft is set up: from now on the clock opens its registration."""
+    with database(app) as session:
+        assert planning.mark_ready(user(people.organiser), session.get(Event, event_id))
+        session.commit()
+
+
 def approve_publication(app, people: People, event_id: int) -> None:
     with database(app) as session:
         event = session.get(Event, event_id)

@@ -85,6 +85,7 @@ def test_an_event_is_reported_as_soon_as_both_sides_have_recorded_every_outcome(
         at(local(2026, 3, 1, 10))
         event_id = s.event_of_plan(app, entry)
         sessions = s.add_sessions(app, people, event_id, day=15)
+        s.mark_ready(app, people, event_id)
         s.approve_publication(app, people, event_id)
         at(local(2026, 3, 21, 9))
         s.register_everyone(app, people, sessions, matching_smes=("A",), stream_smes=())

@@ -67,9 +67,10 @@ def test_a_month_runs_itself(app):
         assert s.messages(app, "draft_event_created") == [(organiser, "event", event_id)]
         kinds["draft_event_created"] += 1
         sessions = s.add_sessions(app, people, event_id, day=15)
+        s.mark_ready(app, people, event_id)
         s.approve_publication(app, people, event_id)
 
-        # Registration opens at 20 March 09:00 (the draft's default), not a minute before.
+        # Registration opens at 20 March 09:00 (the draft's default, once ready), not a minute before.
         clock.at(local(2026, 3, 20, 8, 59)).sweep()
         assert s.status(app, event_id) == "draft"
         clock.at(local(2026, 3, 20, 9, 0, 30)).sweep()
@@ -142,8 +143,9 @@ def test_a_month_runs_itself(app):
         assert s.messages(app, "event_reported") == [(organiser, "event", event_id)]
         kinds["event_reported"] += 1
 
-        # May's event opened on 20 April on its own; nothing else moves after the month is done.
-        assert s.status(app, may_event) == "open"
+        # May's draft is past its opening time but nobody added sessions or marked it ready: it stays a
+        # draft. Nothing else moves after the month is done.
+        assert s.status(app, may_event) == "draft"
         settled = s.messages_by_kind(app)
         clock.at(local(2026, 5, 1, 12)).sweep()
         assert s.messages_by_kind(app) == settled
@@ -172,6 +174,7 @@ def test_reminders_carry_the_table_and_the_room(app):
         clock.sweep()
         event_id = s.event_of_plan(app, entry)
         sessions = s.add_sessions(app, people, event_id, day=15)
+        s.mark_ready(app, people, event_id)
         s.approve_publication(app, people, event_id)
         clock.at(local(2026, 3, 21, 9)).sweep()
         s.register_everyone(app, people, sessions, matching_smes=("A",), stream_smes=("A",))

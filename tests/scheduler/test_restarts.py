@@ -2,7 +2,8 @@
 import logging
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 
 import pytest
 from sqlalchemy import select
@@ -44,6 +45,11 @@ def draft_opening_in_the_past(app, people) -> int:
             title="停机期间到点的活动", chain_code="ai", host_region_code="330100",
             starts_on=date.today() + timedelta(days=20), ends_on=date.today() + timedelta(days=25),
             registration_opens_at=now - timedelta(hours=2), registration_closes_at=now + timedelta(days=5)))
+        start = datetime.combine(date.today() + timedelta(days=21), clock_time(2, 0))  # 10:00 in Shanghai
+        planning.create_session(s.user(people.organiser), event, planning.SessionFacts(
+            kind="training", mode="online", title="政策解读", starts_at=start, ends_at=start + timedelta(hours=1),
+            online_url="https://live.example.cn/room/7"))
+        planning.mark_ready(s.user(people.organiser), event)  # set up in time; the scheduler was down
         session.commit()
         return event.id
 

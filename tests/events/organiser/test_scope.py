@@ -31,6 +31,7 @@ def _pages(s) -> list[tuple[str, str]]:
     return [
         ("get", f"/organiser/events/{event}"), ("get", f"/organiser/events/{event}/edit"),
         ("post", f"/organiser/events/{event}/status"), ("get", f"/organiser/events/{event}/sessions/new"),
+        ("post", f"/organiser/events/{event}/ready"), ("post", f"/organiser/events/{event}/unready"),
         ("get", f"/organiser/sessions/{session}/edit"), ("get", f"/organiser/sessions/{session}/registrations"),
         ("get", f"/organiser/sessions/{session}/matching"), ("post", f"/organiser/sessions/{session}/matching/run"),
         ("post", f"/organiser/sessions/{session}/publish"), ("post", f"/organiser/sessions/{session}/meetings"),

@@ -8,7 +8,7 @@ from events.models import Event, EventStatusChange
 from events.services import planning
 from market.services import FieldError
 from tests import factories
-from tests.events.organiser.builders import actor, make_event, utc
+from tests.events.organiser.builders import actor, make_event, make_session, utc
 
 
 def _changes(event_id: int) -> list[tuple[str, str, str]]:
@@ -20,6 +20,7 @@ def _changes(event_id: int) -> list[tuple[str, str, str]]:
 def test_forward_one_step_at_a_time_is_recorded(db_session):
     organiser = factories.organiser()
     event = make_event(organiser)
+    make_session(organiser, event)
     assert planning.advance_event(actor(organiser), event, EventStatus.OPEN) is True
     assert event.status == EventStatus.OPEN
     assert _changes(event.id) == [("draft", "open", "")]
@@ -32,6 +33,7 @@ def test_forward_one_step_at_a_time_is_recorded(db_session):
 def test_every_forward_step_to_reported(db_session):
     organiser = factories.organiser()
     event = make_event(organiser)
+    make_session(organiser, event)
     for status in list(EventStatus)[1:]:
         assert planning.advance_event(actor(organiser), event, status)
     assert event.status == EventStatus.REPORTED
@@ -42,6 +44,7 @@ def test_every_forward_step_to_reported(db_session):
 def test_repeated_call_changes_nothing_twice(db_session):
     organiser = factories.organiser()
     event = make_event(organiser)
+    make_session(organiser, event)
     assert planning.advance_event(actor(organiser), event, EventStatus.OPEN) is True
     assert planning.advance_event(actor(organiser), event, EventStatus.OPEN) is False
     assert planning.advance_event(None, event, EventStatus.OPEN) is False
@@ -52,6 +55,7 @@ def test_a_stale_copy_loses_the_race_quietly(db_session):
     """Another process moved the event after we read it: our conditional UPDATE matches no row."""
     organiser = factories.organiser()
     event = make_event(organiser)
+    make_session(organiser, event)
     db.session.execute(update(Event).where(Event.id == event.id).values(status="open")
                        .execution_options(synchronize_session=False))
     assert event.status == "draft"  # what this process still believes
@@ -87,6 +91,9 @@ def test_due_registrations_open_and_close_once(db_session):
     organiser = factories.organiser()
     event = make_event(organiser, registration_opens_at=utc(2027, 2, 1, 9), registration_closes_at=utc(2027, 3, 1, 18))
     later = make_event(organiser, title="以后的活动", registration_opens_at=utc(2027, 2, 20, 9))
+    for draft in (event, later):
+        make_session(organiser, draft)
+        planning.mark_ready(actor(organiser), draft)
     assert planning.open_due_registrations(utc(2027, 1, 31, 23)) == []
     assert planning.open_due_registrations(utc(2027, 2, 1, 9)) == [event.id]
     assert planning.open_due_registrations(utc(2027, 2, 2)) == []
@@ -102,7 +109,9 @@ def test_due_registrations_open_and_close_once(db_session):
 
 def test_a_draft_whose_window_has_passed_is_not_opened(db_session):
     organiser = factories.organiser()
-    make_event(organiser)
+    event = make_event(organiser)
+    make_session(organiser, event)
+    planning.mark_ready(actor(organiser), event)
     assert planning.open_due_registrations(utc(2027, 3, 5)) == []
 
 
@@ -112,6 +121,7 @@ def test_status_page_moves_forward_and_back_with_reason(app, client):
     with database(app):
         organiser = factories.organiser()
         event = make_event(organiser)
+        make_session(organiser, event)
     sign_in(client, organiser.email)
     response = client.post(f"/organiser/events/{event.id}/status", data={"to_status": "open"})
     assert response.status_code == 302

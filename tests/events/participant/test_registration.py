@@ -99,7 +99,8 @@ def test_full_session_puts_smes_on_the_waitlist_with_the_reason(db_session):
     need = factories.need(user)
     done = reg.register_enterprise(actor(user), session, [need.id], "我同意")
     assert done.status == RegistrationStatus.WAITLISTED
-    assert "名额已满" in done.decision_reason
+    assert done.waitlist_cause == reg.WAITLIST_FULL
+    assert "名额已满" in reg.waitlist_explanation(done)
 
 
 def test_cancelling_an_approved_sme_promotes_the_oldest_waitlisted_and_tells_it(db_session):
