@@ -29,7 +29,7 @@ are plain SELECTs and ``BEGIN IMMEDIATE`` (chainmatch/database.py) already seria
 """
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -37,7 +37,7 @@ from sqlalchemy import or_, select
 from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES
 from events.models import EventSession, Meeting, Registration, RegistrationStaff
-from events.services.planning import format_shanghai
+from events.workdays import SHANGHAI
 from market.models import Enterprise, Institution
 from market.services import FieldError
 
@@ -95,7 +95,9 @@ class Busy:
     @property
     def when(self) -> str:
         """"01-12 10:00–10:30" in Asia/Shanghai."""
-        return f"{format_shanghai(self.starts_at, '%m-%d %H:%M')}–{format_shanghai(self.ends_at, '%H:%M')}"
+        def local(moment: datetime, pattern: str) -> str:
+            return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(pattern)
+        return f"{local(self.starts_at, '%m-%d %H:%M')}–{local(self.ends_at, '%H:%M')}"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES, EventStatus, SessionKind, SessionMode
 from events.models import Event, EventSession, EventStatusChange, Meeting, YearPlanEntry
 from events.services import scope
+from events.services.availability import set_place
 from market.enums import FinancingType
 from market.models import Institution, Region
 from market.services import FieldError, get_chain, get_region
@@ -320,9 +321,23 @@ def update_session(actor, session: EventSession, facts: SessionFacts) -> EventSe
     if problems:
         raise problems[0]
     _check_existing_meetings(session, facts)
+    grid = (session.starts_at, session.slot_minutes)
     _apply_session_facts(session, facts)
+    if grid != (session.starts_at, session.slot_minutes):
+        _restamp_meeting_times(session)
     db.session.flush()
     return session
+
+
+def _restamp_meeting_times(session: EventSession) -> None:
+    """The grid moved (only possible without live placed meetings): the cancelled ones keep stored times
+    that agree with their slot, or lose the slot when the session has no grid any more."""
+    for meeting in db.session.scalars(select(Meeting).where(Meeting.session_id == session.id,
+                                                            Meeting.slot.is_not(None))):
+        if session.slot_minutes:
+            set_place(meeting, session, meeting.slot, meeting.table_number)
+        else:
+            meeting.slot = meeting.table_number = meeting.starts_at = meeting.ends_at = None
 
 
 # ---- the event's status -----------------------------------------------------------------------

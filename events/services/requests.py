@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from chainmatch.extensions import db
-from events.enums import (LeadSource, MeetingSource, RegistrationStatus, RequestDirection, RequestStatus, SessionKind,
-                          SessionMode)
+from events.enums import (LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestDirection,
+                          RequestStatus, SessionKind, SessionMode)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration
 from events.services import availability
 from events.services.agenda import place_meeting
@@ -322,16 +322,32 @@ def due_soon_query(within_hours: int = 24, now: datetime | None = None):
                                         MeetingRequest.respond_by < now + timedelta(hours=within_hours))
 
 
-def placed_request_ids():
-    """Ids of requests that have a live meeting with a time."""
-    return select(Meeting.request_id).where(Meeting.request_id.is_not(None), Meeting.status.in_(availability.LIVE),
-                                            Meeting.slot.is_not(None))
+def settled_request_ids():
+    """Ids of requests that have their meeting: a live one with a time, or one that was cancelled since."""
+    return select(Meeting.request_id).where(
+        Meeting.request_id.is_not(None),
+        (Meeting.status == MeetingStatus.CANCELLED.value)
+        | (Meeting.status.in_(availability.LIVE) & Meeting.slot.is_not(None)))
 
 
 def accepted_unplaced_query():
-    """Pending (待安排) requests: accepted, with no live placed meeting linked to them."""
+    """Pending (待安排) requests: accepted, and no meeting has answered them yet."""
     return select(MeetingRequest).where(MeetingRequest.status == RequestStatus.ACCEPTED,
-                                        MeetingRequest.id.not_in(placed_request_ids()))
+                                        MeetingRequest.id.not_in(settled_request_ids()))
+
+
+def pending_requests_of(actor) -> list[MeetingRequest]:
+    """The actor's party's pending requests (event ones await the organiser; direct ones the two sides)."""
+    if actor.enterprise_id is not None:
+        party = MeetingRequest.enterprise_id == actor.enterprise_id
+    elif actor.institution_id is not None:
+        party = MeetingRequest.institution_id == actor.institution_id
+    else:
+        return []
+    return list(db.session.scalars(accepted_unplaced_query().where(party)
+                                   .options(selectinload(MeetingRequest.event), selectinload(MeetingRequest.enterprise),
+                                            selectinload(MeetingRequest.institution))
+                                   .order_by(MeetingRequest.responded_at, MeetingRequest.id)))
 
 
 def pending_requests_for_session(session: EventSession) -> list[MeetingRequest]:
@@ -352,12 +368,14 @@ def pending_request_for(session: EventSession, enterprise_id: int, institution_i
 
 
 def request_meetings(rows: list[MeetingRequest]) -> dict[int, Meeting]:
-    """request id → its live placed meeting, for the requests pages (one query)."""
+    """request id → the meeting that answers it (live, else cancelled), for the requests pages (one query)."""
     ids = [r.id for r in rows if r.status == RequestStatus.ACCEPTED]
     if not ids:
         return {}
-    meetings = db.session.scalars(select(Meeting).where(Meeting.request_id.in_(ids),
-                                                        Meeting.status.in_(availability.LIVE),
-                                                        Meeting.slot.is_not(None))
+    meetings = db.session.scalars(select(Meeting).where(Meeting.request_id.in_(ids), Meeting.slot.is_not(None))
                                   .options(selectinload(Meeting.session)).order_by(Meeting.id))
-    return {m.request_id: m for m in meetings}
+    found: dict[int, Meeting] = {}
+    for meeting in meetings:  # a live meeting wins over a cancelled one
+        if meeting.request_id not in found or found[meeting.request_id].status == MeetingStatus.CANCELLED:
+            found[meeting.request_id] = meeting
+    return found

@@ -21,7 +21,7 @@ from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatu
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
 from events.services import availability, scope
 from events.services.planning import SCHEDULER, advance_event, format_shanghai
-from events.services.requests import pending_requests_for_session, placed_request_ids
+from events.services.requests import pending_requests_for_session, settled_request_ids
 from market.enums import NeedStatus, ProductStatus
 from market.models import utcnow
 from market.services import FieldError
@@ -235,7 +235,7 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
     kept = [m for m in meetings if not replaceable(m)]
     replaced_ids = [m.id for m in meetings if replaceable(m)]
     known = availability.for_session(session, enterprise_ids, institution_ids, ignore_session_id=session.id)
-    settled = set(db.session.scalars(placed_request_ids().where(Meeting.id.not_in(replaced_ids))))
+    settled = set(db.session.scalars(settled_request_ids().where(Meeting.id.not_in(replaced_ids))))
     pending = {(r.enterprise_id, r.institution_id): r for r in pending_requests_for_session(session)
                if r.id not in settled}
     instance = build_instance(session, registrations, kept, known, settled)
