@@ -208,6 +208,9 @@ def _pending_scenario():
     assert [m.enterprise_id for m in _live(other.enterprise_id)] == [other.enterprise_id]
     request = requests.request_meeting(actor(asker), event, db.session.get(Institution, bank.institution_id),
                                        need.id, consent_text="同意")
+    # "other" asks too, but nobody answers: only the acceptance should decide who gets the slot
+    requests.request_meeting(actor(other), event, db.session.get(Institution, bank.institution_id),
+                             consent_text="同意")
     db.session.commit()
     return event, session, organiser, other, asker, bank, request
 
