@@ -138,6 +138,16 @@ class Availability:
     busy: list[Busy] = field(default_factory=list)
     staff: dict[tuple[int, int, int], tuple[Person, ...]] = field(default_factory=dict)
     names: dict[tuple[int, int, int], tuple[str, ...]] = field(default_factory=dict)
+    _of_enterprise: dict[int, list[Busy]] = field(default_factory=dict, repr=False)
+    _of_institution: dict[int, list[Busy]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for busy in self.busy:
+            self._index(busy)
+
+    def _index(self, busy: Busy) -> None:
+        self._of_enterprise.setdefault(busy.enterprise_id, []).append(busy)
+        self._of_institution.setdefault(busy.institution_id, []).append(busy)
 
     @classmethod
     def load(cls, starts_at: datetime, ends_at: datetime, enterprise_ids=(), institution_ids=(),
@@ -187,13 +197,15 @@ class Availability:
         return found
 
     def add(self, meeting: Meeting, session: EventSession) -> None:
-        self.busy.append(Busy(meeting.id, session.id, session.title, meeting.starts_at, meeting.ends_at,
-                              meeting.enterprise_id, "", meeting.institution_id, "", meeting.table_number))
+        busy = Busy(meeting.id, session.id, session.title, meeting.starts_at, meeting.ends_at,
+                    meeting.enterprise_id, "", meeting.institution_id, "", meeting.table_number)
+        self.busy.append(busy)
+        self._index(busy)
 
     def enterprise_clash(self, enterprise_id: int, starts_at: datetime, ends_at: datetime,
                          ignore: int | None = None) -> Clash | None:
-        for busy in self.busy:
-            if busy.enterprise_id == enterprise_id and busy.meeting_id != ignore and \
+        for busy in self._of_enterprise.get(enterprise_id, ()):
+            if busy.meeting_id != ignore and \
                     overlaps(busy.starts_at, busy.ends_at, starts_at, ends_at):
                 return Clash(busy, "enterprise")
         return None
@@ -202,8 +214,8 @@ class Availability:
                     ignore: int | None = None) -> Clash | None:
         """The table is taken in this session, or one of its staff sits at an overlapping meeting elsewhere."""
         people = self.staff.get((session_id, institution_id, table), ())
-        for busy in self.busy:
-            if busy.institution_id != institution_id or busy.meeting_id == ignore or \
+        for busy in self._of_institution.get(institution_id, ()):
+            if busy.meeting_id == ignore or \
                     not overlaps(busy.starts_at, busy.ends_at, starts_at, ends_at):
                 continue
             if busy.session_id == session_id:

@@ -227,10 +227,11 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
                                       status=EventStatus(session.event.status).label))
     if session.slot_count < 1:
         raise FieldError("session", _l("该场次没有可用的会谈时段，请检查时间和会谈时长。"))
+    availability.lock_parties([session.id])  # the lock order: this session, then its parties
     registrations = approved_registrations(session)
     enterprise_ids = [r.enterprise_id for r in registrations if r.enterprise_id is not None]
     institution_ids = [r.institution_id for r in registrations if r.institution_id is not None]
-    availability.lock_parties([session.id], enterprise_ids, institution_ids)
+    availability.lock_parties([], enterprise_ids, institution_ids)
     meetings = active_meetings(session)
     kept = [m for m in meetings if not replaceable(m)]
     replaced_ids = [m.id for m in meetings if replaceable(m)]
