@@ -271,7 +271,10 @@ class MeetingRequest(db.Model):
 
 
 class Meeting(db.Model):
-    """One enterprise with one institution at a table in a slot of a session."""
+    """One enterprise with one institution at a table in a slot of a session.
+
+    The unique indexes refuse clashes within one session; clashes across sessions and events are
+    refused by events.services.availability, which every path that places a meeting calls."""
 
     __tablename__ = "meetings"
     __table_args__ = (
@@ -280,6 +283,10 @@ class Meeting(db.Model):
         CheckConstraint("slot IS NULL OR slot >= 0", name="slot_not_negative"),
         CheckConstraint("table_number IS NULL OR table_number >= 1", name="table_positive"),
         CheckConstraint("(slot IS NULL) = (table_number IS NULL)", name="slot_and_table_together"),
+        CheckConstraint("(slot IS NULL) = (starts_at IS NULL) AND (slot IS NULL) = (ends_at IS NULL) "
+                        "AND (starts_at IS NULL OR starts_at < ends_at)", name="times_with_slot"),
+        Index("ix_meetings_enterprise_time", "enterprise_id", "starts_at"),
+        Index("ix_meetings_institution_time", "institution_id", "starts_at"),
         Index("uq_meetings_enterprise_slot", "session_id", "enterprise_id", "slot", unique=True,
               **_partial(NOT_CANCELLED)),
         Index("uq_meetings_table_slot", "session_id", "institution_id", "table_number", "slot", unique=True,
@@ -296,6 +303,10 @@ class Meeting(db.Model):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_requests.id", ondelete="SET NULL"))
     slot: Mapped[int | None] = mapped_column(Integer)
     table_number: Mapped[int | None] = mapped_column(Integer)
+    # The slot's absolute interval (UTC), set with the slot by events.services.availability.set_place:
+    # what every party's clock is checked against across sessions and events.
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(20), default=MeetingStatus.PROPOSED.value, index=True)
     source: Mapped[str] = mapped_column(String(20), default=MeetingSource.MATCHER.value)
     score: Mapped[int | None] = mapped_column(Integer)  # per mille, 0..1000
@@ -312,14 +323,6 @@ class Meeting(db.Model):
     need: Mapped[FinancingNeed | None] = relationship()
     product: Mapped[Product | None] = relationship()
     outcomes: Mapped[list["Outcome"]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
-
-    @property
-    def starts_at(self) -> datetime | None:
-        return None if self.slot is None else self.session.slot_starts_at(self.slot)
-
-    @property
-    def ends_at(self) -> datetime | None:
-        return None if self.slot is None else self.session.slot_ends_at(self.slot)
 
 
 class UnmatchedEnterprise(db.Model):

@@ -137,3 +137,16 @@ def product(owner: User, **overrides):
     """A product of `owner`'s institution."""
     actor = db.session.get(User, owner.id)
     return _loaded(market.create_product(actor, product_facts(**overrides)))
+
+
+def unsaved_meeting(session, slot: int | None, table: int | None, **columns):
+    """A Meeting of `session` at `slot` and `table`, its stored interval set the way the services set it
+    (events.services.availability.set_place); not added to the database session."""
+    from events.models import Meeting
+    from events.services.availability import set_place
+    meeting = Meeting(**columns)
+    meeting.session_id = getattr(session, "id", None)
+    meeting.session = session
+    if slot is not None:
+        set_place(meeting, session, slot, table)
+    return meeting

@@ -12,7 +12,7 @@ from events.enums import EventStatus, MeetingSource, MeetingStatus, Registration
 from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
                                     MoveMeetingForm, PlanEntryForm, SessionForm, StatusForm)
 from events.models import Meeting, Registration, UnmatchedEnterprise
-from events.services import planning, publication, registration, schedule_edits, scheduling, scope
+from events.services import planning, publication, registration, requests, schedule_edits, scheduling, scope
 from market.enums import FinancingType
 from market.forms import attach_field_error
 from market.services import FieldError
@@ -297,7 +297,7 @@ def _slot_choices(session) -> list[tuple[int, str]]:
 
 
 def _render_matching(session, status: int = 200, failed_meeting_id: int | None = None, move_form=None,
-                     cancel_form=None, add_form=None):
+                     cancel_form=None, add_form=None, prefill: dict | None = None):
     registrations = scheduling.approved_registrations(session)
     enterprise_regs = [r for r in registrations if r.enterprise_id is not None]
     institution_regs = [r for r in registrations if r.institution_id is not None]
@@ -305,7 +305,9 @@ def _render_matching(session, status: int = 200, failed_meeting_id: int | None =
     if add_form is None:
         add_form = AddMeetingForm(slots, [(r.enterprise_id, r.enterprise.name) for r in enterprise_regs],
                                   [(r.institution_id, r.institution.name) for r in institution_regs], formdata=None,
-                                  data={"table_number": 1})
+                                  data={"table_number": 1, **(prefill or {})})
+    pending = requests.pending_requests_for_session(session)
+    attending = ({r.enterprise_id for r in enterprise_regs}, {r.institution_id for r in institution_regs})
     meetings = scheduling.active_meetings(session)
     cells = {(m.institution_id, m.table_number, m.slot): m for m in meetings if m.slot is not None}
     unmatched = db.session.scalars(select(UnmatchedEnterprise).where(UnmatchedEnterprise.session_id == session.id)
@@ -319,7 +321,8 @@ def _render_matching(session, status: int = 200, failed_meeting_id: int | None =
         unplaced=[m for m in meetings if m.slot is None], unmatched=unmatched, cancelled=cancelled,
         proposed=sum(m.status == MeetingStatus.PROPOSED for m in meetings),
         met_enterprises=len({m.enterprise_id for m in meetings}), add_form=add_form,
-        failed_meeting_id=failed_meeting_id, move_form=move_form, cancel_form=cancel_form,
+        failed_meeting_id=failed_meeting_id, move_form=move_form, cancel_form=cancel_form, pending=pending,
+        placeable={r.id for r in pending if r.enterprise_id in attending[0] and r.institution_id in attending[1]},
         blank_move=lambda meeting: MoveMeetingForm(slots, formdata=None, data={
             "slot": meeting.slot, "table_number": meeting.table_number}, prefix=f"m{meeting.id}"),
         blank_cancel=lambda meeting: CancelMeetingForm(formdata=None, prefix=f"c{meeting.id}")), status
@@ -331,7 +334,8 @@ def matching(session_id: int):
     session = scope.session_for(current_user, session_id)
     if not session.kind_enum.has_meetings:
         abort(404)
-    return _render_matching(session)
+    prefill = {name: request.args.get(name, type=int) for name in ("enterprise", "institution")}
+    return _render_matching(session, prefill={k: v for k, v in prefill.items() if v})
 
 
 @bp.post("/sessions/<int:session_id>/matching/run")

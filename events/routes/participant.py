@@ -173,7 +173,9 @@ def requests_page():
     consent.log_details_shown(current_user, [r.enterprise for r in inbox + outbox], request.path)
     db.session.commit()
     notes = {r.id: calendar_note(r.respond_by.year) for r in inbox + outbox}
+    arranged = requests.request_meetings(inbox + outbox)
     return render_template("events/participant/requests.html", inbox=inbox, outbox=outbox, notes=notes,
+                           arranged=arranged, arranged_where={r: agenda.meeting_location(m) for r, m in arranged.items()},
                            answer_form=AnswerForm(), confirm_form=ConfirmForm(),
                            consent_texts={r.id: consent.request_consent_text(r.institution.name) for r in inbox},
                            counterpart=_request_counterparts(inbox + outbox))
@@ -259,8 +261,13 @@ def _answer(request_id: int, verb: str):
             text = consent.request_consent_text(meeting_request.institution.name) \
                 if current_user.role == "sme" and form.consent.data else ""
             meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text)
-            done = _("已接受，会谈已排入日程。") if meeting is not None else \
-                _("已接受；暂无双方都空闲的时段，主办方排期时会优先安排。")
+            if meeting is not None:
+                done = _("已接受，会谈已排入日程：%(when)s。", when=requests.meeting_when(meeting)[
+                    1 if _locale() == "en" else 0])
+            elif meeting_request.event_id is not None:
+                done = _("已接受，待主办方安排时段：暂无双方都空闲的时段，主办方排期时会优先安排。")
+            else:
+                done = _("已接受。该约见不属于对接活动，请与对方联系商定时间和方式。")
         elif verb == "decline":
             requests.decline_request(current_user, meeting_request, form.note.data or "")
             done = _("已婉拒该请求。")
@@ -301,11 +308,15 @@ def withdraw_request(request_id: int):
 def agenda_page():
     meetings = agenda.agenda_for(current_user)
     event_id = request.args.get("event_id", type=int)
+    pending = requests.pending_requests_of(current_user)
     if event_id:
         meetings = [m for m in meetings if m.session.event_id == event_id]
-    consent.log_details_shown(current_user, [m.enterprise for m in meetings], request.path)
+        pending = [r for r in pending if r.event_id == event_id]
+    consent.log_details_shown(current_user, [m.enterprise for m in meetings] + [r.enterprise for r in pending],
+                              request.path)
     db.session.commit()
     return render_template("events/participant/agenda.html", meetings=meetings, reason_form=ReasonForm(),
+                           pending=pending, pending_names=_request_counterparts(pending),
                            confirm_form=ConfirmForm(), names=agenda.counterpart_names(current_user, meetings),
                            locations={m.id: agenda.meeting_location(m) for m in meetings}, now=utcnow())
 

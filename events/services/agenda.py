@@ -1,7 +1,8 @@
 """A participant's meetings: where and when, the calendar file, cancelling, check-in, booking a free slot.
 
-Clashes are refused by the database (partial unique indexes on slot × enterprise, slot × table and
-the pair): placing or booking inserts in a SAVEPOINT and treats an IntegrityError as "just taken".
+Whether the parties are free is decided by events.services.availability (across every session and event,
+under its locks); within a session the partial unique indexes (slot × enterprise, slot × table, the pair)
+stay the backstop: placing or booking inserts in a SAVEPOINT and treats an IntegrityError as "just taken".
 """
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.models import EventSession, Meeting, Registration, UnmatchedEnterprise
+from events.services import availability
 from events.services.consent import enterprise_names, share_registration_details
 from events.services.outcomes import refresh_need_status
 from events.services.registration import notify_party, registration_of
@@ -37,9 +39,11 @@ def session_is_published(session: EventSession) -> bool:
 
 
 def _shown_to_participants():
-    """Participants see published meetings and the ones they made themselves (requests, bookings)."""
+    """Participants see published meetings and the ones they made themselves (requests, bookings, and any
+    meeting that answers one of their accepted requests)."""
     return or_(Meeting.status != MeetingStatus.PROPOSED,
-               Meeting.source.in_([MeetingSource.REQUEST.value, MeetingSource.BOOKING.value]))
+               Meeting.source.in_([MeetingSource.REQUEST.value, MeetingSource.BOOKING.value]),
+               Meeting.request_id.is_not(None))
 
 
 def agenda_for(actor) -> list[Meeting]:
@@ -150,31 +154,46 @@ def _taken(session_id: int, column, value) -> set:
 
 
 def free_cells(session: EventSession, institution_id: int, enterprise_id: int | None = None,
-               now: datetime | None = None) -> list[tuple[int, int]]:
-    """(slot, table) pairs still free at the institution (and for the enterprise), in the future."""
-    registration = registration_of(session.id, institution_id=institution_id)
+               now: datetime | None = None, known: availability.Availability | None = None,
+               registration: Registration | None = None) -> list[tuple[int, int]]:
+    """(slot, table) pairs still free at the institution (and for the enterprise), in the future, in every
+    session and event (`known`: the parties' busy times, loaded once by the caller for several institutions)."""
+    if registration is None:
+        registration = registration_of(session.id, institution_id=institution_id)
     if not session.slot_minutes or registration is None or registration.status != RegistrationStatus.APPROVED:
         return []
     now = now or utcnow()
-    taken = _taken(session.id, Meeting.institution_id, institution_id)
-    busy = {slot for slot, _ in _taken(session.id, Meeting.enterprise_id, enterprise_id)} if enterprise_id else set()
+    if known is None:
+        known = availability.for_session(session, [enterprise_id] if enterprise_id else [], [institution_id])
     blocked = set(registration.unavailable_slots or [])
-    return [(slot, table) for slot in range(session.slot_count) if session.slot_starts_at(slot) > now
-            and slot not in blocked and slot not in busy
-            for table in range(1, (registration.tables or 1) + 1) if (slot, table) not in taken]
+    cells = []
+    for slot in range(session.slot_count):
+        starts_at, ends_at = session.slot_starts_at(slot), session.slot_ends_at(slot)
+        if starts_at <= now or slot in blocked or \
+                (enterprise_id and known.enterprise_clash(enterprise_id, starts_at, ends_at)):
+            continue
+        cells += [(slot, table) for table in range(1, (registration.tables or 1) + 1)
+                  if not known.table_clash(session.id, institution_id, table, starts_at, ends_at)]
+    return cells
 
 
 def place_meeting(session: EventSession, enterprise_id: int, institution_id: int, need_id: int | None,
                   product_id: int | None, source: MeetingSource, request_id: int | None = None) -> Meeting | None:
-    """Put a fixed meeting in the first free slot and table both can take; None when nothing is free."""
+    """Put a fixed meeting in the first free slot and table both can take; None when nothing is free.
+    A meeting the pair already has in the session answers a request too (it is linked to it)."""
+    availability.lock_parties([session.id], [enterprise_id], [institution_id])
     existing = active_pair_meeting(session.id, enterprise_id, institution_id)
     if existing is not None:
+        if request_id is not None and existing.request_id is None:
+            existing.request_id = request_id
+            db.session.flush()
         return existing
     status = MeetingStatus.SCHEDULED if session_is_published(session) else MeetingStatus.PROPOSED
     for slot, table in free_cells(session, institution_id, enterprise_id):
-        meeting = Meeting(session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id,
-                          need_id=need_id, product_id=product_id, request_id=request_id, slot=slot,
-                          table_number=table, status=status.value, source=source.value)
+        meeting = availability.set_place(Meeting(
+            session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id, need_id=need_id,
+            product_id=product_id, request_id=request_id, status=status.value, source=source.value),
+            session, slot, table)
         if _insert_meeting(meeting):
             _after_new_meeting(meeting)
             return meeting
@@ -205,6 +224,7 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
     if slot in (theirs.unavailable_slots or []) or session.slot_starts_at(slot) <= utcnow():
         raise FieldError("slot", _l("该时段不可预约，请选择其他时段。"))
     need, product = _need_and_product(mine, theirs)
+    availability.lock_parties([session.id], [actor.enterprise_id], [institution.id])
     existing = active_pair_meeting(session.id, actor.enterprise_id, institution.id)
     if existing is not None:
         if (existing.slot, existing.table_number) == (slot, table):
@@ -213,11 +233,11 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
                                    at=existing.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%H:%M")))
     if (slot, table) in _taken(session.id, Meeting.institution_id, institution.id):
         raise FieldError("slot", SLOT_TAKEN)
-    if any(busy == slot for busy, _ in _taken(session.id, Meeting.enterprise_id, actor.enterprise_id)):
-        raise FieldError("slot", _l("您在该时段已有其他会谈。"))
-    meeting = Meeting(session_id=session.id, enterprise_id=actor.enterprise_id, institution_id=institution.id,
-                      need_id=need.id, product_id=product.id if product else None, slot=slot, table_number=table,
-                      status=MeetingStatus.SCHEDULED.value, source=MeetingSource.BOOKING.value)
+    availability.refuse_clash(session, slot, actor.enterprise_id, institution.id, table, for_sme=True)
+    meeting = availability.set_place(Meeting(
+        session_id=session.id, enterprise_id=actor.enterprise_id, institution_id=institution.id, need_id=need.id,
+        product_id=product.id if product else None, status=MeetingStatus.SCHEDULED.value,
+        source=MeetingSource.BOOKING.value), session, slot, table)
     if not _insert_meeting(meeting):
         again = active_pair_meeting(session.id, actor.enterprise_id, institution.id)
         if again is not None and (again.slot, again.table_number) == (slot, table):
@@ -262,10 +282,14 @@ def offer_freed_slot(meeting: Meeting) -> int:
     link = path_for("events.book", session_id=session.id, institution=meeting.institution_id, slot=meeting.slot,
                     table=meeting.table_number)
     start = meeting.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    known = availability.Availability.load(meeting.starts_at, meeting.ends_at,
+                                           [r.enterprise_id for r in candidates])
     offered = 0
     for registration in candidates:
         if not any(need.type in types and need.status != NeedStatus.WITHDRAWN for need in registration.needs):
             continue
+        if known.enterprise_clash(registration.enterprise_id, meeting.starts_at, meeting.ends_at):
+            continue  # busy then, in this session or another
         if active_pair_meeting(session.id, registration.enterprise_id, meeting.institution_id) is not None:
             continue
         message = Message(subject_zh=f"有空出的对接时段：{session.title}",
@@ -362,7 +386,9 @@ def bookable_institutions(session: EventSession, actor) -> list[tuple[Registrati
     registrations = db.session.scalars(select(Registration).where(
         Registration.session_id == session.id, Registration.institution_id.is_not(None),
         Registration.status == RegistrationStatus.APPROVED).order_by(Registration.id)).all()
-    return [(registration, free_cells(session, registration.institution_id, actor.enterprise_id))
+    known = availability.for_session(session, [actor.enterprise_id], [r.institution_id for r in registrations])
+    return [(registration, free_cells(session, registration.institution_id, actor.enterprise_id, known=known,
+                                      registration=registration))
             for registration in registrations]
 
 

@@ -16,6 +16,7 @@ from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES, EventStatus, SessionKind, SessionMode
 from events.models import Event, EventSession, EventStatusChange, Meeting, Registration, YearPlanEntry
 from events.services import scope
+from events.services.availability import set_place
 from events.services.registration import promote_waitlist
 from market.enums import FinancingType
 from market.models import Institution, Region, utcnow
@@ -420,12 +421,26 @@ def update_session(actor, session: EventSession, facts: SessionFacts) -> EventSe
         raise problems[0]
     _check_existing_meetings(session, facts)
     old_slots, old_capacity = _slot_times(session), session.capacity
+    grid = (session.starts_at, session.slot_minutes)
     _apply_session_facts(session, facts)
     _carry_unavailable_slots(session, old_slots)
+    if grid != (session.starts_at, session.slot_minutes):
+        _restamp_meeting_times(session)
     db.session.flush()
     if session.capacity != old_capacity:
         promote_waitlist(session)
     return session
+
+
+def _restamp_meeting_times(session: EventSession) -> None:
+    """The grid moved (only possible without live placed meetings): the cancelled ones keep stored times
+    that agree with their slot, or lose the slot when the session has no grid any more."""
+    for meeting in db.session.scalars(select(Meeting).where(Meeting.session_id == session.id,
+                                                            Meeting.slot.is_not(None))):
+        if session.slot_minutes:
+            set_place(meeting, session, meeting.slot, meeting.table_number)
+        else:
+            meeting.slot = meeting.table_number = meeting.starts_at = meeting.ends_at = None
 
 
 # ---- ready: the organiser's word that the draft may open by the clock ---------------------------

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingStatus, SessionMode
 from events.models import Event, EventSession, Meeting
-from events.services import scope
+from events.services import availability, scope
 from events.services.consent import consented_enterprise_ids, share_details_for_session
 from events.services.planning import SCHEDULER, format_shanghai
 from events.services.registration import party_users
@@ -36,10 +36,6 @@ class PublicationSummary:
     messages: int = 0
 
 
-def _lock(session: EventSession) -> None:
-    db.session.execute(select(EventSession.id).where(EventSession.id == session.id).with_for_update())
-
-
 def publish_schedule(actor, session: EventSession) -> PublicationSummary:
     """Proposed meetings → scheduled, their needs → matched, one message per participant user."""
     event = session.event
@@ -49,7 +45,7 @@ def publish_schedule(actor, session: EventSession) -> PublicationSummary:
     if EventStatus(event.status) not in MATCHABLE_EVENT_STATUSES:
         raise FieldError("session", _("报名截止并完成匹配后才能发布日程（当前状态：%(status)s）。",
                                       status=EventStatus(event.status).label))
-    _lock(session)
+    availability.lock_parties([session.id])  # step 1 of the one lock order
     meetings = active_meetings(session)
     if session.matched_at is None and not meetings:
         raise FieldError("session", _l("请先运行匹配或添加会谈，再发布日程。"))

@@ -3,8 +3,11 @@
 The deadline (`respond_by`) is the end of the N-th official working day after the request day
 (events.workdays), N being the product's promise, else the institution's smallest promise, else 5.
 An accepted request becomes a fixed meeting in the event's matching session that serves the need's
-type, in the first slot and table both can take; when nothing is free it stays accepted, and the
-matcher keeps accepted requests whenever capacity allows.
+type, in the first slot and table both can take (events.services.availability judges "free", across
+sessions and events). When nothing is free it is *pending* (待安排): accepted with no live placed meeting
+linked to it. The organiser's schedule page lists pending requests, the next matcher run places them
+first, and both sides' pages and messages say so. A direct request (no event) has no sessions: it is
+accepted, and the two sides agree the time themselves.
 """
 from datetime import datetime, timedelta
 
@@ -13,12 +16,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from chainmatch.extensions import db
-from events.enums import LeadSource, MeetingSource, RegistrationStatus, RequestDirection, RequestStatus, SessionKind
+from events.enums import (LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestDirection,
+                          RequestStatus, SessionKind, SessionMode)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration
+from events.services import availability
 from events.services.agenda import place_meeting
 from events.services.consent import grant_consent
+from events.services.planning import format_shanghai
 from events.services.registration import notify_party, serves_type
 from events.workdays import add_working_days
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
@@ -167,19 +174,49 @@ def _answer(request: MeetingRequest, to: RequestStatus, note: str, now: datetime
 
 def accept_request(actor, request: MeetingRequest, note: str = "", consent_text: str = "",
                    now: datetime | None = None) -> Meeting | None:
-    """The other side accepts; returns the fixed meeting, or None when no common free slot is left."""
+    """The other side accepts; returns the fixed meeting, or None when it is pending (no common free slot,
+    or no event). The requester is told which of the two, with the time and place when there is one."""
     if not is_recipient(actor, request):
         abort(404)
     if actor.enterprise_id is not None and not (consent_text or "").strip():
         raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
+    sessions = sessions_for_request(request)
+    availability.lock_parties([s.id for s in sessions], [request.enterprise_id], [request.institution_id])
     _answer(request, RequestStatus.ACCEPTED, note, now or utcnow())
     if actor.enterprise_id is not None:
         grant_consent(request.enterprise_id, request.institution_id, consent_text, "acceptance", actor.id)
-    meeting = place_accepted_request(request)
-    _tell(request, "request_accepted", to_requester=True,
-          zh=("约见请求已被接受", "对方已接受您的约见请求，详见“我的日程”。"),
-          en=("Meeting request accepted", "Your meeting request was accepted; see your agenda."))
+    meeting = place_accepted_request(request, sessions)
+    if meeting is not None:
+        when_zh, when_en = meeting_when(meeting)
+        zh = f"对方已接受您的约见请求。会谈安排在 {when_zh}，场次：{meeting.session.title}。详见“我的日程”。"
+        en = f"Your meeting request was accepted. The meeting is on {when_en}, session: {meeting.session.title}. " \
+             "See your agenda."
+    elif request.event_id is not None:
+        zh = "对方已接受您的约见请求。目前双方在本活动的对接场次中没有共同的空闲时段，会谈待主办方安排时段；" \
+             "安排好后会通知您时间和地点。"
+        en = "Your meeting request was accepted. The two of you have no common free slot in the event's " \
+             "sessions yet, so the meeting awaits a time from the organiser; you will be told when and where."
+    else:
+        zh = "对方已接受您的约见请求。该约见不属于对接活动，不会排入“我的日程”；请与对方联系商定时间和方式。"
+        en = "Your meeting request was accepted. It belongs to no event, so it is not in your agenda; " \
+             "agree the time and the way to meet with the other side."
+    _tell(request, "request_accepted", to_requester=True, zh=("约见请求已被接受", zh),
+          en=("Meeting request accepted", en))
     return meeting
+
+
+def meeting_when(meeting: Meeting) -> tuple[str, str]:
+    """"2027-01-12 10:00–10:30（北京时间），<place>" and its English, for messages."""
+    session = meeting.session
+    day = format_shanghai(meeting.starts_at, "%Y-%m-%d")
+    span = f"{format_shanghai(meeting.starts_at, '%H:%M')}–{format_shanghai(meeting.ends_at, '%H:%M')}"
+    if session.mode == SessionMode.ONLINE:
+        place_zh, place_en = f"线上会议室 {session.online_url}", f"online room {session.online_url}"
+    else:
+        where = " ".join(part for part in (session.venue, session.room) if part)
+        place_zh = f"{where} {meeting.institution.name} {meeting.table_number} 号桌".strip()
+        place_en = f"{where}, {meeting.institution.name} table {meeting.table_number}".strip(", ")
+    return f"{day} {span}（北京时间），{place_zh}", f"{day} {span} (Beijing time), {place_en}"
 
 
 def sessions_for_request(request: MeetingRequest) -> list[EventSession]:
@@ -198,9 +235,13 @@ def sessions_for_request(request: MeetingRequest) -> list[EventSession]:
     return sorted(sessions, key=lambda session: (session.id not in registered, session.starts_at, session.id))
 
 
-def place_accepted_request(request: MeetingRequest) -> Meeting | None:
-    """Try each suitable session in turn; the first free common slot wins (idempotent for the pair)."""
-    for session in sessions_for_request(request):
+def place_accepted_request(request: MeetingRequest, sessions: list[EventSession] | None = None) -> Meeting | None:
+    """Try each suitable session in turn; the first free common slot wins (idempotent for the pair).
+    Locks every candidate session first, then the two parties (the availability module's order)."""
+    if sessions is None:
+        sessions = sessions_for_request(request)
+        availability.lock_parties([s.id for s in sessions], [request.enterprise_id], [request.institution_id])
+    for session in sessions:
         meeting = place_meeting(session, request.enterprise_id, request.institution_id, request.need_id,
                                 request.product_id, MeetingSource.REQUEST, request.id)
         if meeting is not None:
@@ -281,8 +322,60 @@ def due_soon_query(within_hours: int = 24, now: datetime | None = None):
                                         MeetingRequest.respond_by < now + timedelta(hours=within_hours))
 
 
+def settled_request_ids():
+    """Ids of requests that have their meeting: a live one with a time, or one that was cancelled since."""
+    return select(Meeting.request_id).where(
+        Meeting.request_id.is_not(None),
+        (Meeting.status == MeetingStatus.CANCELLED.value)
+        | (Meeting.status.in_(availability.LIVE) & Meeting.slot.is_not(None)))
+
+
 def accepted_unplaced_query():
-    """Accepted requests of an event that have no active meeting yet (for the matcher to keep)."""
-    placed = select(Meeting.request_id).where(Meeting.request_id.is_not(None), Meeting.status != "cancelled")
+    """Pending (待安排) requests: accepted, and no meeting has answered them yet."""
     return select(MeetingRequest).where(MeetingRequest.status == RequestStatus.ACCEPTED,
-                                        MeetingRequest.id.not_in(placed))
+                                        MeetingRequest.id.not_in(settled_request_ids()))
+
+
+def pending_requests_of(actor) -> list[MeetingRequest]:
+    """The actor's party's pending requests (event ones await the organiser; direct ones the two sides)."""
+    if actor.enterprise_id is not None:
+        party = MeetingRequest.enterprise_id == actor.enterprise_id
+    elif actor.institution_id is not None:
+        party = MeetingRequest.institution_id == actor.institution_id
+    else:
+        return []
+    return list(db.session.scalars(accepted_unplaced_query().where(party)
+                                   .options(selectinload(MeetingRequest.event), selectinload(MeetingRequest.enterprise),
+                                            selectinload(MeetingRequest.institution))
+                                   .order_by(MeetingRequest.responded_at, MeetingRequest.id)))
+
+
+def pending_requests_for_session(session: EventSession) -> list[MeetingRequest]:
+    """The event's pending requests this session could host (not tied to another session), oldest first."""
+    return list(db.session.scalars(accepted_unplaced_query().where(
+        MeetingRequest.event_id == session.event_id,
+        MeetingRequest.session_id.is_(None) | (MeetingRequest.session_id == session.id))
+        .options(selectinload(MeetingRequest.enterprise), selectinload(MeetingRequest.institution))
+        .order_by(MeetingRequest.responded_at, MeetingRequest.id)))
+
+
+def pending_request_for(session: EventSession, enterprise_id: int, institution_id: int) -> MeetingRequest | None:
+    """The pair's pending request in the session's event, if any (one open request per pair and event)."""
+    return db.session.scalar(accepted_unplaced_query().where(
+        MeetingRequest.event_id == session.event_id, MeetingRequest.enterprise_id == enterprise_id,
+        MeetingRequest.institution_id == institution_id,
+        MeetingRequest.session_id.is_(None) | (MeetingRequest.session_id == session.id)).limit(1))
+
+
+def request_meetings(rows: list[MeetingRequest]) -> dict[int, Meeting]:
+    """request id → the meeting that answers it (live, else cancelled), for the requests pages (one query)."""
+    ids = [r.id for r in rows if r.status == RequestStatus.ACCEPTED]
+    if not ids:
+        return {}
+    meetings = db.session.scalars(select(Meeting).where(Meeting.request_id.in_(ids), Meeting.slot.is_not(None))
+                                  .options(selectinload(Meeting.session)).order_by(Meeting.id))
+    found: dict[int, Meeting] = {}
+    for meeting in meetings:  # a live meeting wins over a cancelled one
+        if meeting.request_id not in found or found[meeting.request_id].status == MeetingStatus.CANCELLED:
+            found[meeting.request_id] = meeting
+    return found

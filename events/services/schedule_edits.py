@@ -1,7 +1,8 @@
 """The organiser's changes to a session's schedule: move, cancel, add.
 
-The partial unique indexes on meetings are the judge of clashes; a refused change is reported
-naming the meeting it clashes with ("该企业在第 3 时段（09:30–10:00）已与 XX银行 会谈").
+Whether the parties are free is decided by events.services.availability, across every session and
+event, under its locks; the partial unique indexes on meetings remain the backstop within a session.
+A refused change names the meeting it clashes with ("该企业在 01-12 10:00–10:30 已与 XX银行 会谈（场次：……）").
 """
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import MeetingSource, MeetingStatus
 from events.models import EventSession, Meeting, Registration
-from events.services import scope
+from events.services import availability, scope
 from events.services.publication import notify_meeting_cancelled, notify_meeting_moved
+from events.services.requests import pending_request_for
 from events.services.scheduling import active_meetings, approved_registration_of, slot_label, unavailable_slots
 from market.enums import NeedStatus, ProductStatus
 from market.models import utcnow
@@ -66,9 +68,12 @@ def move_meeting(actor, meeting: Meeting, slot: int, table_number: int) -> Meeti
     _check_place(session, meeting.enterprise_id, meeting.institution_id, slot, table_number)
     if (meeting.slot, meeting.table_number) == (slot, table_number):
         return meeting
+    availability.lock_parties([session.id], [meeting.enterprise_id], [meeting.institution_id])
+    availability.refuse_clash(session, slot, meeting.enterprise_id, meeting.institution_id, table_number,
+                              ignore_meeting_id=meeting.id)
     try:
         with db.session.begin_nested():
-            meeting.slot, meeting.table_number = slot, table_number
+            availability.set_place(meeting, session, slot, table_number)
             db.session.flush()
     except IntegrityError:
         raise _clash(session, meeting.id, meeting.enterprise_id, meeting.institution_id, slot,
@@ -127,10 +132,18 @@ def add_meeting(actor, session: EventSession, enterprise_id: int, institution_id
     if institution_registration is None:
         raise FieldError("institution", _l("该机构未获准参加本场次。"))
     _check_place(session, enterprise_id, institution_id, slot, table_number)
+    availability.lock_parties([session.id], [enterprise_id], [institution_id])
+    availability.refuse_clash(session, slot, enterprise_id, institution_id, table_number)
     need_id, product_id = _need_and_product(session, enterprise_registration, institution_registration)
-    meeting = Meeting(session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id,
-                      need_id=need_id, product_id=product_id, slot=slot, table_number=table_number,
-                      status=MeetingStatus.PROPOSED.value, source=MeetingSource.ORGANISER.value, reasons=[])
+    request = pending_request_for(session, enterprise_id, institution_id)
+    if request is not None:
+        need_id, product_id = request.need_id or need_id, request.product_id or product_id
+    meeting = availability.set_place(Meeting(
+        session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id, need_id=need_id,
+        product_id=product_id, request_id=request.id if request else None, status=MeetingStatus.PROPOSED.value,
+        source=MeetingSource.ORGANISER.value, reasons=[]), session, slot, table_number)
+    if request is not None and request.session_id is None:
+        request.session_id = session.id
     try:
         with db.session.begin_nested():
             db.session.add(meeting)

@@ -2,7 +2,9 @@
 
 Ids given to the engine are "e<enterprise id>", "n<need id>", "i<institution id>", "p<product id>".
 Re-running replaces only the matcher's proposed meetings; scheduled, held and the organisers' or
-requests' meetings stay, and the engine plans around them.
+requests' meetings stay, and the engine plans around them. The parties' live meetings in other sessions
+and events (events.services.availability) become unavailable slots; pending accepted requests (待安排)
+go to the engine as accepted, so it places them first, and the meetings it gives them answer them.
 """
 import logging
 from dataclasses import dataclass, field
@@ -17,8 +19,9 @@ from chainmatch.extensions import db
 from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatus, MeetingSource, MeetingStatus,
                           RegistrationStatus, RequestDirection, RequestStatus, SessionKind)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
-from events.services import scope
+from events.services import availability, scope
 from events.services.planning import SCHEDULER, advance_event, format_shanghai
+from events.services.requests import pending_requests_for_session, settled_request_ids
 from market.enums import NeedStatus, ProductStatus
 from market.models import utcnow
 from market.services import FieldError
@@ -79,19 +82,36 @@ class Occupancy:
             (institution_id, table, slot) not in self.table_slots
 
 
-def build_instance(session: EventSession, registrations: list[Registration], kept: list[Meeting]):
-    """The engine's instance for `session`, planning around the meetings that are kept."""
+def staff_busy_cells(session: EventSession, registrations: list[Registration],
+                     known: availability.Availability) -> set[tuple[int, int, int]]:
+    """(institution id, table, slot) cells whose staff sit at an overlapping live meeting in another session."""
+    cells = set()
+    for registration in registrations:
+        if registration.institution_id is None:
+            continue
+        for table in range(1, (registration.tables or 1) + 1):
+            cells |= {(registration.institution_id, table, slot)
+                      for slot in known.busy_slots_of_table(session, registration.institution_id, table)}
+    return cells
+
+
+def build_instance(session: EventSession, registrations: list[Registration], kept: list[Meeting],
+                   known: availability.Availability | None = None, settled_request_ids: set | None = None):
+    """The engine's instance for `session`, planning around the meetings that are kept and the parties'
+    busy times elsewhere (`known`, loaded without this session's meetings)."""
     slots = session.slot_count
     types = set(session.financing_types)
     placed = [m for m in kept if m.slot is not None]
+    known = known or availability.Availability()
     kept_slots_of_enterprise: dict[int, set] = {}
     kept_count_of_institution: dict[int, int] = {}
-    kept_tables_in_slot: dict[tuple[int, int], int] = {}
+    tables_used_in_slot: dict[tuple[int, int], set] = {}
     for meeting in placed:
         kept_slots_of_enterprise.setdefault(meeting.enterprise_id, set()).add(meeting.slot)
         kept_count_of_institution[meeting.institution_id] = kept_count_of_institution.get(meeting.institution_id, 0) + 1
-        key = (meeting.institution_id, meeting.slot)
-        kept_tables_in_slot[key] = kept_tables_in_slot.get(key, 0) + 1
+        tables_used_in_slot.setdefault((meeting.institution_id, meeting.slot), set()).add(meeting.table_number)
+    for institution_id, table, slot in staff_busy_cells(session, registrations, known):
+        tables_used_in_slot.setdefault((institution_id, slot), set()).add(table)
 
     enterprises, needs, institutions, products = [], [], [], []
     for registration in registrations:
@@ -103,7 +123,8 @@ def build_instance(session: EventSession, registrations: list[Registration], kep
                 id=_key("e", enterprise.id), region=enterprise.region_code, chain=enterprise.chain.code,
                 stage=enterprise.stage, tiers=tuple(enterprise.tiers),
                 max_meetings=None if cap is None else max(cap - len(own), 0),
-                unavailable=unavailable_slots(registration, slots) | frozenset(own),
+                unavailable=unavailable_slots(registration, slots) | frozenset(own)
+                | known.busy_slots_of_enterprise(session, enterprise.id),
                 nodes=tuple(f"{enterprise.chain.code}/{node.code}" for node in enterprise.nodes),
                 name=enterprise.name))
             for need in registration.needs:
@@ -116,8 +137,8 @@ def build_instance(session: EventSession, registrations: list[Registration], kep
         else:
             institution = registration.institution
             tables = registration.tables or 1
-            full = frozenset(slot for (inst_id, slot), used in kept_tables_in_slot.items()
-                             if inst_id == institution.id and used >= tables)
+            full = frozenset(slot for (inst_id, slot), used in tables_used_in_slot.items()
+                             if inst_id == institution.id and len(used) >= tables)
             cap = registration.max_meetings
             kept_here = kept_count_of_institution.get(institution.id, 0)
             institutions.append(matchmaking.Institution(
@@ -136,16 +157,19 @@ def build_instance(session: EventSession, registrations: list[Registration], kep
                     term_min_months=product.term_min_months, term_max_months=product.term_max_months,
                     is_exclusive=bool(product.is_exclusive), name=product.name))
 
-    requests = _engine_requests(session, {e.id for e in enterprises}, {i.id for i in institutions}, kept)
+    requests = _engine_requests(session, {e.id for e in enterprises}, {i.id for i in institutions}, kept,
+                                settled_request_ids or set())
     return matchmaking.Instance(slots=slots, enterprises=tuple(enterprises), needs=tuple(needs),
                                 institutions=tuple(institutions), products=tuple(products),
                                 requests=tuple(requests))
 
 
 def _engine_requests(session: EventSession, enterprise_keys: set, institution_keys: set,
-                     kept: list[Meeting]) -> list:
+                     kept: list[Meeting], settled_request_ids: set) -> list:
     """The event's requests; a kept placed meeting's pair counts as settled (declined for the engine),
-    a kept meeting still without a slot as accepted, so the engine places it first."""
+    a kept meeting still without a slot as accepted, so the engine places it first. An accepted request
+    that already has its meeting (`settled_request_ids`, in any session) is settled too; a pending one
+    goes as accepted, which the engine keeps before anything else."""
     requests = []
     rows = db.session.scalars(select(MeetingRequest).where(
         MeetingRequest.event_id == session.event_id,
@@ -156,8 +180,10 @@ def _engine_requests(session: EventSession, enterprise_keys: set, institution_ke
         enterprise, institution = _key("e", request.enterprise_id), _key("i", request.institution_id)
         if enterprise in enterprise_keys and institution in institution_keys:
             by = "enterprise" if request.direction == RequestDirection.FROM_ENTERPRISE else "institution"
-            requests.append(matchmaking.Request(enterprise, institution,
-                                                ENGINE_REQUEST_STATUS[RequestStatus(request.status)], by))
+            status = ENGINE_REQUEST_STATUS[RequestStatus(request.status)]
+            if request.id in settled_request_ids:
+                status = "declined"
+            requests.append(matchmaking.Request(enterprise, institution, status, by))
     for meeting in kept:
         enterprise, institution = _key("e", meeting.enterprise_id), _key("i", meeting.institution_id)
         if enterprise in enterprise_keys and institution in institution_keys:
@@ -191,11 +217,6 @@ def _tables_of(registrations: list[Registration]) -> dict[int, int]:
     return {r.institution_id: (r.tables or 1) for r in registrations if r.institution_id is not None}
 
 
-def _lock(session: EventSession) -> None:
-    """Serialise runs on one session (FOR UPDATE on PostgreSQL; SQLite already holds the write lock)."""
-    db.session.execute(select(EventSession.id).where(EventSession.id == session.id).with_for_update())
-
-
 def run_matching(actor, session: EventSession) -> MatchingSummary:
     """Plan the session's meetings with the engine. Safe to run again: only proposals are replaced."""
     scope.ensure_manages_event(actor, session.event)
@@ -206,11 +227,19 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
                                       status=EventStatus(session.event.status).label))
     if session.slot_count < 1:
         raise FieldError("session", _l("该场次没有可用的会谈时段，请检查时间和会谈时长。"))
-    _lock(session)
+    availability.lock_parties([session.id])  # the lock order: this session, then its parties
     registrations = approved_registrations(session)
+    enterprise_ids = [r.enterprise_id for r in registrations if r.enterprise_id is not None]
+    institution_ids = [r.institution_id for r in registrations if r.institution_id is not None]
+    availability.lock_parties([], enterprise_ids, institution_ids)
     meetings = active_meetings(session)
     kept = [m for m in meetings if not replaceable(m)]
-    instance = build_instance(session, registrations, kept)
+    replaced_ids = [m.id for m in meetings if replaceable(m)]
+    known = availability.for_session(session, enterprise_ids, institution_ids, ignore_session_id=session.id)
+    settled = set(db.session.scalars(settled_request_ids().where(Meeting.id.not_in(replaced_ids))))
+    pending = {(r.enterprise_id, r.institution_id): r for r in pending_requests_for_session(session)
+               if r.id not in settled}
+    instance = build_instance(session, registrations, kept, known, settled)
     try:
         plan = matchmaking.plan_meetings(instance)
     except matchmaking.InputError as error:
@@ -224,6 +253,7 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
     occupancy = Occupancy()
     for meeting in kept:
         occupancy.add(meeting.enterprise_id, meeting.institution_id, meeting.slot, meeting.table_number)
+    occupancy.table_slots |= staff_busy_cells(session, registrations, known)
     waiting = {(m.enterprise_id, m.institution_id): m for m in kept if m.slot is None}
     tables = _tables_of(registrations)
     chain_names = {c.code: (c.name_zh, c.name_en) for r in registrations if r.enterprise is not None
@@ -245,8 +275,12 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
             meeting = Meeting(session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id,
                               status=MeetingStatus.PROPOSED.value, source=MeetingSource.MATCHER.value)
             db.session.add(meeting)
+        request = pending.pop((enterprise_id, institution_id), None)
+        if request is not None:  # the pending request gets its meeting, kept like one placed at acceptance
+            meeting.request_id, meeting.source = request.id, MeetingSource.REQUEST.value
+            request.session_id = request.session_id or session.id
         meeting.need_id, meeting.product_id = _number(proposal.need), _number(proposal.product)
-        meeting.slot, meeting.table_number = slot, table
+        availability.set_place(meeting, session, slot, table)
         meeting.score = round(proposal.score * 1000)
         meeting.reasons = _stored_reasons(proposal.reasons, chain_names)
         occupancy.add(enterprise_id, institution_id, slot, table)

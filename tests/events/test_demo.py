@@ -113,3 +113,28 @@ def test_every_page_a_newcomer_opens_has_content(app, demo):
 
     admin = _client_for(app, "admin@demo.local")
     assert title in _page(admin, "/reports/")
+
+
+def test_no_demo_party_has_two_live_meetings_at_once_and_the_smes_calendar_agrees(app, demo):
+    """Every meeting stores its session-grid interval; no enterprise or institution table overlaps itself;
+    the demo SME's .ics has no two non-cancelled events at the same time."""
+    from icalendar import Calendar
+    with app.app_context():
+        meetings = db.session.scalars(select(Meeting).where(Meeting.slot.is_not(None))).all()
+        assert meetings
+        for meeting in meetings:
+            assert (meeting.starts_at, meeting.ends_at) == (meeting.session.slot_starts_at(meeting.slot),
+                                                            meeting.session.slot_ends_at(meeting.slot))
+        live = [m for m in meetings if m.status != "cancelled"]
+        for key in (lambda m: ("e", m.enterprise_id), lambda m: ("t", m.session_id, m.institution_id, m.table_number)):
+            by_party: dict = {}
+            for meeting in live:
+                by_party.setdefault(key(meeting), []).append(meeting)
+            for party, rows in by_party.items():
+                rows.sort(key=lambda m: m.starts_at)
+                assert all(a.ends_at <= b.starts_at for a, b in zip(rows, rows[1:])), party
+    calendar = Calendar.from_ical(_client_for(app, "sme@demo.local").get("/events/agenda.ics").get_data())
+    entries = sorted((e.decoded("dtstart"), e.decoded("dtend")) for e in calendar.walk("VEVENT")
+                     if str(e.get("status")) != "CANCELLED")
+    assert entries
+    assert all(end <= start for (_, end), (start, _) in zip(entries, entries[1:]))

@@ -162,8 +162,9 @@ def build_world() -> tuple[dict, dict]:
     institution_registration = Registration(session_id=session.id, institution_id=institution.institution_id,
                                             status="approved", tables=1)
     institution_registration.products = [db.session.get(Product, product.id)]
-    meeting = Meeting(session_id=session.id, enterprise_id=sme.enterprise_id, institution_id=institution.institution_id,
-                      need_id=need.id, product_id=product.id, slot=0, table_number=1, status="scheduled", score=800)
+    meeting = factories.unsaved_meeting(session, 0, 1, enterprise_id=sme.enterprise_id,
+                                        institution_id=institution.institution_id, need_id=need.id,
+                                        product_id=product.id, status="scheduled", score=800)
     request = MeetingRequest(event_id=event.id, enterprise_id=sme.enterprise_id,
                              institution_id=institution.institution_id, need_id=need.id, direction="from_enterprise",
                              status="requested", respond_by=datetime(2099, 1, 1))

@@ -56,3 +56,63 @@ def test_check_constraints_survive_migration(empty_database_url):
                 found = {c["name"] for c in inspector.get_check_constraints(table.name)}
                 assert expected <= found, (table.name, expected - found)
         db.engine.dispose()
+
+
+def _filler(column):
+    """A value a NOT NULL column accepts (foreign keys are off while the rows go in)."""
+    from sqlalchemy import JSON, Boolean, Date, DateTime
+    from datetime import date, datetime
+    kind = column.type
+    if isinstance(kind, JSON) or "JSON" in type(kind).__name__.upper():
+        return []
+    if isinstance(kind, Boolean):
+        return False
+    if isinstance(kind, DateTime):
+        return datetime(2027, 1, 1)
+    if isinstance(kind, Date):
+        return date(2027, 1, 1)
+    python_type = getattr(kind, "python_type", str)
+    return 1 if python_type is int else "x"
+
+
+def test_meeting_times_are_backfilled_from_the_session_grid(empty_database_url):
+    """Revision b7c1e4a9d2f0: placed meetings get starts_at/ends_at from their session; unplaced stay empty."""
+    from datetime import datetime
+    from flask_migrate import upgrade as upgrade_to
+    from sqlalchemy import MetaData
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade_to(revision="556393cc421e")
+        plain = create_engine(empty_database_url)  # SQLite: foreign keys off unless a connection turns them on
+        with plain.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            tables = MetaData()
+            tables.reflect(connection, only=["event_sessions", "meetings", "enterprises", "institutions"])
+
+            def row(table, **values):
+                full = {c.name: _filler(c) for c in table.columns
+                        if not c.nullable and not c.primary_key and c.server_default is None}
+                full.update(values)
+                connection.execute(table.insert().values(**full))
+
+            sessions, meetings = tables.tables["event_sessions"], tables.tables["meetings"]
+            row(tables.tables["enterprises"], id=1, stage="growth", industry="software_it", credit_code="9" * 18)  # SQLite's table rebuild checks the meetings' parents
+            row(tables.tables["institutions"], id=1, kind="bank", status="approved", name="甲")
+            row(tables.tables["institutions"], id=2, kind="bank", status="approved", name="乙")
+            row(sessions, id=1, starts_at=datetime(2027, 1, 12, 1), ends_at=datetime(2027, 1, 12, 3), slot_minutes=30,
+                tables=5, kind="credit_matching", mode="offline")
+            common = dict(session_id=1, enterprise_id=1, institution_id=1, source="matcher")
+            row(meetings, id=1, slot=2, table_number=1, status="scheduled", **common)
+            row(meetings, id=2, slot=None, table_number=None, status="proposed", **{**common, "institution_id": 2})
+        plain.dispose()
+        upgrade_to()
+        with db.engine.connect() as connection:
+            times = dict(connection.execute(text("SELECT id, starts_at FROM meetings ORDER BY id")).all())
+            ends = dict(connection.execute(text("SELECT id, ends_at FROM meetings ORDER BY id")).all())
+        db.engine.dispose()
+
+    def moment(value):
+        return value if not isinstance(value, str) else datetime.fromisoformat(value)
+    assert moment(times[1]) == datetime(2027, 1, 12, 2) and moment(ends[1]) == datetime(2027, 1, 12, 2, 30)
+    assert times[2] is None and ends[2] is None

@@ -214,9 +214,9 @@ def published_meetings(app, people, pairs) -> list[int]:
         session.flush()
         ids = []
         for enterprise, institution, slot in pairs:
-            meeting = Meeting(session_id=matching.id, enterprise_id=user(people.smes[enterprise]).enterprise_id,
-                              institution_id=user(people.institutions[institution]).institution_id, slot=slot,
-                              table_number=1, status="scheduled")
+            meeting = factories.unsaved_meeting(
+                matching, slot, 1, enterprise_id=user(people.smes[enterprise]).enterprise_id,
+                institution_id=user(people.institutions[institution]).institution_id, status="scheduled")
             session.add(meeting)
             session.flush()
             ids.append(meeting.id)

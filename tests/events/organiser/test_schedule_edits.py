@@ -6,6 +6,7 @@ from chainmatch.extensions import db
 from events.enums import MeetingSource, MeetingStatus
 from events.models import EventSession, Meeting, Registration
 from events.services import schedule_edits, scheduling
+from events.services.planning import format_shanghai
 from market.services import FieldError
 from tests import factories
 from tests.conftest import sign_in
@@ -22,6 +23,10 @@ def _grid(scenario):
     return session, {(m.enterprise_id, m.institution_id): m for m in meetings}
 
 
+def _when(meeting) -> str:
+    return f"{format_shanghai(meeting.starts_at, '%m-%d %H:%M')}–{format_shanghai(meeting.ends_at, '%H:%M')}"
+
+
 def _meeting_at(meetings, **where):
     return next(m for m in meetings.values() if all(getattr(m, k) == v for k, v in where.items()))
 
@@ -36,7 +41,7 @@ def test_moving_onto_the_smes_own_slot_names_the_other_meeting(db_session):
         schedule_edits.move_meeting(actor(scenario["organiser"]), first, second.slot, 1)
     assert refused.value.field == "slot"
     message = str(refused.value.message)
-    assert message.startswith(f"该企业在第 {second.slot + 1} 时段（") and f"已与 {second.institution.name} 会谈" in message
+    assert message == f"该企业在 {_when(second)} 已与 {second.institution.name} 会谈（场次：{session.title}）。"
     db.session.refresh(first)
     assert first.slot != second.slot  # nothing half-saved
 
@@ -51,7 +56,7 @@ def test_moving_onto_a_busy_table_names_the_institution_table_and_sme(db_session
         schedule_edits.move_meeting(actor(scenario["organiser"]), mine, theirs.slot, 1)
     assert refused.value.field == "table_number"
     message = str(refused.value.message)
-    assert f"{theirs.institution.name} 第 1 桌在第 {theirs.slot + 1} 时段" in message
+    assert f"{theirs.institution.name} 第 1 桌在 {_when(theirs)} 已有会谈" in message
     assert theirs.enterprise.name in message
 
 

@@ -95,9 +95,9 @@ def registered_bank(session: EventSession, user=None, tables: int = 1, unavailab
 def make_meeting(session: EventSession, sme_user, bank_user, need=None, slot: int = 0, table: int = 1,
                  status: MeetingStatus = MeetingStatus.SCHEDULED,
                  source: MeetingSource = MeetingSource.MATCHER) -> Meeting:
-    meeting = Meeting(session_id=session.id, enterprise_id=sme_user.enterprise_id,
-                      institution_id=bank_user.institution_id, need_id=need.id if need else None, slot=slot,
-                      table_number=table, status=status.value, source=source.value)
+    meeting = factories.unsaved_meeting(session, slot, table, enterprise_id=sme_user.enterprise_id,
+                                        institution_id=bank_user.institution_id, need_id=need.id if need else None,
+                                        status=status.value, source=source.value)
     db.session.add(meeting)
     db.session.commit()
     db.session.refresh(meeting)

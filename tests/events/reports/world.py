@@ -62,8 +62,8 @@ def _registration(session, status="approved", enterprise=None, institution=None,
 
 
 def _meeting(session, enterprise, institution, status, slot, table, need=None, product=None, **extra) -> Meeting:
-    meeting = Meeting(session=session, enterprise=enterprise, institution=institution, need=need, product=product,
-                      status=status, slot=slot, table_number=table, score=800, **extra)
+    meeting = factories.unsaved_meeting(session, slot, table, enterprise=enterprise, institution=institution,
+                                        need=need, product=product, status=status, score=800, **extra)
     db.session.add(meeting)
     return meeting
 
