@@ -267,9 +267,9 @@ def test_cancelling_a_held_meeting_does_not_say_cancelled(app, client):
         the_session = make_session(organiser, event)
         sme_user, need, _ = registered_sme(the_session)
         bank_user, _product, _ = registered_bank(the_session)
-        meeting = Meeting(session_id=the_session.id, enterprise_id=sme_user.enterprise_id,
-                          institution_id=bank_user.institution_id, slot=0, table_number=1,
-                          status=MeetingStatus.HELD.value)
+        meeting = factories.unsaved_meeting(the_session, 0, 1, enterprise_id=sme_user.enterprise_id,
+                                            institution_id=bank_user.institution_id,
+                                            status=MeetingStatus.HELD.value)
         session.add(meeting)
         session.commit()
         meeting_id = meeting.id
