@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import EventStatus, RegistrationStatus, SessionKind
 from events.models import EventSession, Registration, RegistrationStaff
+from events.services import venue_tables
 from events.services.scope import ensure_manages_event
 from events.workdays import SHANGHAI
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
@@ -322,7 +323,11 @@ def approve_registration(actor, registration: Registration) -> Registration:
         if approved_enterprise_count(session.id) >= session.capacity:
             raise FieldError("registration", _("本场名额（%(capacity)s 家企业）已满，不能再通过；可改为候补。",
                                                capacity=session.capacity))
+    if registration.institution_id is not None:
+        venue_tables.lock_hall(session)
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED), RegistrationStatus.APPROVED)
+    if registration.institution_id is not None:
+        venue_tables.sync_session_tables(session)  # the hall's tables for it, or a refusal naming the shortfall
     _decision_message(registration, "registration_approved", "已通过", "approved")
     return registration
 
@@ -333,6 +338,7 @@ def reject_registration(actor, registration: Registration, reason: str) -> Regis
     if not reason:
         raise FieldError("reason", _l("请填写不通过的理由。"))
     _move(registration, LIVE_STATUSES, RegistrationStatus.REJECTED, reason[:500])
+    venue_tables.release_tables(registration)
     _decision_message(registration, "registration_rejected", "未通过", "not accepted")
     promote_waitlist(registration.session)
     return registration
@@ -343,6 +349,7 @@ def waitlist_registration(actor, registration: Registration, reason: str = "") -
     reason = (reason or "").strip() or FULL_SESSION_REASON_ZH
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.APPROVED), RegistrationStatus.WAITLISTED,
           reason[:500])
+    venue_tables.release_tables(registration)
     _decision_message(registration, "registration_waitlisted", "进入候补", "waitlisted")
     promote_waitlist(registration.session, exclude_id=registration.id)
     return registration
@@ -355,6 +362,7 @@ def cancel_registration(actor, registration: Registration, reason: str = "") -> 
     if not own:
         ensure_manages_event(actor, registration.session.event)
     _move(registration, LIVE_STATUSES, RegistrationStatus.CANCELLED, (reason or "").strip()[:500])
+    venue_tables.release_tables(registration)
     from events.services.agenda import cancel_party_meetings
     cancel_party_meetings(actor, registration, "报名已取消")
     promote_waitlist(registration.session)

@@ -17,7 +17,7 @@ from chainmatch.extensions import db
 from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatus, MeetingSource, MeetingStatus,
                           RegistrationStatus, RequestDirection, RequestStatus, SessionKind)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
-from events.services import scope
+from events.services import scope, venue_tables
 from events.services.planning import SCHEDULER, advance_event, format_shanghai
 from market.enums import NeedStatus, ProductStatus
 from market.models import utcnow
@@ -206,6 +206,7 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
                                       status=EventStatus(session.event.status).label))
     if session.slot_count < 1:
         raise FieldError("session", _l("该场次没有可用的会谈时段，请检查时间和会谈时长。"))
+    venue_tables.sync_session_tables(session)  # the hall must seat every approved institution first
     _lock(session)
     registrations = approved_registrations(session)
     meetings = active_meetings(session)
