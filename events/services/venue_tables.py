@@ -181,13 +181,13 @@ def sync_session_tables(session: EventSession) -> Allotment:
             result.released += 1
         else:
             kept.append(row)
+    for row in kept:
+        row.label = venue_label(session.table_area, session.table_digits, row.number)
     beyond = [row for row in kept if row.number > session.tables]
     if beyond:
         raise FieldError("tables", _("洽谈桌数不能少于已分配的桌号：%(labels)s 已分配给参会机构。",
                                      labels=_label_list(row.label for row in beyond)))
     elsewhere = _labels_elsewhere(others)
-    for row in kept:
-        row.label = venue_label(session.table_area, session.table_digits, row.number)
     clashes = [row.label for row in kept if row.label in elsewhere]
     if clashes:
         raise FieldError("table_area", _("%(labels)s 已被同一场地、时间重叠的场次“%(title)s”使用，请换一个洽谈区名称。",
