@@ -25,11 +25,16 @@ MATCHMAKING_KINDS = ('equity_matching', 'credit_matching', 'insurance_matching',
 
 
 def upgrade():
-    with op.batch_alter_table('event_sessions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('table_area', sa.String(length=40), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('table_digits', sa.Integer(), nullable=False, server_default='2'))
-        batch_op.create_check_constraint(batch_op.f('ck_event_sessions_table_digits_in_range'),
-                                         'table_digits BETWEEN 1 AND 3')
+    op.add_column('event_sessions', sa.Column('table_area', sa.String(length=40), nullable=False, server_default=''))
+    if op.get_bind().dialect.name == 'sqlite':
+        # Not batch mode: recreating event_sessions would drop the old table, and with foreign keys on that
+        # cascades to every registration and meeting. SQLite adds a column with its CHECK in place.
+        op.execute("ALTER TABLE event_sessions ADD COLUMN table_digits INTEGER NOT NULL DEFAULT 2 "
+                   "CONSTRAINT ck_event_sessions_table_digits_in_range CHECK (table_digits BETWEEN 1 AND 3)")
+    else:
+        op.add_column('event_sessions', sa.Column('table_digits', sa.Integer(), nullable=False, server_default='2'))
+        op.create_check_constraint(op.f('ck_event_sessions_table_digits_in_range'), 'event_sessions',
+                                   'table_digits BETWEEN 1 AND 3')
 
     op.create_table('venue_tables',
     sa.Column('id', sa.Integer(), nullable=False),
