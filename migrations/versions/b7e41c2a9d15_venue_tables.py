@@ -103,7 +103,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_venue_tables_session_id'))
         batch_op.drop_index(batch_op.f('ix_venue_tables_institution_id'))
     op.drop_table('venue_tables')
-    with op.batch_alter_table('event_sessions', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('ck_event_sessions_table_digits_in_range'), type_='check')
-        batch_op.drop_column('table_digits')
-        batch_op.drop_column('table_area')
+    if op.get_bind().dialect.name != 'sqlite':  # SQLite drops the column's own CHECK with it
+        op.drop_constraint(op.f('ck_event_sessions_table_digits_in_range'), 'event_sessions', type_='check')
+    op.drop_column('event_sessions', 'table_digits')  # in place (SQLite 3.35+), never a table rebuild
+    op.drop_column('event_sessions', 'table_area')

@@ -1,7 +1,7 @@
 """Upgrading a database that already holds approved institutions gives them venue tables: distinct within a
 session, never a label an overlapping session in the same room holds, none for online sessions."""
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from chainmatch import create_app
 from chainmatch.extensions import db
@@ -53,3 +53,16 @@ def test_existing_approved_institutions_get_venue_tables(empty_database_url):  #
     assert [tuple(row) for row in rows] == [
         (1, 1, "第 01 桌", banks[0], 1), (1, 2, "第 02 桌", banks[0], 2),
         (2, 3, "第 03 桌", banks[2], 1)]  # the overlapping hybrid session: only 03 is left of the hall's three
+
+
+def test_downgrade_and_upgrade_again_keep_the_sessions_and_registrations(empty_database_url):  # noqa: F811
+    from flask_migrate import downgrade
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade()
+        downgrade(revision="556393cc421e")
+        with db.engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("event_sessions")}
+        assert "table_digits" not in columns and "table_area" not in columns
+        upgrade()
+        db.engine.dispose()

@@ -272,3 +272,42 @@ def test_the_demo_schedule_export_has_no_two_meetings_at_one_table_and_time(app,
         assert max(seats.values()) == 1, [seat for seat, n in seats.items() if n > 1]
         assert {row[2].split(" 第 ")[0] for row in offline} <= {"洽谈区 A", "洽谈区 B"}
         assert not [row for row in offline if row[2] == "桌号待分配"]
+
+
+def _statements_for(app, client, url: str) -> int:
+    from sqlalchemy import event as sa_event
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_table_plan_runs_the_same_number_of_queries_for_two_or_six_institutions(app, client):
+    from tests.conftest import sign_in
+    counts = []
+    for smes, banks in ((2, 2), (12, 6)):
+        with database(app):
+            organiser = factories.organiser("330100")
+            event = make_event(organiser, status=EventStatus.CLOSED)
+            session = make_session(organiser, event, tables=10, table_area="洽谈区 A")
+            for _ in range(banks):
+                bank = factories.institution_user()
+                approve_institution(session, bank, [factories.product(bank, type="loan")], tables=1)
+            for _ in range(smes):
+                user = factories.sme()
+                approve_sme(session, user, [factories.need(user, type="loan")])
+            scheduling.run_matching(actor(organiser), db.session.get(EventSession, session.id))
+            db.session.commit()
+            session_id = session.id
+        sign_in(client, organiser.email)
+        counts.append(_statements_for(app, client, f"/organiser/sessions/{session_id}/table-plan"))
+        client.post("/account/sign-out")
+    assert counts[0] == counts[1] and counts[0] > 3, counts
