@@ -140,7 +140,8 @@ def _flash_registered(signed_up: Registration) -> None:
 @role_required(*PARTIES)
 def my_registrations():
     return render_template("events/participant/registrations.html",
-                           registrations=registration.my_registrations(current_user), form=ReasonForm())
+                           registrations=registration.my_registrations(current_user), form=ReasonForm(),
+                           venue_labels=venue_tables.labels_of_institution(current_user.institution_id))
 
 
 @bp.post("/registrations/<int:registration_id>/cancel")

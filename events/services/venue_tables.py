@@ -101,6 +101,20 @@ def table_headings(session: EventSession, registrations) -> dict[tuple[int, int]
             for r in registrations for t in range(1, (r.tables or 1) + 1)}
 
 
+def labels_of_institution(institution_id: int | None) -> dict[int, list[str]]:
+    """session id → the venue tables the institution holds there, in its own table order (one query)."""
+    if institution_id is None:
+        return {}
+    rows = db.session.execute(select(VenueTable, EventSession)
+                              .join(EventSession, EventSession.id == VenueTable.session_id)
+                              .where(VenueTable.institution_id == institution_id)
+                              .order_by(VenueTable.session_id, VenueTable.table_index)).all()
+    labels: dict[int, list[str]] = {}
+    for table, session in rows:
+        labels.setdefault(session.id, []).append(display_label(table, session))
+    return labels
+
+
 # ---- allotting ----------------------------------------------------------------------------------
 
 def _same_room(session: EventSession, other: EventSession) -> bool:

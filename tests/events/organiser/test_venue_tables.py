@@ -311,3 +311,23 @@ def test_the_table_plan_runs_the_same_number_of_queries_for_two_or_six_instituti
         counts.append(_statements_for(app, client, f"/organiser/sessions/{session_id}/table-plan"))
         client.post("/account/sign-out")
     assert counts[0] == counts[1] and counts[0] > 3, counts
+
+
+def test_the_institution_sees_its_venue_tables_on_its_registrations(app, client):
+    from tests.conftest import sign_in
+    with database(app):
+        organiser = factories.organiser("330100")
+        event = make_event(organiser, status=EventStatus.OPEN)
+        session = make_session(organiser, event, tables=6, table_area="洽谈区 B")
+        registration.approve_registration(actor(organiser), _pending_institution(session, tables=1))
+        bank = factories.institution_user()
+        entry = Registration(session_id=session.id, institution_id=bank.institution_id, tables=2,
+                             status=RegistrationStatus.PENDING.value)
+        entry.products = [db.session.get(Product, factories.product(bank, type="loan").id)]
+        db.session.add(entry)
+        db.session.flush()
+        registration.approve_registration(actor(organiser), entry)
+        db.session.commit()
+    sign_in(client, bank.email)
+    page = client.get("/events/registrations").get_data(as_text=True)
+    assert "场地洽谈桌：洽谈区 B 第 02 桌、洽谈区 B 第 03 桌" in page
