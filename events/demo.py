@@ -155,7 +155,7 @@ def _sessions(organiser, event: Event, past: date, upcoming: date, session) -> d
         "credit": planning.SessionFacts(
             kind="credit_matching", mode="offline", title="人工智能产业链信贷融资对接会", starts_at=_at(past, 9),
             ends_at=_at(past, 11, 30), slot_minutes=30, tables=10, financing_types=["loan", "guarantee"], venue=venue,
-            room="洽谈区 A", description="银行、担保机构与链上企业一对一洽谈，每场 30 分钟。"),
+            room="主会场", table_area="洽谈区 A", description="银行、担保机构与链上企业一对一洽谈，每场 30 分钟。"),
         "livestream": planning.SessionFacts(
             kind="livestream", mode="online", title="杭城银行“科创贷”公益直播", starts_at=_at(talk_day, 15),
             ends_at=_at(talk_day, 16), online_url="https://live.example.com/chainmatch/kechuangdai",
@@ -169,7 +169,7 @@ def _sessions(organiser, event: Event, past: date, upcoming: date, session) -> d
         "equity": planning.SessionFacts(
             kind="equity_matching", mode="offline", title="人工智能产业链股权融资对接会", starts_at=_at(upcoming, 14),
             ends_at=_at(upcoming, 16), slot_minutes=20, tables=6, financing_types=["equity"], venue=venue,
-            room="路演厅", description="产业基金、天使投资与成长期企业闭门洽谈，每场 20 分钟。"),
+            room="路演厅", table_area="洽谈区 B", description="产业基金、天使投资与成长期企业闭门洽谈，每场 20 分钟。"),
         "talk": planning.SessionFacts(
             kind="knowledge_talk", mode="online", title="金融知识宣讲：中小企业如何用好知识产权质押融资",
             starts_at=_at(upcoming, 19), ends_at=_at(upcoming, 20),

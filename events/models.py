@@ -121,6 +121,7 @@ class EventSession(db.Model):
         CheckConstraint("slot_minutes IS NULL OR slot_minutes BETWEEN 5 AND 240", name="slot_length_sane"),
         CheckConstraint("tables >= 0 AND tables <= 500", name="tables_in_range"),
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint("table_digits BETWEEN 1 AND 3", name="table_digits_in_range"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -134,7 +135,9 @@ class EventSession(db.Model):
     starts_at: Mapped[datetime] = mapped_column(DateTime)
     ends_at: Mapped[datetime] = mapped_column(DateTime)
     slot_minutes: Mapped[int | None] = mapped_column(Integer)
-    tables: Mapped[int] = mapped_column(Integer, default=0)
+    tables: Mapped[int] = mapped_column(Integer, default=0)  # venue tables in the hall, numbered 1..tables
+    table_area: Mapped[str] = mapped_column(String(40), default="")  # the hall's name for them: "洽谈区 A"
+    table_digits: Mapped[int] = mapped_column(Integer, default=2)  # zero-padding of the number: 2 → "第 07 桌"
     capacity: Mapped[int | None] = mapped_column(Integer)
     # Livestreams and talks (the online half): who speaks, where to watch, what to download.
     host_institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="SET NULL"))
@@ -232,6 +235,31 @@ class RegistrationStaff(db.Model):
     table_number: Mapped[int | None] = mapped_column(Integer)
 
 
+class VenueTable(db.Model):
+    """A table of the hall allotted to an institution for a session: its `table_index`-th table there.
+
+    Meetings keep the institution's own index (`Meeting.table_number`); this row gives it the venue's
+    number and label ("洽谈区 A 第 07 桌"). Unique per session by number, by label and by institution
+    table; sessions overlapping in the same venue and room are kept apart by the allotment service.
+    """
+
+    __tablename__ = "venue_tables"
+    __table_args__ = (
+        UniqueConstraint("session_id", "number"),
+        UniqueConstraint("session_id", "label"),
+        UniqueConstraint("session_id", "institution_id", "table_index"),
+        CheckConstraint("number BETWEEN 1 AND 500", name="number_in_range"),
+        CheckConstraint("table_index BETWEEN 1 AND 50", name="table_index_in_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("event_sessions.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(80))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    table_index: Mapped[int] = mapped_column(Integer)
+    institution: Mapped[Institution] = relationship()
+
+
 class MeetingRequest(db.Model):
     """One side asks the other for a meeting; the other side answers within the promised working days."""
 
@@ -323,6 +351,12 @@ class Meeting(db.Model):
     need: Mapped[FinancingNeed | None] = relationship()
     product: Mapped[Product | None] = relationship()
     outcomes: Mapped[list["Outcome"]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
+    # The hall's table this meeting sits at (offline and hybrid sessions), loaded in one query per page.
+    venue_table: Mapped[VenueTable | None] = relationship(
+        primaryjoin="and_(foreign(Meeting.session_id) == VenueTable.session_id, "
+                    "foreign(Meeting.institution_id) == VenueTable.institution_id, "
+                    "foreign(Meeting.table_number) == VenueTable.table_index)",
+        viewonly=True, lazy="selectin", uselist=False)
 
 
 class UnmatchedEnterprise(db.Model):

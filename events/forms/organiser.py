@@ -196,6 +196,10 @@ class SessionForm(FlaskForm):
                                        description=_l("对接类场次必填，须整除场次时长"))
     tables = BoundedIntegerField(_l("洽谈桌数"), validators=[Optional()], minimum=0, maximum=500,
                                  message=_l("洽谈桌数应在 0 到 500 之间。"), description=_l("对接类场次至少 1 张"))
+    table_area = StringField(_l("洽谈区名称"), validators=[Optional(), Length(max=40)],
+                             description=_l("线下场次的桌签写作“洽谈区 A 第 07 桌”；留空则为“第 07 桌”"))
+    table_digits = BoundedIntegerField(_l("桌号位数"), default=2, validators=[Optional()], minimum=1, maximum=3,
+                                       message=_l("桌号位数应在 1 到 3 之间。"), description=_l("2 位：07；3 位：007"))
     capacity = BoundedIntegerField(_l("企业名额"), validators=[Optional()], minimum=1, maximum=100_000,
                                    message=_l("名额须大于 0。"), description=_l("留空表示不限"))
     financing_types = MultiCheckboxField(_l("服务的融资类型"), choices=FinancingType.choices,
@@ -221,6 +225,7 @@ class SessionForm(FlaskForm):
             kind=self.kind.data, mode=self.mode.data, title=self.title.data or "",
             starts_at=local_to_utc(self.starts_at.data), ends_at=local_to_utc(self.ends_at.data),
             slot_minutes=self.slot_minutes.data, tables=self.tables.data or 0, capacity=self.capacity.data,
+            table_area=self.table_area.data or "", table_digits=self.table_digits.data or 2,
             financing_types=list(self.financing_types.data or []), venue=self.venue.data or "",
             room=self.room.data or "", online_url=self.online_url.data or "",
             description=self.description.data or "", speakers=self.speakers.data or "",
@@ -229,7 +234,7 @@ class SessionForm(FlaskForm):
     def fill_from(self, session) -> None:
         if not self.is_submitted():
             for name in ("kind", "mode", "title", "description", "venue", "room", "online_url", "slot_minutes",
-                         "tables", "capacity", "speakers", "stream_url", "replay_url"):
+                         "tables", "table_area", "table_digits", "capacity", "speakers", "stream_url", "replay_url"):
                 getattr(self, name).data = getattr(session, name)
             self.starts_at.data, self.ends_at.data = utc_to_local(session.starts_at), utc_to_local(session.ends_at)
             self.financing_types.data = list(session.financing_types)
@@ -254,8 +259,9 @@ class ConfirmForm(FlaskForm):
 
 class MoveMeetingForm(FlaskForm):
     slot = SelectField(_l("时段"), coerce=column_int, validate_choice=False)
-    table_number = BoundedIntegerField(_l("桌号"), validators=[InputRequired(REQUIRED)], minimum=1, maximum=50,
-                                       message=_l("桌号应在 1 到 50 之间。"))
+    table_number = BoundedIntegerField(_l("机构的第几张桌"), validators=[InputRequired(REQUIRED)], minimum=1,
+                                       maximum=50, message=_l("桌号应在 1 到 50 之间。"),
+                                       description=_l("场地桌号按机构的桌自动对应"))
 
     def __init__(self, slot_choices, *args, **kwargs):
         super().__init__(*args, **kwargs)

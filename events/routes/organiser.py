@@ -12,7 +12,8 @@ from events.enums import EventStatus, MeetingSource, MeetingStatus, Registration
 from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
                                     MoveMeetingForm, PlanEntryForm, SessionForm, StatusForm)
 from events.models import Meeting, Registration, UnmatchedEnterprise
-from events.services import planning, publication, registration, requests, schedule_edits, scheduling, scope
+from events.services import (planning, publication, registration, requests, schedule_edits, scheduling, scope,
+                             venue_tables)
 from market.enums import FinancingType
 from market.forms import attach_field_error
 from market.services import FieldError
@@ -310,6 +311,7 @@ def _render_matching(session, status: int = 200, failed_meeting_id: int | None =
     attending = ({r.enterprise_id for r in enterprise_regs}, {r.institution_id for r in institution_regs})
     meetings = scheduling.active_meetings(session)
     cells = {(m.institution_id, m.table_number, m.slot): m for m in meetings if m.slot is not None}
+    table_heads = venue_tables.table_headings(session, institution_regs)
     unmatched = db.session.scalars(select(UnmatchedEnterprise).where(UnmatchedEnterprise.session_id == session.id)
                                    .order_by(UnmatchedEnterprise.id)).all()
     cancelled = db.session.scalars(select(Meeting).where(Meeting.session_id == session.id,
@@ -318,6 +320,7 @@ def _render_matching(session, status: int = 200, failed_meeting_id: int | None =
     return render_template(
         "events/organiser/matching.html", session=session, event=session.event, slots=slots,
         institution_regs=institution_regs, enterprise_count=len(enterprise_regs), meetings=meetings, cells=cells,
+        table_heads=table_heads, has_venue_tables=venue_tables.has_venue_tables(session),
         unplaced=[m for m in meetings if m.slot is None], unmatched=unmatched, cancelled=cancelled,
         proposed=sum(m.status == MeetingStatus.PROPOSED for m in meetings),
         met_enterprises=len({m.enterprise_id for m in meetings}), add_form=add_form,
@@ -367,8 +370,9 @@ def move_meeting(meeting_id: int):
             _refused(form, error)
         else:
             db.session.commit()
-            flash(_("会谈已调整到%(slot)s、%(table)s 号桌。", slot=scheduling.slot_label(session, meeting.slot),
-                    table=meeting.table_number), "success")
+            flash(_("会谈已调整到%(slot)s、%(table)s。", slot=scheduling.slot_label(session, meeting.slot),
+                    table=venue_tables.meeting_table_label(meeting)
+                    or _("%(n)s 号桌", n=meeting.table_number)), "success")
             return redirect(url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")
     return _render_matching(session, 422, failed_meeting_id=meeting.id, move_form=form)
 
@@ -413,6 +417,17 @@ def add_meeting(session_id: int):
             flash(_("已添加会谈（待发布）。"), "success")
             return redirect(url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")
     return _render_matching(session, 422, add_form=form)
+
+
+@bp.get("/sessions/<int:session_id>/table-plan")
+@role_required(*ORGANISERS)
+def table_plan(session_id: int):
+    """The printable plan for the day: one page per time slot, then a table card (桌签) per venue table."""
+    session = scope.session_for(current_user, session_id)
+    if not venue_tables.has_venue_tables(session):
+        abort(404)
+    return render_template("events/organiser/table_plan.html", session=session, event=session.event,
+                           plan=venue_tables.table_plan(current_user, session))
 
 
 @bp.post("/sessions/<int:session_id>/publish")

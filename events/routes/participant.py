@@ -12,7 +12,7 @@ from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus,
 from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
                                       InstitutionRegistrationForm, MeetingRequestForm, OutcomeForm, ReasonForm)
 from events.models import Event, EventSession, MeetingRequest, Registration
-from events.services import agenda, consent, outcomes, registration, requests
+from events.services import agenda, consent, outcomes, registration, requests, venue_tables
 from events.workdays import calendar_note
 from market.enums import FinancingType, NeedStatus, ProductStatus
 from market.forms import attach_field_error
@@ -140,7 +140,8 @@ def _flash_registered(signed_up: Registration) -> None:
 @role_required(*PARTIES)
 def my_registrations():
     return render_template("events/participant/registrations.html",
-                           registrations=registration.my_registrations(current_user), form=ReasonForm())
+                           registrations=registration.my_registrations(current_user), form=ReasonForm(),
+                           venue_labels=venue_tables.labels_of_institution(current_user.institution_id))
 
 
 @bp.post("/registrations/<int:registration_id>/cancel")
@@ -418,8 +419,10 @@ def book(session_id: int):
             return redirect(url_for("events.agenda"))
     offered = (request.args.get("institution", type=int), request.args.get("slot", type=int),
                request.args.get("table", type=int))
+    options = agenda.bookable_institutions(session, current_user)
     return render_template("events/participant/book.html", session=session, form=form, offered=offered,
-                           options=agenda.bookable_institutions(session, current_user)), status
+                           options=options,
+                           table_heads=venue_tables.table_headings(session, [r for r, _cells in options])), status
 
 
 # ---- what institutions see of SMEs, and the SME's consents ------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.models import EventSession, Meeting, Registration, UnmatchedEnterprise
-from events.services import availability
+from events.services import availability, venue_tables
 from events.services.consent import enterprise_names, share_registration_details
 from events.services.outcomes import refresh_need_status
 from events.services.registration import notify_party, registration_of
@@ -73,7 +73,7 @@ def own_meeting(actor, meeting_id: int) -> Meeting:
 def meeting_location(meeting: Meeting) -> str:
     """Venue and table, or the online room, as the participants should read it."""
     session = meeting.session
-    table = str(_("第 %(n)s 桌", n=meeting.table_number)) if meeting.table_number else ""
+    table = venue_tables.meeting_table_label(meeting)
     place = " ".join(part for part in (session.venue, session.room, table) if part)
     if session.mode == SessionMode.ONLINE:
         return session.online_url or str(_("线上会议室 %(n)s", n=meeting.table_number or ""))
@@ -113,8 +113,8 @@ def agenda_ics(actor, meetings: list[Meeting]) -> bytes:
         entry.add("summary", str(_("融资对接：%(name)s", name=names[meeting.id])))
         entry.add("location", meeting_location(meeting))
         lines = [session.title, str(_("对方：%(name)s", name=names[meeting.id]))]
-        if meeting.table_number:
-            lines.append(str(_("桌号：%(n)s", n=meeting.table_number)))
+        if venue_tables.meeting_table_label(meeting):
+            lines.append(str(_("桌号：%(n)s", n=venue_tables.meeting_table_label(meeting))))
         if session.online_url:
             lines.append(str(_("线上会议室：%(url)s", url=session.online_url)))
             entry.add("url", session.online_url)
@@ -244,9 +244,11 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
             return again
         raise FieldError("slot", SLOT_TAKEN)
     _after_new_meeting(meeting)
+    where_zh, where_en = venue_tables.meeting_table_labels(meeting)
+    where_zh, where_en = where_zh or f"第 {table} 桌", where_en or f"table {table}"
     notify_party("meeting_booked", "meeting", meeting.id, Message(
-        subject_zh=f"新的预约会谈：{session.title}", body_zh=f"有企业预约了您在“{session.title}”第 {table} 桌的一个时段。",
-        subject_en=f"New booking: {session.title}", body_en=f"An SME booked a slot at your table {table}.",
+        subject_zh=f"新的预约会谈：{session.title}", body_zh=f"有企业预约了您在“{session.title}”{where_zh}的一个时段。",
+        subject_en=f"New booking: {session.title}", body_en=f"An SME booked a slot at your {where_en}.",
         link=path_for("events.agenda")), institution_id=institution.id)
     return meeting
 
@@ -284,6 +286,9 @@ def offer_freed_slot(meeting: Meeting) -> int:
     start = meeting.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%m-%d %H:%M")
     known = availability.Availability.load(meeting.starts_at, meeting.ends_at,
                                            [r.enterprise_id for r in candidates])
+    where_zh, where_en = venue_tables.meeting_table_labels(meeting)
+    where_zh = where_zh or f"第 {meeting.table_number} 桌"
+    where_en = where_en or f"table {meeting.table_number}"
     offered = 0
     for registration in candidates:
         if not any(need.type in types and need.status != NeedStatus.WITHDRAWN for need in registration.needs):
@@ -293,10 +298,10 @@ def offer_freed_slot(meeting: Meeting) -> int:
         if active_pair_meeting(session.id, registration.enterprise_id, meeting.institution_id) is not None:
             continue
         message = Message(subject_zh=f"有空出的对接时段：{session.title}",
-                          body_zh=f"“{meeting.institution.name}”在 {start} 第 {meeting.table_number} 桌有空出的时段，先到先得。",
+                          body_zh=f"“{meeting.institution.name}”在 {start} {where_zh}有空出的时段，先到先得。",
                           subject_en=f"A slot freed up: {session.title}",
-                          body_en=f"{meeting.institution.name} has a free slot at {start}, table "
-                                  f"{meeting.table_number}. First come, first served.", link=link)
+                          body_en=f"{meeting.institution.name} has a free slot at {start}, {where_en}. "
+                                  f"First come, first served.", link=link)
         notify_party("freed_slot_offer", "meeting", meeting.id, message, enterprise_id=registration.enterprise_id)
         offered += 1
     return offered

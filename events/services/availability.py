@@ -17,8 +17,9 @@ listings that bookings and freed-slot offers are built from.
 Lock order, taken by `lock_parties` before a path reads availability and writes meetings, so that
 check-then-write is race-free and no two writers deadlock:
 
-1. the event session rows being written, ``FOR UPDATE``, ascending id (a path that may try several
-   sessions, such as an accepted request, locks all its candidate sessions up front);
+1. the event session rows being written and every session sharing their hall at the time
+   (`venue_tables.sharing_sessions`), ``FOR UPDATE``, ascending id, in one statement (a path that may try
+   several sessions, such as an accepted request, locks all its candidate sessions up front);
 2. the enterprise rows, ascending id;
 3. the institution rows, ascending id.
 
@@ -37,6 +38,7 @@ from sqlalchemy import or_, select
 from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES
 from events.models import EventSession, Meeting, Registration, RegistrationStaff
+from events.services import venue_tables
 from events.workdays import SHANGHAI
 from market.models import Enterprise, Institution
 from market.services import FieldError
@@ -61,7 +63,10 @@ def overlaps(starts_a: datetime, ends_a: datetime, starts_b: datetime, ends_b: d
 
 def lock_parties(session_ids, enterprise_ids=(), institution_ids=()) -> None:
     """Take the locks of a meeting write in THE order: sessions, enterprises, institutions (ascending ids)."""
-    session_ids = sorted({int(i) for i in session_ids})
+    session_ids = {int(i) for i in session_ids}
+    for session in db.session.scalars(select(EventSession).where(EventSession.id.in_(session_ids))).all():
+        session_ids.update(other.id for other in venue_tables.sharing_sessions(session))
+    session_ids = sorted(session_ids)
     if session_ids:
         db.session.execute(select(EventSession.id).where(EventSession.id.in_(session_ids))
                            .order_by(EventSession.id).with_for_update()).all()
@@ -266,8 +271,10 @@ def clash_error(clash: Clash, for_sme: bool = False) -> FieldError:
         return FieldError("slot", _("该企业在 %(when)s 已与 %(other)s 会谈（场次：%(session)s）。", when=busy.when,
                                     other=busy.institution_name, session=busy.session_title))
     if clash.reason == "table":
-        return FieldError("table_number", _("%(institution)s 第 %(table)s 桌在 %(when)s 已有会谈（%(other)s）。",
-                                            institution=busy.institution_name, table=busy.table_number,
+        table = venue_tables.meeting_table_label(db.session.get(Meeting, busy.meeting_id)) or \
+            _("第 %(n)s 桌", n=busy.table_number)
+        return FieldError("table_number", _("%(institution)s %(table)s在 %(when)s 已有会谈（%(other)s）。",
+                                            institution=busy.institution_name, table=table,
                                             when=busy.when, other=busy.enterprise_name))
     return FieldError("table_number", _("该桌的洽谈人员 %(staff)s 在 %(when)s 已在“%(session)s”与 %(other)s 会谈。",
                                         staff=clash.staff.name if clash.staff else "", when=busy.when,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from chainmatch.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration
+from events.services import venue_tables
 from events.services.reports import (MATCHED_STATUSES, SHANGHAI, ReportFilter, effective_outcome,
                                      enterprise_conditions, event_conditions, financing_type_label)
 from events.services.workbooks import TextOnlyWorkbook, workbook_bytes
@@ -212,11 +213,14 @@ def schedule_workbook(actor, filters: ReportFilter) -> Download:
                  selectinload(Meeting.institution), selectinload(Meeting.product))
         .order_by(Event.starts_on, EventSession.starts_at, EventSession.id, Meeting.slot, Institution.name,
                   Meeting.table_number)))
+    meetings.sort(key=lambda m: (m.session.event.starts_on, m.session.starts_at, m.session_id, m.slot,
+                                 m.venue_table.number if m.venue_table else 10_000, m.institution.name))
     several_events = len({m.session.event_id for m in meetings}) > 1
     rows = []
     for meeting in meetings:
         times = f"{_local(meeting.starts_at, '%m-%d %H:%M')}–{_local(meeting.ends_at, '%H:%M')}"
-        rows.append([_session_label(meeting.session, several_events), times, meeting.table_number,
+        table = venue_tables.meeting_table_label(meeting) or _("线上会议室 %(n)s", n=meeting.table_number)
+        rows.append([_session_label(meeting.session, several_events), times, table,
                      meeting.enterprise.name, meeting.institution.name,
                      meeting.product.name if meeting.product else "",
                      None if meeting.score is None else Decimal(meeting.score) / 1000,
@@ -227,7 +231,7 @@ def schedule_workbook(actor, filters: ReportFilter) -> Download:
     sheet = workbook.active
     sheet.title = _("对接日程")
     _write_sheet(sheet, _("对接日程表 — %(title)s", title=scope_title(actor, filters)),
-                 [(_("场次"), 26), (_("时段"), 16), (_("桌号"), 7), (_("企业"), 30), (_("机构"), 30),
+                 [(_("场次"), 26), (_("时段"), 16), (_("桌号"), 18), (_("企业"), 30), (_("机构"), 30),
                   (_("产品"), 22), (_("匹配度"), 9), (_("状态"), 10)], rows, totals, percent_columns={7})
     return _save(workbook, _("对接日程表_%(stem)s.xlsx", stem=_file_stem(actor, filters)), "schedule.xlsx")
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES, EventStatus, SessionKind, SessionMode
 from events.models import Event, EventSession, EventStatusChange, Meeting, Registration, YearPlanEntry
-from events.services import scope
+from events.services import scope, venue_tables
 from events.services.availability import set_place
 from events.services.registration import promote_waitlist
 from market.enums import FinancingType
@@ -280,6 +280,8 @@ class SessionFacts:
     ends_at: datetime
     slot_minutes: int | None = None
     tables: int = 0
+    table_area: str = ""
+    table_digits: int = 2
     capacity: int | None = None
     financing_types: list[str] = field(default_factory=list)
     venue: str = ""
@@ -323,6 +325,10 @@ def session_problems(event: Event, facts: SessionFacts) -> list[FieldError]:
                     examples=_l("、").join(divisors[-5:]) or "—")))
         if not facts.tables or facts.tables < 1:
             problems.append(FieldError("tables", _l("对接类场次至少需要 1 张洽谈桌。")))
+    if len((facts.table_area or "").strip()) > 40:
+        problems.append(FieldError("table_area", _l("洽谈区名称不超过 40 字。")))
+    if not 1 <= (facts.table_digits or 2) <= 3:
+        problems.append(FieldError("table_digits", _l("桌号位数应在 1 到 3 之间。")))
     if mode in (SessionMode.ONLINE, SessionMode.HYBRID) and not (facts.online_url or "").strip():
         problems.append(FieldError("online_url", _l("线上或线上+线下场次须填写线上会议室链接。")))
     if mode in (SessionMode.OFFLINE, SessionMode.HYBRID) and not (facts.venue or "").strip():
@@ -362,6 +368,8 @@ def _apply_session_facts(session: EventSession, facts: SessionFacts) -> None:
     session.starts_at, session.ends_at = facts.starts_at, facts.ends_at
     session.slot_minutes = facts.slot_minutes if kind.has_meetings else None
     session.tables = facts.tables or 0
+    session.table_area = (facts.table_area or "").strip()
+    session.table_digits = facts.table_digits or 2
     session.capacity = facts.capacity
     session.financing_types = sorted(set(facts.financing_types))
     session.venue, session.room = (facts.venue or "").strip(), (facts.room or "").strip()
@@ -427,6 +435,7 @@ def update_session(actor, session: EventSession, facts: SessionFacts) -> EventSe
     if grid != (session.starts_at, session.slot_minutes):
         _restamp_meeting_times(session)
     db.session.flush()
+    venue_tables.sync_session_tables(session)  # relabel, or refuse a count or area the allotted tables rule out
     if session.capacity != old_capacity:
         promote_waitlist(session)
     return session

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingStatus, SessionMode
 from events.models import Event, EventSession, Meeting
-from events.services import availability, scope
+from events.services import availability, scope, venue_tables
 from events.services.consent import consented_enterprise_ids, share_details_for_session
 from events.services.planning import SCHEDULER, format_shanghai
 from events.services.registration import party_users
@@ -45,6 +45,7 @@ def publish_schedule(actor, session: EventSession) -> PublicationSummary:
     if EventStatus(event.status) not in MATCHABLE_EVENT_STATUSES:
         raise FieldError("session", _("报名截止并完成匹配后才能发布日程（当前状态：%(status)s）。",
                                       status=EventStatus(event.status).label))
+    venue_tables.sync_session_tables(session)  # every meeting announced with its venue table
     availability.lock_parties([session.id])  # step 1 of the one lock order
     meetings = active_meetings(session)
     if session.matched_at is None and not meetings:
@@ -120,10 +121,10 @@ def _meeting_line(session: EventSession, meeting: Meeting, other_zh: str, other_
     if SessionMode(session.mode) == SessionMode.ONLINE:
         where_zh, where_en = f"线上会议室 {session.online_url}", f"online room {session.online_url}"
     else:
-        where_zh = f"{meeting.institution.name} {meeting.table_number} 号桌"
-        where_en = f"{meeting.institution.name}, table {meeting.table_number}"
+        table_zh, table_en = venue_tables.meeting_table_labels(meeting)
+        where_zh, where_en = f"{meeting.institution.name} {table_zh}", f"{meeting.institution.name}, {table_en}"
         if other_zh == meeting.institution.name:
-            where_zh, where_en = f"{meeting.table_number} 号桌", f"table {meeting.table_number}"
+            where_zh, where_en = table_zh, table_en
     return (f"· {day} {start}–{end}　{other_zh}　{where_zh}",
             f"· {day} {start}–{end}  {other_en}  {where_en}")
 

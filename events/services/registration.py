@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import EventStatus, RegistrationStatus, SessionKind
 from events.models import EventSession, Registration, RegistrationStaff
+from events.services import availability, venue_tables
 from events.services.scope import ensure_manages_event
 from events.workdays import SHANGHAI
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
@@ -129,8 +130,9 @@ def ensure_registration_open(session: EventSession, now: datetime | None = None)
 
 
 def _lock_session(session: EventSession) -> None:
-    """Serialise capacity decisions on one session (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE)."""
-    db.session.execute(select(EventSession.id).where(EventSession.id == session.id).with_for_update())
+    """Serialise capacity and table decisions on one session: step 1 of the one lock order
+    (`availability.lock_parties`: the session and those sharing its hall, ascending id)."""
+    availability.lock_parties([session.id])
 
 
 def _insert_or_existing(registration: Registration, session_id: int, **party) -> Registration:
@@ -364,7 +366,11 @@ def approve_registration(actor, registration: Registration) -> Registration:
         if approved_enterprise_count(session.id) >= session.capacity:
             raise FieldError("registration", _("本场名额（%(capacity)s 家企业）已满，不能再通过；可改为候补。",
                                                capacity=session.capacity))
+    if registration.institution_id is not None:
+        venue_tables.lock_hall(session)
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED), RegistrationStatus.APPROVED)
+    if registration.institution_id is not None:
+        venue_tables.sync_session_tables(session)  # the hall's tables for it, or a refusal naming the shortfall
     _decision_message(registration, "registration_approved", "已通过", "approved")
     return registration
 
@@ -375,6 +381,7 @@ def reject_registration(actor, registration: Registration, reason: str) -> Regis
     if not reason:
         raise FieldError("reason", _l("请填写不通过的理由。"))
     _move(registration, LIVE_STATUSES, RegistrationStatus.REJECTED, reason[:500])
+    venue_tables.release_tables(registration)
     _decision_message(registration, "registration_rejected", "未通过", "not accepted")
     promote_waitlist(registration.session)
     return registration
@@ -400,6 +407,7 @@ def waitlist_registration(actor, registration: Registration, reason: str = "") -
         raise FieldError("reason", _l("本场不限名额，列入候补须填写理由。"))
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.APPROVED), RegistrationStatus.WAITLISTED,
           reason, WAITLIST_FULL if full else WAITLIST_ORGANISER)
+    venue_tables.release_tables(registration)
     _notify_registrant("registration_waitlisted", registration, _waitlist_message(registration))
     promote_waitlist(session, exclude_id=registration.id)
     return registration
@@ -412,6 +420,7 @@ def cancel_registration(actor, registration: Registration, reason: str = "") -> 
     if not own:
         ensure_manages_event(actor, registration.session.event)
     _move(registration, LIVE_STATUSES, RegistrationStatus.CANCELLED, (reason or "").strip()[:500])
+    venue_tables.release_tables(registration)
     from events.services.agenda import cancel_party_meetings
     cancel_party_meetings(actor, registration, "报名已取消")
     promote_waitlist(registration.session)

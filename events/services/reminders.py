@@ -18,6 +18,7 @@ from chainmatch.accounts.models import User
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingStatus, RegistrationStatus, SessionMode, Side
 from events.models import Event, EventSession, Meeting, Outcome, Registration, UnmatchedEnterprise
+from events.services import venue_tables
 from events.services.consent import has_active_consent
 from events.services.planning import format_shanghai
 from events.services.publication import ANONYMOUS_EN, ANONYMOUS_ZH
@@ -111,16 +112,17 @@ def _enterprise_name_for_institution(meeting: Meeting) -> tuple[str, str]:
 
 # ---- where: venue, table, room link -----------------------------------------------------------
 
-def _place_lines(session: EventSession, table_number: int | None = None) -> tuple[list[str], list[str]]:
+def _place_lines(session: EventSession, meeting: Meeting | None = None) -> tuple[list[str], list[str]]:
     zh, en = [], []
     mode = SessionMode(session.mode)
     if mode in (SessionMode.OFFLINE, SessionMode.HYBRID):
         where = " ".join(part for part in (session.venue, session.room) if part)
         zh.append(f"地点：{where}")
         en.append(f"Venue: {where}")
-    if table_number is not None:
-        zh.append(f"洽谈桌：{table_number} 号")
-        en.append(f"Table: No. {table_number}")
+    table_zh, table_en = venue_tables.meeting_table_labels(meeting) if meeting is not None else ("", "")
+    if table_zh:
+        zh.append(f"洽谈桌：{table_zh}")
+        en.append(f"At {table_en}")
     if mode in (SessionMode.ONLINE, SessionMode.HYBRID) and session.online_url:
         zh.append(f"线上会议室：{session.online_url}")
         en.append(f"Online room: {session.online_url}")
@@ -151,7 +153,7 @@ def _meeting_message(meeting: Meeting, side: Side, lead: str) -> Message:
         other_zh = other_en = meeting.institution.name
     else:
         other_zh, other_en = _enterprise_name_for_institution(meeting)
-    place_zh, place_en = _place_lines(session, meeting.table_number)
+    place_zh, place_en = _place_lines(session, meeting)
     soon_zh = " 1 小时后" if lead == "1h" else "明天"
     soon_en = "in one hour" if lead == "1h" else "tomorrow"
     return Message(

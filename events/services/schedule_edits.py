@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import MeetingSource, MeetingStatus
 from events.models import EventSession, Meeting, Registration
-from events.services import availability, scope
+from events.services import availability, scope, venue_tables
 from events.services.publication import notify_meeting_cancelled, notify_meeting_moved
 from events.services.requests import pending_request_for
 from events.services.scheduling import active_meetings, approved_registration_of, slot_label, unavailable_slots
@@ -48,8 +48,10 @@ def _clash(session: EventSession, meeting_id: int | None, enterprise_id: int, in
                                         other=other.institution.name))
     for other in others:
         if other.institution_id == institution_id and other.table_number == table and other.slot == slot:
-            return FieldError("table_number", _("%(institution)s 第 %(table)s 桌在%(slot)s已有会谈（%(other)s）。",
-                                                institution=other.institution.name, table=table,
+            return FieldError("table_number", _("%(institution)s %(table)s在%(slot)s已有会谈（%(other)s）。",
+                                                institution=other.institution.name,
+                                                table=venue_tables.meeting_table_label(other)
+                                                or _("第 %(n)s 桌", n=table),
                                                 slot=slot_label(session, slot), other=other.enterprise.name))
     for other in others:
         if other.enterprise_id == enterprise_id and other.institution_id == institution_id:

@@ -19,7 +19,7 @@ from chainmatch.extensions import db
 from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatus, MeetingSource, MeetingStatus,
                           RegistrationStatus, RequestDirection, RequestStatus, SessionKind)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
-from events.services import availability, scope
+from events.services import availability, scope, venue_tables
 from events.services.planning import SCHEDULER, advance_event, format_shanghai
 from events.services.requests import pending_requests_for_session, settled_request_ids
 from market.enums import NeedStatus, ProductStatus
@@ -227,6 +227,7 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
                                       status=EventStatus(session.event.status).label))
     if session.slot_count < 1:
         raise FieldError("session", _l("该场次没有可用的会谈时段，请检查时间和会谈时长。"))
+    venue_tables.sync_session_tables(session)  # the hall must seat every approved institution first
     availability.lock_parties([session.id])  # the lock order: this session, then its parties
     registrations = approved_registrations(session)
     enterprise_ids = [r.enterprise_id for r in registrations if r.enterprise_id is not None]

@@ -73,6 +73,7 @@ EXPECTED = {
     ("organiser.cancel_meeting", "POST"): ("/organiser/meetings/{meeting}/cancel", OWN_EVENT_ACTION),
     ("organiser.add_meeting", "POST"): ("/organiser/sessions/{session}/meetings", OWN_EVENT_ACTION),
     ("organiser.publish", "POST"): ("/organiser/sessions/{session}/publish", OWN_EVENT_ACTION),
+    ("organiser.table_plan", "GET"): ("/organiser/sessions/{session}/table-plan", OWN_EVENT_PAGE),
     # ---- the participants' pages
     ("events.index", "GET"): ("/events/", EVERYONE),
     ("events.event_detail", "GET"): ("/events/{event}", EVERYONE),

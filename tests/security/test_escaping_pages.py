@@ -74,7 +74,7 @@ def test_a_schedule_clash_names_the_institution_as_text(app, client):
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and not xss.raw_markup_in(html)
     errors = element_html(html, f"m{mine_id}-table_number-errors")  # (entities decoded)
-    assert errors is not None and f"{STORED} 第 1 桌" in errors and "&lt;img src=x onerror=alert(1)&gt; 第 1 桌" in html
+    assert errors is not None and f"{STORED} 第 01 桌" in errors and "&lt;img src=x onerror=alert(1)&gt; 第 01 桌" in html
 
 
 # ---- links that people type ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from chainmatch.accounts.models import User
 from chainmatch.extensions import db
 from events.enums import EventStatus, RegistrationStatus
 from events.models import Event, EventSession, Registration
-from events.services import planning
+from events.services import planning, venue_tables
 from market.models import FinancingNeed, Product
 from tests import factories
 
@@ -80,6 +80,8 @@ def approve_institution(session, user, products, tables=1, max_meetings=None, un
                                 unavailable_slots=list(unavailable))
     registration.products = [db.session.get(Product, product.id) for product in products]
     db.session.add(registration)
+    db.session.flush()
+    venue_tables.sync_session_tables(db.session.get(EventSession, session.id))  # as approval does
     db.session.commit()
     return registration
 

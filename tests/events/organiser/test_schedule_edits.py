@@ -5,7 +5,7 @@ from sqlalchemy import select
 from chainmatch.extensions import db
 from events.enums import MeetingSource, MeetingStatus
 from events.models import EventSession, Meeting, Registration
-from events.services import schedule_edits, scheduling
+from events.services import schedule_edits, scheduling, venue_tables
 from events.services.planning import format_shanghai
 from market.services import FieldError
 from tests import factories
@@ -56,7 +56,8 @@ def test_moving_onto_a_busy_table_names_the_institution_table_and_sme(db_session
         schedule_edits.move_meeting(actor(scenario["organiser"]), mine, theirs.slot, 1)
     assert refused.value.field == "table_number"
     message = str(refused.value.message)
-    assert f"{theirs.institution.name} 第 1 桌在 {_when(theirs)} 已有会谈" in message
+    assert f"{theirs.institution.name} {venue_tables.meeting_table_label(theirs)}在 {_when(theirs)} 已有会谈" in message
+    assert "第 0" in venue_tables.meeting_table_label(theirs)  # the venue's label, not the bank's own number
     assert theirs.enterprise.name in message
 
 
@@ -137,7 +138,7 @@ def test_adding_a_meeting(db_session):
     clash_slot = next(iter(taken))
     with pytest.raises(FieldError) as refused:
         schedule_edits.add_meeting(organiser, session, newcomer.enterprise_id, bank.institution_id, clash_slot, 1)
-    assert refused.value.field == "table_number" and "第 1 桌" in str(refused.value.message)
+    assert refused.value.field == "table_number" and "第 01 桌" in str(refused.value.message)
     free = next(s for s in range(session.slot_count) if s not in taken)
     meeting = schedule_edits.add_meeting(organiser, session, newcomer.enterprise_id, bank.institution_id, free, 1)
     assert meeting.source == MeetingSource.ORGANISER and meeting.status == MeetingStatus.PROPOSED

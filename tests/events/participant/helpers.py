@@ -12,6 +12,7 @@ from chainmatch.accounts.models import User
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration, RegistrationStaff
+from events.services import venue_tables
 from market.models import Chain, FinancingNeed, Product, utcnow
 from tests import factories
 
@@ -88,6 +89,9 @@ def registered_bank(session: EventSession, user=None, tables: int = 1, unavailab
     registration.products = [db.session.get(Product, product.id)]
     registration.staff = [RegistrationStaff(name="王经理", title="客户经理", table_number=1)]
     db.session.add(registration)
+    db.session.flush()
+    if status == RegistrationStatus.APPROVED:  # as approval does: the hall's tables for it
+        venue_tables.sync_session_tables(db.session.get(EventSession, session.id))
     db.session.commit()
     return user, product, registration
 

@@ -49,7 +49,7 @@ def test_agenda_hides_unpublished_matcher_proposals_but_shows_own_requests(db_se
 def test_location_is_venue_and_table_or_the_online_room(db_session):
     session, sme_user, need, bank_user, _ = _world()
     meeting = make_meeting(session, sme_user, bank_user, need, table=1)
-    assert agenda.meeting_location(meeting) == "杭州国际博览中心 B1 洽谈区 第 1 桌"
+    assert agenda.meeting_location(meeting) == "杭州国际博览中心 B1 洽谈区 第 01 桌"
     online = make_session(db.session.get(EventSession, session.id).event, mode="online",
                           online_url="https://meeting.example.com/r/42")
     assert agenda.meeting_location(Meeting(session=online, table_number=3)) == "https://meeting.example.com/r/42"
@@ -71,7 +71,9 @@ def test_ics_parses_back_with_the_right_times_and_stable_uids(db_session):
     assert start.astimezone(ZoneInfo("Asia/Shanghai")).hour == 9
     assert events[0].decoded("DTEND") - start == timedelta(minutes=30)
     assert events[1].decoded("DTSTART").astimezone(UTC) == datetime(2030, 3, 12, 2, 0, tzinfo=UTC)
-    assert "第 1 桌" in str(events[0]["LOCATION"]) and "杭州国际博览中心" in str(events[0]["LOCATION"])
+    assert "第 01 桌" in str(events[0]["LOCATION"]) and "杭州国际博览中心" in str(events[0]["LOCATION"])
+    # each bank's own first table is a different table of the hall
+    assert "第 02 桌" in str(events[1]["LOCATION"]) and "桌号：第 02 桌" in str(events[1]["DESCRIPTION"])
     bank_name = db.session.get(Institution, bank_user.institution_id).name
     assert bank_name in str(events[0]["SUMMARY"])
     assert str(events[0]["STATUS"]) == "CONFIRMED"

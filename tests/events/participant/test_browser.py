@@ -49,7 +49,7 @@ def test_sme_registers_for_the_months_event_and_sees_its_agenda(live_server, pag
     page.get_by_role("link", name="我的日程").click()
     item = page.locator(f"#meeting-{meeting.id}")
     text = item.inner_text()
-    assert "09:00–09:30" in text and "第 1 桌" in text and bank_name in text and "已排期" in text
+    assert "09:00–09:30" in text and "第 01 桌" in text and bank_name in text and "已排期" in text
     with page.expect_download() as download_info:
         page.get_by_role("link", name=re.compile("下载日历文件")).click()
     calendar = Calendar.from_ical(open(download_info.value.path(), "rb").read())

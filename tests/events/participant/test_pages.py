@@ -153,7 +153,7 @@ def test_agenda_shows_shanghai_time_and_table_and_downloads_an_ics(app, client):
         meeting = make_meeting(session, sme_user, bank_user, need, slot=0)
     sign_in(client, sme_user.email)
     card = element_html(client.get("/events/agenda").get_data(as_text=True), f"meeting-{meeting.id}")
-    assert "09:00–09:30" in card and "第 1 桌" in card and "已排期" in card
+    assert "09:00–09:30" in card and "第 01 桌" in card and "已排期" in card
     ics = client.get("/events/agenda.ics")
     assert ics.status_code == 200 and ics.mimetype == "text/calendar"
     assert "attachment" in ics.headers["Content-Disposition"]
@@ -201,7 +201,7 @@ def test_booking_page_lists_free_cells_and_books(app, client):
         bank_user, _, _ = registered_bank(session)
     sign_in(client, sme_user.email)
     page = client.get(f"/events/sessions/{session.id}/book").get_data(as_text=True)
-    assert "预约 09:00–09:30 1 号桌" in page and "预约 09:30–10:00 1 号桌" in page
+    assert "预约 09:00–09:30 第 01 桌" in page and "预约 09:30–10:00 第 01 桌" in page
     data = {"institution": str(bank_user.institution_id), "slot": "1", "table": "1"}
     assert client.post(f"/events/sessions/{session.id}/book", data=data).status_code == 302
     assert _count(app, Meeting, source="booking") == 1

@@ -133,6 +133,6 @@ def test_schedule_export(client, world):
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3)]
     assert len(rows) == 5  # M1, M2, M3 and the proposal (the schedule shows proposals); cancelled left out; totals
     first = rows[0]
-    assert first[0] == "信贷融资对接会" and first[1] == "03-10 09:00–09:20" and first[2] == 1
+    assert first[0] == "信贷融资对接会" and first[1] == "03-10 09:00–09:20" and first[2] == "第 01 桌"
     assert float(first[6]) == pytest.approx(0.8)
     assert sheet.cell(row=3, column=7).number_format == "0.0%"

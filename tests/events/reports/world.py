@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from chainmatch.extensions import db
 from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome, Registration)
+from events.services import venue_tables
 from market import services as market
 from market.models import Chain, FinancingNeed, Institution, Product
 from tests import factories
@@ -127,6 +128,7 @@ def build_world() -> World:
     _registration(s1, enterprise=e6)                                      # approved, no need attached
     _registration(s1, institution=bank)                                   # institutions are not SMEs
     db.session.flush()
+    venue_tables.sync_session_tables(s1)                                  # as approval does: tables 01, 02
 
     m1 = _meeting(s1, e1, bank, "scheduled", 0, 1, need=n1, product=loan)
     _outcome(m1, "enterprise", True, intent=5 * M, credit=0, note="企业：已提交材料")
