@@ -24,7 +24,7 @@ def test_existing_approved_institutions_get_venue_tables(empty_database_url):  #
     from tests import factories
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
-        upgrade(revision="556393cc421e")
+        upgrade(revision="b7c1e4a9d2f0")  # the revision before venue tables
         load_reference(db.session)
         office = factories.office("330100")
         banks = [factories.institution_user().institution_id for _ in range(4)]
@@ -60,7 +60,7 @@ def test_downgrade_and_upgrade_again_keep_the_sessions_and_registrations(empty_d
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
         upgrade()
-        downgrade(revision="556393cc421e")
+        downgrade(revision="b7c1e4a9d2f0")
         with db.engine.connect() as connection:
             columns = {c["name"] for c in inspect(connection).get_columns("event_sessions")}
         assert "table_digits" not in columns and "table_area" not in columns
