@@ -109,9 +109,9 @@ class OutcomeForm(FlaskForm):
         self.held.data = "yes" if outcome.held else "no"
         for name, column in zip(self.AMOUNTS, ("intent_amount_yuan", "agreed_amount_yuan", "funded_amount_yuan",
                                                "premium_yuan"), strict=True):
-            if hasattr(self, name):
+            if getattr(self, name) is not None:  # WTForms leaves None behind a removed field
                 getattr(self, name).process_data(getattr(outcome, column))
-        if hasattr(self, "verdict"):
+        if self.verdict is not None:
             self.verdict.data = outcome.verdict or ""
             self.dispute_reason.data = outcome.dispute_reason
         self.note.data = outcome.note

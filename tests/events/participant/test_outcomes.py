@@ -294,3 +294,17 @@ def test_the_sme_sees_the_banks_figures_and_disputes_them_on_the_form(db_session
     assert response.status_code == 302
     row = db.session.scalar(select(Outcome).where(Outcome.side == "enterprise"))
     assert (row.verdict, row.dispute_reason) == ("disputed", "实际批复 150 万元")
+
+
+def test_the_event_counts_as_reported_once_the_institutions_figures_are_final(db_session):
+    from events.services.reminders import all_outcomes_recorded
+    meeting, sme_user, bank_user, _ = _past_meeting()
+    event = _meeting(meeting).session.event
+    outcomes.record_outcome(actor(sme_user), _meeting(meeting), OutcomeReport(True, 100 * WAN))
+    assert not all_outcomes_recorded(event)  # the SME's word alone is not the figures
+    outcomes.record_outcome(actor(bank_user), _meeting(meeting), OutcomeReport(True, 100 * WAN))
+    assert all_outcomes_recorded(event)  # an intent only: nothing for the SME to confirm
+    outcomes.record_outcome(actor(bank_user), _meeting(meeting), OutcomeReport(True, 100 * WAN, 80 * WAN))
+    assert not all_outcomes_recorded(event)  # a credit line waits for the SME's answer
+    outcomes.record_outcome(actor(sme_user), _meeting(meeting), OutcomeReport(True, verdict=Verdict.CONFIRMED))
+    assert all_outcomes_recorded(event)
