@@ -48,11 +48,12 @@ def cast(app):
                             amount_max_yuan=50 * M) for index, kind in enumerate(TYPES)]
         db.session.add_all(products)
         db.session.commit()
-        yield {"admin": admin.id, "events": [event_a.id, event_b.id], "sessions": [s.id for s in sessions],
+        ids = {"admin": admin.id, "events": [event_a.id, event_b.id], "sessions": [s.id for s in sessions],
                "session_event": {s.id: s.event_id for s in sessions},
                "enterprises": [e.id for e in enterprises], "needs": [(n.id, n.enterprise_id) for n in needs],
                "institutions": [i.id for i in institutions], "products": [p.id for p in products],
                "ai": ai.id}
+    return ids  # built and committed; each test opens its own context (a context left open would hold SQLite's lock)
 
 
 amount = st.one_of(st.none(), st.just(0), st.integers(1, 30).map(lambda n: n * M))
