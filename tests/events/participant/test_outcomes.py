@@ -308,3 +308,12 @@ def test_the_event_counts_as_reported_once_the_institutions_figures_are_final(db
     assert not all_outcomes_recorded(event)  # a credit line waits for the SME's answer
     outcomes.record_outcome(actor(sme_user), _meeting(meeting), OutcomeReport(True, verdict=Verdict.CONFIRMED))
     assert all_outcomes_recorded(event)
+
+
+def test_the_smes_need_shows_its_status_in_the_types_words(db_session, client):
+    meeting, sme_user, bank_user, need = _past_meeting("insurance", amount_yuan=500 * WAN)
+    outcomes.record_outcome(actor(bank_user), meeting, OutcomeReport(True, 500 * WAN, 500 * WAN, premium=4 * WAN))
+    db.session.commit()
+    sign_in(client, sme_user.email)
+    html = client.get("/enterprise").get_data(as_text=True)
+    assert "已出单" in html and "已授信" not in html
