@@ -135,10 +135,11 @@ def event_summaries(actor, filters: ReportFilter, now: datetime | None = None) -
     ids = list(summaries)
     smes = enterprise_conditions(filters)
 
+    sessions = (select(EventSession.event_id, EventSession.mode, (EventSession.ends_at <= now).label("ended"))
+                .where(EventSession.event_id.in_(ids)).subquery("summary_sessions"))
     for event_id, mode, ended, count in db.session.execute(
-            select(EventSession.event_id, EventSession.mode, EventSession.ends_at <= now, func.count())
-            .where(EventSession.event_id.in_(ids))
-            .group_by(EventSession.event_id, EventSession.mode, EventSession.ends_at <= now)):
+            select(sessions.c.event_id, sessions.c.mode, sessions.c.ended, func.count())
+            .group_by(sessions.c.event_id, sessions.c.mode, sessions.c.ended)):
         summary = summaries[event_id]
         summary.sessions_planned += count
         if ended:
@@ -217,7 +218,7 @@ def event_summaries(actor, filters: ReportFilter, now: datetime | None = None) -
 
 
 def _disputes(event_ids: list[int], smes: list, outcome) -> list[tuple[int, Dispute]]:
-    """Meetings whose SME disputes the institution's figures, oldest meeting first."""
+    """Meetings whose SME disputes the institution's figures (whatever became of the meeting since), oldest first."""
     by_enterprise = Outcome.__table__.alias("disputing")
     rows = db.session.execute(
         select(EventSession.event_id, Meeting, Enterprise.name,
@@ -232,8 +233,7 @@ def _disputes(event_ids: list[int], smes: list, outcome) -> list[tuple[int, Disp
         .join(outcome, outcome.c.meeting_id == Meeting.id)
         .join(by_enterprise, and_(by_enterprise.c.meeting_id == Meeting.id,
                                   by_enterprise.c.side == Side.ENTERPRISE.value))
-        .where(EventSession.event_id.in_(event_ids), outcome.c.disputed.is_(True),
-               Meeting.status != MeetingStatus.CANCELLED.value, *smes)
+        .where(EventSession.event_id.in_(event_ids), outcome.c.disputed.is_(True), *smes)
         .options(contains_eager(Meeting.session))
         .order_by(EventSession.starts_at, Meeting.slot, Meeting.id))
     grouped = defaultdict(list)

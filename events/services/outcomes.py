@@ -10,8 +10,8 @@ meeting's financing type (the need's, else the product's, else loan; see OUTCOME
 
 Who knows what: the institution's figures are authoritative. The SME records whether the meeting was held, its
 own view of the figures and, once the institution has recorded, confirms or disputes the institution's figures
-(a dispute needs a reason and is listed for the organiser). When the institution changes its figures, the SME's
-earlier answer no longer applies and is cleared.
+(a dispute needs a reason and is listed for the organiser). When the institution changes its figures, an SME's
+confirmation no longer applies and is cleared; a dispute stays until the SME answers again.
 
 What an SME-only figure does: it is stored and shown as "企业自报、未经机构确认" (unconfirmed), it never moves
 the need beyond "达成意向" and the funnel never counts an SME's agreed or funded figure. The need's status follows
@@ -133,7 +133,7 @@ def _check_amount(value: int | None, field_name: str) -> int | None:
     return int(value)
 
 
-def check_figures(meeting: Meeting, side: Side, report: OutcomeReport, terms: OutcomeTerms) -> dict:
+def check_figures(meeting: Meeting, report: OutcomeReport, terms: OutcomeTerms) -> dict:
     """The report's amounts checked against the type, each other and the need; {field: yuan}."""
     fields = {"intent": terms.intent, "agreed": terms.agreed, "funded": terms.funded, "premium": terms.premium}
     amounts = {}
@@ -183,7 +183,7 @@ def record_outcome(actor, meeting: Meeting, report: OutcomeReport) -> Outcome:
     if meeting.starts_at is not None and utcnow() < meeting.starts_at:
         raise FieldError("held", _("会谈开始后才能填写结果。"))
     financing_type = meeting_financing_type(meeting)
-    amounts = check_figures(meeting, side, report, terms_of(financing_type))
+    amounts = check_figures(meeting, report, terms_of(financing_type))
     values = dict(held=bool(report.held), financing_type=financing_type.value,
                   intent_amount_yuan=amounts["intent"], agreed_amount_yuan=amounts["agreed"],
                   funded_amount_yuan=amounts["funded"], premium_yuan=amounts["premium"],
@@ -233,10 +233,12 @@ def _verdict_values(meeting: Meeting, report: OutcomeReport) -> dict:
 
 
 def _clear_verdict(meeting: Meeting) -> None:
-    """The institution changed its figures: the SME's earlier confirmation or dispute was about other figures."""
+    """The institution changed its figures: the SME's confirmation was of other figures and is void. A dispute
+    stays, listed for the organiser, until the SME answers again: re-saving cannot make a dispute disappear."""
     db.session.execute(update(Outcome).where(Outcome.meeting_id == meeting.id,
-                                             Outcome.side == Side.ENTERPRISE.value, Outcome.verdict.is_not(None))
-                       .values(verdict=None, dispute_reason="", verdict_at=None))
+                                             Outcome.side == Side.ENTERPRISE.value,
+                                             Outcome.verdict == Verdict.CONFIRMED.value)
+                       .values(verdict=None, verdict_at=None))
 
 
 def _settle_meeting_status(meeting: Meeting) -> None:

@@ -163,7 +163,7 @@ def test_insurance_records_cover_and_premium(db_session):
     assert fresh(FinancingNeed, need).status == NeedStatus.CREDIT_GRANTED  # 出单 is the type's last step
 
 
-def test_the_sme_confirms_or_disputes_and_a_change_by_the_bank_clears_its_answer(db_session):
+def test_the_sme_confirms_or_disputes_and_a_change_by_the_bank_voids_a_confirmation(db_session):
     meeting, sme_user, bank_user, _ = _past_meeting()
     with pytest.raises(FieldError) as refused:
         outcomes.record_outcome(actor(sme_user), meeting, OutcomeReport(True, verdict=Verdict.CONFIRMED))
@@ -179,6 +179,8 @@ def test_the_sme_confirms_or_disputes_and_a_change_by_the_bank_clears_its_answer
         True, verdict=Verdict.DISPUTED, dispute_reason="实际批复 150 万元"))
     reading = outcomes.figures_of(list(fresh(Meeting, meeting).outcomes))
     assert reading.disputed and not reading.confirmed
+    outcomes.record_outcome(actor(bank_user), _meeting(meeting), OutcomeReport(True, 300 * WAN, 190 * WAN))
+    assert outcomes.figures_of(list(fresh(Meeting, meeting).outcomes)).disputed  # re-saving keeps the dispute
     outcomes.record_outcome(actor(sme_user), _meeting(meeting), OutcomeReport(True, verdict=Verdict.CONFIRMED))
     assert outcomes.figures_of(list(fresh(Meeting, meeting).outcomes)).confirmed
     outcomes.record_outcome(actor(bank_user), _meeting(meeting), OutcomeReport(True, 300 * WAN, 150 * WAN))

@@ -45,7 +45,7 @@ def _expected(cast, registrations, meetings, event_index: int = 0) -> dict:
         if session not in sessions:
             continue
         institution, enterprise = facts["institution_row"], facts["enterprise_row"]
-        if facts["status"] != "cancelled" and institution and enterprise and enterprise["verdict"] == "disputed":
+        if institution and enterprise and enterprise["verdict"] == "disputed":
             disputes += 1
         if facts["status"] not in MATCHED:
             continue
