@@ -202,6 +202,15 @@ def _label_filter(enum_cls):
     return label
 
 
+def need_status_of(need) -> str:
+    """`{{ need|need_status_of }}`: the need's status in its financing type's words (已出单 for insurance …)."""
+    from market.enums import NeedStatus
+    try:
+        return NeedStatus(need.status).label_for(need.type)
+    except ValueError:
+        return need.status
+
+
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rate"] = format_rate
@@ -209,6 +218,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.tests["web_url"] = is_web_url  # {% if url is web_url %}: link only http(s) addresses
     for name, enum_cls in _labelled_enums().items():
         app.jinja_env.filters[name] = _label_filter(enum_cls)
+    app.jinja_env.filters["need_status_of"] = need_status_of
 
     @app.context_processor
     def inject_globals():

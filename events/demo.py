@@ -21,11 +21,12 @@ from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from chainmatch.accounts.models import OrganiserOffice, User
-from events.enums import EventStatus, RequestStatus
+from events.enums import EventStatus, RequestStatus, Verdict
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry
 from events.services import agenda, outcomes, planning, publication, registration, requests, scheduling
 from events.services.consent import registration_consent_text, request_consent_text
 from events.workdays import SHANGHAI, add_working_days, is_working_day
+from market.enums import FinancingType
 from market.models import Chain, Enterprise, FinancingNeed, Institution, Product, utcnow
 
 OFFICE = "杭州市经济和信息化局"
@@ -266,7 +267,11 @@ def _decide(session, organiser, items: list[Registration]) -> None:
 # ---- the day of the credit session: check-ins and outcomes ----------------------------------------------
 
 def _check_in_and_record(session, organiser, credit: EventSession, now: datetime) -> int:
-    """For meetings that have started: most checked in, nine in ten held, outcomes from one or both sides."""
+    """For meetings that have started: most checked in, nine in ten held, outcomes in each type's own steps.
+
+    The institution records first; most SMEs that record confirm its figures, one disputes them, and one SME
+    records alone (its 授信 stays "未经机构确认" until the bank records).
+    """
     meetings = list(session.scalars(select(Meeting).where(Meeting.session_id == credit.id,
                                                           Meeting.status == "scheduled")
                                     .order_by(Meeting.slot, Meeting.institution_id, Meeting.id)))
@@ -277,25 +282,57 @@ def _check_in_and_record(session, organiser, credit: EventSession, now: datetime
         institution = _party_for(session, institution_id=meeting.institution_id)
         enterprise = _party_for(session, enterprise_id=meeting.enterprise_id)
         if index % 10 == 9:  # nobody came
-            outcomes.record_outcome(institution, meeting, False, None, None, None, "企业未到场，已电话联系改约。")
+            outcomes.record_outcome(institution, meeting, outcomes.OutcomeReport(
+                held=False, note="企业未到场，已电话联系改约。"))
             recorded += 1
             continue
         if index % 10 != 8:
             agenda.check_in(organiser, meeting, now=meeting.starts_at)
+        report = _institution_report(meeting, index)
+        if index % 10 == 4:  # the bank has not recorded yet; the SME says what it was told
+            outcomes.record_outcome(enterprise, meeting, outcomes.OutcomeReport(
+                held=True, intent=report.intent, agreed=report.agreed, note="客户经理口头告知可授信，待正式批复。"))
+            recorded += 1
+            continue
         if index % 5 == 4:
             continue  # held, outcome not yet recorded: the reminders have work to do
-        need = meeting.need.amount_yuan if meeting.need else 3_000_000
-        intent = (need * (6 + index % 4) // 10) // WAN * WAN if index % 3 != 2 else None
-        credit_line = intent * 8 // 10 // WAN * WAN if intent and index % 3 == 0 else None
-        disbursed = credit_line // 2 // WAN * WAN if credit_line and index % 2 == 0 else None
-        outcomes.record_outcome(institution, meeting, True, intent, credit_line, disbursed,
-                                "已收集材料，进入审批。" if credit_line else "有合作意向，待补充财务报表。")
+        outcomes.record_outcome(institution, meeting, report)
         recorded += 1
-        if index % 4 == 0:  # the SME records too, with its own view of the figures
-            outcomes.record_outcome(enterprise, meeting, True, intent and intent + 500_000, None, None,
-                                    "沟通顺利，期待尽快放款。")
+        if index % 4 == 0:  # the SME answers: confirms, or (once in a while) disputes the figures
+            disputed = index % 8 == 4 and bool(report.agreed)
+            outcomes.record_outcome(enterprise, meeting, outcomes.OutcomeReport(
+                held=True, intent=report.intent, note="沟通顺利。",
+                verdict=Verdict.DISPUTED if disputed else Verdict.CONFIRMED,
+                dispute_reason=(f"批复额度为 {report.agreed * 8 // 10 // WAN} 万元，与机构填报的 "
+                                f"{report.agreed // WAN} 万元不一致。") if disputed else ""))
             recorded += 1
     return recorded
+
+
+def _institution_report(meeting: Meeting, index: int) -> outcomes.OutcomeReport:
+    """Plausible figures in the meeting's type: below the need, funded below agreed, a premium near 0.8 %."""
+    need = meeting.need.amount_yuan if meeting.need else 3_000_000
+    intent = (need * (6 + index % 4) // 10) // WAN * WAN if index % 3 != 2 else None
+    reached = bool(intent) and index % 3 == 0
+    financing_type = outcomes.meeting_financing_type(meeting)
+    if financing_type == FinancingType.EQUITY:
+        agreed = intent if reached else None
+        funded = agreed * 4 // 10 // WAN * WAN if agreed and index % 2 == 0 else None
+        return outcomes.OutcomeReport(True, intent, agreed, funded, note="已签署投资协议，首期资金到位。" if funded
+                                      else "已完成初步尽调，待投委会审议。")
+    if financing_type == FinancingType.INSURANCE:
+        agreed = intent if reached else None
+        premium = max(agreed * 8 // 1000 // 100 * 100, 100) if agreed else None
+        return outcomes.OutcomeReport(True, intent, agreed, premium=premium,
+                                      note="已出单，保单已寄送。" if agreed else "已提供投保方案，待企业确认。")
+    if financing_type == FinancingType.GUARANTEE:
+        agreed = intent * 9 // 10 // WAN * WAN if reached else None
+        return outcomes.OutcomeReport(True, intent, agreed, note="已出具担保函，配合合作银行放款。" if agreed
+                                      else "已受理担保申请，待评审。")
+    agreed = intent * 8 // 10 // WAN * WAN if reached else None
+    funded = agreed // 2 // WAN * WAN if agreed and index % 2 == 0 else None
+    return outcomes.OutcomeReport(True, intent, agreed, funded, note="已收集材料，进入审批。" if agreed
+                                  else "有合作意向，待补充财务报表。")
 
 
 # ---- meeting requests in every state --------------------------------------------------------------------

@@ -147,6 +147,17 @@ class Side(LabelledEnum):
         return {cls.ENTERPRISE: _l("企业"), cls.INSTITUTION: _l("金融机构")}
 
 
+class Verdict(LabelledEnum):
+    """The SME's answer to the institution's figures of a meeting."""
+
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.CONFIRMED: _l("企业已确认"), cls.DISPUTED: _l("企业有异议")}
+
+
 class LeadSource(LabelledEnum):
     """Where a meeting request came from (the online half of the tour counts its leads)."""
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chainmatch.extensions import db
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus,
-                          RequestDirection, RequestStatus, SessionKind, SessionMode, Side)
+                          RequestDirection, RequestStatus, SessionKind, SessionMode, Side, Verdict)
 from market.enums import FinancingType, sql_in
 from market.models import (TEXT_MAX, Chain, Enterprise, FinancingNeed, Institution, Product, Region,
                            utcnow)
@@ -374,23 +374,47 @@ class UnmatchedEnterprise(db.Model):
 
 
 class Outcome(db.Model):
-    """What one side says came of a meeting. Amounts in yuan."""
+    """What one side says came of a meeting, in the steps of the meeting's financing type. Amounts in yuan.
+
+    Two steps after the intent, named by type (events/services/outcomes.py, OUTCOME_TERMS): `agreed` is 授信
+    (loan), 签署投资协议 (equity), 出单 — 保额 (insurance) or 出具担保函 (guarantee); `funded` is 放款 or 资金到位
+    (loan and equity only); `premium` is the insurance 保费. The institution's row is authoritative; the SME's row
+    carries its own view and its verdict on the institution's figures (confirmed or disputed, with a reason).
+    """
 
     __tablename__ = "outcomes"
     __table_args__ = (
         UniqueConstraint("meeting_id", "side"),
         CheckConstraint(sql_in(Side, "side"), name="side_known"),
+        CheckConstraint(sql_in(FinancingType, "financing_type"), name="financing_type_known"),
         CheckConstraint("intent_amount_yuan IS NULL OR intent_amount_yuan >= 0", name="intent_not_negative"),
-        CheckConstraint("credit_granted_yuan IS NULL OR credit_granted_yuan >= 0", name="credit_not_negative"),
-        CheckConstraint("disbursed_yuan IS NULL OR disbursed_yuan >= 0", name="disbursed_not_negative"),
+        CheckConstraint("agreed_amount_yuan IS NULL OR agreed_amount_yuan >= 0", name="agreed_not_negative"),
+        CheckConstraint("funded_amount_yuan IS NULL OR funded_amount_yuan >= 0", name="funded_not_negative"),
+        CheckConstraint("premium_yuan IS NULL OR premium_yuan >= 0", name="premium_not_negative"),
+        CheckConstraint("funded_amount_yuan IS NULL OR funded_amount_yuan = 0 OR "
+                        "funded_amount_yuan <= agreed_amount_yuan", name="funded_within_agreed"),
+        CheckConstraint("premium_yuan IS NULL OR premium_yuan = 0 OR premium_yuan <= agreed_amount_yuan",
+                        name="premium_within_cover"),
+        CheckConstraint("funded_amount_yuan IS NULL OR financing_type IN ('loan', 'equity')",
+                        name="funded_only_loan_equity"),
+        CheckConstraint("premium_yuan IS NULL OR financing_type = 'insurance'", name="premium_only_insurance"),
+        CheckConstraint("verdict IS NULL OR (side = 'enterprise' AND " + sql_in(Verdict, "verdict") + ")",
+                        name="verdict_by_enterprise"),
+        CheckConstraint("verdict IS NULL OR verdict <> 'disputed' OR dispute_reason <> ''",
+                        name="dispute_has_reason"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     side: Mapped[str] = mapped_column(String(20))
+    financing_type: Mapped[str] = mapped_column(String(20), default=FinancingType.LOAN.value)
     held: Mapped[bool] = mapped_column(Boolean)
     intent_amount_yuan: Mapped[int | None] = mapped_column(BigInteger)
-    credit_granted_yuan: Mapped[int | None] = mapped_column(BigInteger)
-    disbursed_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    agreed_amount_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    funded_amount_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    premium_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    dispute_reason: Mapped[str] = mapped_column(String(500), default="")
+    verdict_at: Mapped[datetime | None] = mapped_column(DateTime)
     note: Mapped[str] = mapped_column(String(TEXT_MAX), default="")
     recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

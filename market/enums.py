@@ -139,6 +139,16 @@ class NeedStatus(LabelledEnum):
     def funnel_rank(self) -> int:
         return FUNNEL_ORDER.index(self) if self in FUNNEL_ORDER else -1
 
+    def label_for(self, financing_type: str | None) -> str:
+        """The label in the words of the need's type: 已授信 is 已签署投资协议 for equity, 已出单 for insurance …"""
+        words = {
+            (NeedStatus.CREDIT_GRANTED, FinancingType.EQUITY): _l("已签署投资协议"),
+            (NeedStatus.DISBURSED, FinancingType.EQUITY): _l("资金已到位"),
+            (NeedStatus.CREDIT_GRANTED, FinancingType.INSURANCE): _l("已出单"),
+            (NeedStatus.CREDIT_GRANTED, FinancingType.GUARANTEE): _l("已出具担保函"),
+        }
+        return str(words.get((self, financing_type), self.label))
+
 
 FUNNEL_ORDER = [NeedStatus.OPEN, NeedStatus.MATCHED, NeedStatus.MET, NeedStatus.INTENT,
                 NeedStatus.CREDIT_GRANTED, NeedStatus.DISBURSED]

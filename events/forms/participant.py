@@ -67,23 +67,54 @@ class ConfirmForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
+    """Both sides' outcome form; `adapt` keeps the fields of the meeting's financing type and of the side."""
+
     held = RadioField(_l("会谈是否进行"), choices=[("yes", _l("已会谈")), ("no", _l("未会谈（对方或我方未到场）"))],
                       validators=[InputRequired(REQUIRED)])
-    intent_amount = WanYuanField(_l("意向金额（万元）"), validators=[Optional()], allow_zero=True)
-    credit_granted = WanYuanField(_l("授信金额（万元）"), validators=[Optional()], allow_zero=True)
-    disbursed = WanYuanField(_l("放款金额（万元）"), validators=[Optional()], allow_zero=True)
+    intent = WanYuanField(_l("意向金额（万元）"), validators=[Optional()], allow_zero=True)
+    agreed = WanYuanField(_l("授信金额（万元）"), validators=[Optional()], allow_zero=True)
+    funded = WanYuanField(_l("放款金额（万元）"), validators=[Optional()], allow_zero=True)
+    premium = WanYuanField(_l("保费（万元）"), validators=[Optional()], allow_zero=True)
+    confirm_above_need = BooleanField(_l("金额超过需求金额，确认无误"))
+    verdict = RadioField(_l("对金融机构所填数据"), validators=[Optional()], validate_choice=True,
+                         choices=[("", _l("暂不答复")), ("confirmed", _l("确认无误")), ("disputed", _l("有异议"))],
+                         default="")
+    dispute_reason = TextAreaField(_l("异议说明"), validators=[Optional(), Length(max=500)])
     note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
-    @classmethod
-    def from_outcome(cls, outcome, **kwargs):
-        form = cls(**kwargs)
-        if outcome is not None and not form.is_submitted():
-            form.held.data = "yes" if outcome.held else "no"
-            form.intent_amount.process_data(outcome.intent_amount_yuan)
-            form.credit_granted.process_data(outcome.credit_granted_yuan)
-            form.disbursed.process_data(outcome.disbursed_yuan)
-            form.note.data = outcome.note
-        return form
+    AMOUNTS = ("intent", "agreed", "funded", "premium")
+
+    def adapt(self, terms, side: str, has_need: bool, institution_recorded: bool) -> None:
+        """Labels in the type's words; drop the fields the type, the side or the meeting does not have."""
+        for name in self.AMOUNTS:
+            label = getattr(terms, name)
+            if label is None:
+                delattr(self, name)
+            else:
+                getattr(self, name).label.text = label
+        if not has_need:
+            delattr(self, "confirm_above_need")
+        if side != "enterprise" or not institution_recorded:
+            delattr(self, "verdict")
+            delattr(self, "dispute_reason")
+
+    def amount(self, name: str) -> int | None:
+        field = getattr(self, name, None)
+        return None if field is None else field.yuan
+
+    def load(self, outcome) -> None:
+        """Fill an unsent form from the side's saved row."""
+        if outcome is None or self.is_submitted():
+            return
+        self.held.data = "yes" if outcome.held else "no"
+        for name, column in zip(self.AMOUNTS, ("intent_amount_yuan", "agreed_amount_yuan", "funded_amount_yuan",
+                                               "premium_yuan"), strict=True):
+            if getattr(self, name) is not None:  # WTForms leaves None behind a removed field
+                getattr(self, name).process_data(getattr(outcome, column))
+        if self.verdict is not None:
+            self.verdict.data = outcome.verdict or ""
+            self.dispute_reason.data = outcome.dispute_reason
+        self.note.data = outcome.note
 
 
 class BookingForm(FlaskForm):

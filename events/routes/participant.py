@@ -8,7 +8,7 @@ from sqlalchemy import select
 from chainmatch.access import role_required
 from chainmatch.extensions import db, limiter
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
-                          SessionKind, SessionMode)
+                          SessionKind, SessionMode, Side, Verdict)
 from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
                                       InstitutionRegistrationForm, MeetingRequestForm, OutcomeForm, ReasonForm)
 from events.models import Event, EventSession, MeetingRequest, Registration
@@ -382,22 +382,32 @@ def _same_site(target: str | None) -> bool:
 def record_outcome(meeting_id: int):
     meeting = agenda.own_meeting(current_user, meeting_id)
     side = outcomes.side_of(current_user, meeting)
-    form = OutcomeForm.from_outcome(outcomes.outcome_of(meeting, side))
+    financing_type = outcomes.meeting_financing_type(meeting)
+    terms = outcomes.terms_of(financing_type)
+    institution_outcome = outcomes.outcome_of(meeting, Side.INSTITUTION)
+    form = OutcomeForm()
+    form.adapt(terms, side.value, meeting.need is not None, institution_outcome is not None)
+    form.load(outcomes.outcome_of(meeting, side))
     if form.validate_on_submit():
+        verdict = getattr(form, "verdict", None)
+        report = outcomes.OutcomeReport(
+            held=form.held.data == "yes", intent=form.amount("intent"), agreed=form.amount("agreed"),
+            funded=form.amount("funded"), premium=form.amount("premium"), note=form.note.data or "",
+            verdict=Verdict(verdict.data) if verdict is not None and verdict.data else None,
+            dispute_reason=form.dispute_reason.data or "" if verdict is not None else "",
+            confirm_above_need=bool(getattr(form, "confirm_above_need", None) and form.confirm_above_need.data))
         try:
-            saved = outcomes.record_outcome(current_user, meeting, form.held.data == "yes", form.intent_amount.yuan,
-                                            form.credit_granted.yuan, form.disbursed.yuan, form.note.data or "")
+            outcomes.record_outcome(current_user, meeting, report)
         except FieldError as error:
             _refused(form, error)
         else:
             db.session.commit()
             flash(_("会谈结果已保存。"), "success")
-            for warning in saved.warnings:
-                flash(warning, "info")
             return redirect(url_for("events.agenda"))
     consent.log_details_shown(current_user, [meeting.enterprise], request.path)
     db.session.commit()
-    return render_template("events/participant/outcome.html", form=form, meeting=meeting,
+    return render_template("events/participant/outcome.html", form=form, meeting=meeting, terms=terms,
+                           financing_type_label=financing_type.label, side=side.value, institution_outcome=institution_outcome,
                            name=agenda.counterpart_names(current_user, [meeting])[meeting.id])
 
 

@@ -1,4 +1,4 @@
-"""The organiser's dashboard and the Excel exports (汇总表)."""
+"""The organiser's dashboard, the Excel exports (汇总表) and each event's printable summary."""
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -12,10 +12,11 @@ from chainmatch import audit
 from chainmatch.access import role_required
 from chainmatch.extensions import db
 from events.services import exports, reports
+from events.services.event_summary import event_summaries
 from events.services.scope import visible_events_query
 from market import services as market
 from market.fields import BoundedIntegerField, column_int, optional_column_int
-from market.models import Chain
+from market.models import Chain, utcnow
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -143,3 +144,13 @@ def chart_data_of(report: reports.Report) -> dict:
                    "unit_enterprises": str(_l(" 家")), "unit_amount": str(_l(" 万元")),
                    "median_days": str(_l("中位用时（工作日）")), "overdue": str(_l("逾期（件）"))},
     }
+
+
+# ---- one event's summary, printable ---------------------------------------------------------------
+
+@bp.get("/events/<int:event_id>/summary")
+@role_required(*ORGANISERS)
+def event_summary(event_id: int):
+    """The tour report's figures for one event, and the SMEs' disputes of institutions' figures."""
+    summary, = event_summaries(current_user, reports.ReportFilter(event_id=event_id)) or abort(404)
+    return render_template("events/reports/event_summary.html", summary=summary, now=utcnow())

@@ -21,7 +21,10 @@ from events.models import Event, EventSession, Meeting, Registration
 from events.services import venue_tables
 from events.services.reports import (MATCHED_STATUSES, SHANGHAI, ReportFilter, effective_outcome,
                                      enterprise_conditions, event_conditions, financing_type_label)
+from events.services.event_summary import event_summaries
+from events.services.outcomes import OUTCOME_TERMS
 from events.services.workbooks import TextOnlyWorkbook, workbook_bytes
+from market.enums import FinancingType
 from market.models import Chain, Enterprise, Institution, Region
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -242,7 +245,8 @@ def outcome_rows(actor, filters: ReportFilter) -> list:
     """One row per meeting that took a place in the published schedule (scheduled, held, no-show)."""
     outcome = effective_outcome()
     return list(db.session.execute(
-        select(Meeting, outcome.c.held, outcome.c.intent, outcome.c.credit, outcome.c.disbursed)
+        select(Meeting, outcome.c.held, outcome.c.intent, outcome.c.agreed, outcome.c.funded, outcome.c.premium,
+               outcome.c.confirmed, outcome.c.disputed, outcome.c.enterprise_agreed, outcome.c.enterprise_funded)
         .join(EventSession, EventSession.id == Meeting.session_id).join(Event, Event.id == EventSession.event_id)
         .join(Enterprise, Enterprise.id == Meeting.enterprise_id)
         .join(Institution, Institution.id == Meeting.institution_id)
@@ -256,39 +260,126 @@ def outcome_rows(actor, filters: ReportFilter) -> list:
                   Meeting.id)))
 
 
+def confirmation_label(meeting: Meeting, confirmed, disputed) -> str:
+    """已确认 / 待企业确认 / 企业有异议 / 仅企业填报（未经机构确认） / 未填报."""
+    sides = {outcome.side for outcome in meeting.outcomes}
+    if "institution" not in sides:
+        return _("仅企业填报（未经机构确认）") if sides else _("未填报")
+    if disputed:
+        return _("企业有异议")
+    return _("已确认") if confirmed else _("待企业确认")
+
+
 def outcomes_workbook(actor, filters: ReportFilter) -> Download:
+    """Per meeting (the institution's figures, their confirmation, SME-only figures apart), then the per-event
+    summary (活动汇总), the figures by financing type in each type's words, and the disputes."""
     rows_in = outcome_rows(actor, filters)
-    regions = region_full_names(meeting.enterprise.region_code for meeting, *_rest in rows_in)
+    regions = region_full_names(row[0].enterprise.region_code for row in rows_in)
     rows, needs, held_count = [], {}, 0
-    totals_yuan = {"intent": 0, "credit": 0, "disbursed": 0}
-    for number, (meeting, outcome_held, intent, credit, disbursed) in enumerate(rows_in, start=1):
+    totals_yuan = {"intent": 0, "agreed": 0, "funded": 0, "premium": 0}
+    for number, (meeting, outcome_held, intent, agreed, funded, premium, confirmed, disputed, sme_agreed,
+                 sme_funded) in enumerate(rows_in, start=1):
         enterprise, need = meeting.enterprise, meeting.need
         held = (meeting.status == MeetingStatus.HELD or meeting.checked_in_at is not None or outcome_held is True)
         held_count += held
         if need is not None:
             needs[need.id] = need.amount_yuan
-        for key, value in (("intent", intent), ("credit", credit), ("disbursed", disbursed)):
+        for key, value in (("intent", intent), ("agreed", agreed), ("funded", funded), ("premium", premium)):
             totals_yuan[key] += value or 0
         financing_type = need.type if need else (meeting.product.type if meeting.product else None)
+        terms = OUTCOME_TERMS[FinancingType(financing_type or "loan")]
+        steps = " → ".join(str(step) for step in terms.steps)
         rows.append([number, enterprise.name, enterprise.credit_code, regions[enterprise.region_code],
                      "、".join(node.name_zh for node in enterprise.nodes) or enterprise.chain.name_zh,
-                     financing_type_label(financing_type), _wan(need.amount_yuan) if need else None,
+                     financing_type_label(financing_type), steps, _wan(need.amount_yuan) if need else None,
                      meeting.institution.name, _("是") if held else _("否"),
-                     _wan(intent), _wan(credit), _wan(disbursed), _remark(meeting)])
-    totals = [_("合计"), _("%(n)s 场对接，%(e)s 家企业", n=len(rows_in), e=len({m.enterprise_id for m, *_r in rows_in})),
-              "", "", "", "", _wan(sum(needs.values())),
-              _("%(n)s 家机构", n=len({m.institution_id for m, *_r in rows_in})),
-              _("会谈 %(n)s 场", n=held_count), _wan(totals_yuan["intent"]), _wan(totals_yuan["credit"]),
-              _wan(totals_yuan["disbursed"]), _("需求金额按不同需求去重合计")]
+                     _wan(intent), _wan(agreed), _wan(funded), _wan(premium),
+                     confirmation_label(meeting, confirmed, disputed),
+                     _wan(sme_agreed) if sme_agreed and not agreed else None,
+                     _wan(sme_funded) if sme_funded and not funded else None, _remark(meeting)])
+    totals = [_("合计"), _("%(n)s 场对接，%(e)s 家企业", n=len(rows_in), e=len({r[0].enterprise_id for r in rows_in})),
+              "", "", "", "", "", _wan(sum(needs.values())),
+              _("%(n)s 家机构", n=len({r[0].institution_id for r in rows_in})),
+              _("会谈 %(n)s 场", n=held_count), _wan(totals_yuan["intent"]), _wan(totals_yuan["agreed"]),
+              _wan(totals_yuan["funded"]), _wan(totals_yuan["premium"]), "", None, None,
+              _("需求金额按不同需求去重合计；企业自报数据不计入合计")]
     workbook = TextOnlyWorkbook()
     sheet = workbook.active
     sheet.title = _("对接成效汇总表")
-    _write_sheet(sheet, _("对接成效汇总表 — %(title)s（金额单位：万元）", title=scope_title(actor, filters)),
+    title = scope_title(actor, filters)
+    _write_sheet(sheet, _("对接成效汇总表 — %(title)s（金额单位：万元）", title=title),
                  [(_("序号"), 6), (_("企业名称"), 30), (_("统一社会信用代码"), 22), (_("地区"), 16),
-                  (_("产业链环节"), 22), (_("融资类型"), 10), (_("需求金额(万元)"), 14), (_("对接机构"), 30),
-                  (_("是否会谈"), 9), (_("意向金额(万元)"), 14), (_("授信金额(万元)"), 14), (_("放款金额(万元)"), 14),
-                  (_("备注"), 36)], rows, totals, money_columns={7, 10, 11, 12})
+                  (_("产业链环节"), 22), (_("融资类型"), 10), (_("对接环节"), 22), (_("需求金额(万元)"), 14),
+                  (_("对接机构"), 30), (_("是否会谈"), 9), (_("意向金额(万元)"), 14),
+                  (_("授信/签约/出单/担保金额(万元)"), 16), (_("放款/资金到位(万元)"), 14), (_("保费(万元)"), 11),
+                  (_("数据确认"), 14), (_("企业自报授信/签约(万元，未计入)"), 16),
+                  (_("企业自报放款/到位(万元，未计入)"), 16), (_("备注"), 36)],
+                 rows, totals, money_columns={8, 11, 12, 13, 14, 16, 17})
+    summaries = event_summaries(actor, filters)
+    _summary_sheet(workbook.create_sheet(_("活动汇总")), summaries, title)
+    _type_sheet(workbook.create_sheet(_("分类型成效")), summaries, title)
+    _dispute_sheet(workbook.create_sheet(_("数据异议")), summaries, title)
     return _save(workbook, _("对接成效汇总表_%(stem)s.xlsx", stem=_file_stem(actor, filters)), "outcomes.xlsx")
+
+
+def _summary_sheet(sheet, summaries, title: str) -> None:
+    """One row per event: the figures a tour report states."""
+    rows = []
+    for s in summaries:
+        agreed, funded = s.total("agreed"), s.total("funded")
+        rows.append([s.event.title, s.sessions_held.get("online", 0), s.sessions_held.get("offline", 0),
+                     s.sessions_held.get("hybrid", 0), s.sessions_planned, s.institutions, s.enterprises,
+                     s.needs, _wan(s.needs_yuan), s.meetings, s.meetings_held, s.enterprises_met,
+                     s.total("intent").meetings, _wan(s.total("intent").total_yuan),
+                     agreed.meetings, _wan(agreed.confirmed_yuan), _wan(agreed.unconfirmed_yuan),
+                     funded.meetings, _wan(funded.confirmed_yuan), _wan(funded.unconfirmed_yuan), len(s.disputes)])
+    width = 21
+    totals = [_("合计")] + [sum(row[i] or 0 for row in rows) for i in range(1, width)] if rows else None
+    if totals:
+        for index in (8, 13, 15, 16, 18, 19):
+            totals[index] = sum((row[index] or 0) for row in rows)
+    _write_sheet(sheet, _("活动成效汇总 — %(title)s（金额单位：万元）", title=title),
+                 [(_("活动"), 30), (_("线上场次(已举办)"), 10), (_("线下场次(已举办)"), 10),
+                  (_("线上+线下场次(已举办)"), 12), (_("计划场次"), 9), (_("参会机构(家)"), 10),
+                  (_("参会企业(家)"), 10), (_("融资需求(项)"), 10), (_("需求金额(万元)"), 14),
+                  (_("对接(场)"), 9), (_("已会谈(场)"), 9), (_("会谈企业(家)"), 10), (_("达成意向(场)"), 10),
+                  (_("意向金额(万元)"), 14), (_("授信/签约(场)"), 10), (_("授信/签约已确认(万元)"), 14),
+                  (_("授信/签约待确认(万元)"), 14), (_("放款/到位(场)"), 10), (_("放款/到位已确认(万元)"), 14),
+                  (_("放款/到位待确认(万元)"), 14), (_("数据异议(条)"), 10)],
+                 rows, totals, money_columns={9, 14, 16, 17, 19, 20})
+
+
+def _type_sheet(sheet, summaries, title: str) -> None:
+    """Per event and financing type, each step in the type's words (保额 and 保费 for insurance)."""
+    rows = []
+    for s in summaries:
+        for t in s.types():
+            terms = t.terms
+            rows.append([s.event.title, t.label, " → ".join(str(step) for step in terms.steps), t.meetings, t.held,
+                         t.intent.meetings, _wan(t.intent.total_yuan), str(terms.agreed_step), t.agreed.meetings,
+                         _wan(t.agreed.confirmed_yuan), _wan(t.agreed.unconfirmed_yuan),
+                         str(terms.funded_step or "—"), t.funded.meetings if terms.funded_step else None,
+                         _wan(t.funded.confirmed_yuan) if terms.funded_step else None,
+                         _wan(t.funded.unconfirmed_yuan) if terms.funded_step else None,
+                         _wan(t.premium.total_yuan) if terms.premium else None,
+                         t.enterprise_only.meetings, _wan(t.enterprise_only.unconfirmed_yuan)])
+    _write_sheet(sheet, _("分融资类型成效 — %(title)s（金额单位：万元）", title=title),
+                 [(_("活动"), 30), (_("融资类型"), 10), (_("对接环节"), 24), (_("对接(场)"), 9), (_("已会谈(场)"), 9),
+                  (_("达成意向(场)"), 10), (_("意向金额(万元)"), 14), (_("签约环节"), 14), (_("场数"), 8),
+                  (_("已确认(万元)"), 14), (_("待确认(万元)"), 14), (_("资金环节"), 12), (_("场数"), 8),
+                  (_("已确认(万元)"), 14), (_("待确认(万元)"), 14), (_("保费(万元)"), 12),
+                  (_("企业自报未确认(场)"), 12), (_("企业自报未确认(万元)"), 14)],
+                 rows, None, money_columns={7, 10, 11, 14, 15, 16, 18})
+
+
+def _dispute_sheet(sheet, summaries, title: str) -> None:
+    rows = [[s.event.title, d.session_title, _local(d.starts_at), d.enterprise_name, d.institution_name,
+             financing_type_label(d.financing_type), _wan(d.intent_yuan), _wan(d.agreed_yuan), _wan(d.funded_yuan),
+             d.reason] for s in summaries for d in s.disputes]
+    _write_sheet(sheet, _("企业对机构填报数据的异议 — %(title)s", title=title),
+                 [(_("活动"), 30), (_("场次"), 20), (_("时间"), 17), (_("企业"), 30), (_("机构"), 30),
+                  (_("融资类型"), 10), (_("意向(万元)"), 12), (_("授信/签约(万元)"), 14), (_("放款/到位(万元)"), 14),
+                  (_("异议说明"), 40)], rows, None, money_columns={7, 8, 9})
 
 
 def _remark(meeting: Meeting) -> str:

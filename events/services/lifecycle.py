@@ -2,9 +2,10 @@
 
     published → running    when the first session starts
     running   → finished   when the last session has ended
-    finished  → reported   when every meeting that took place has an outcome from both sides, or 14 days
-                           after the last session (7 days after the second outcome request): the
-                           figures are then final and the organisers are told the report is ready
+    finished  → reported   when every meeting that took place has final figures (the institution's outcome,
+                           and the SME's confirmation or dispute where it recorded 授信/放款 or the like;
+                           reminders.all_outcomes_recorded), or 14 days after the last session (7 days
+                           after the second outcome request): the organisers are told the report is ready
 Each move goes through `planning.advance_event` (a conditional UPDATE), so a repeated run changes
 nothing twice. Next month's draft: see `create_next_month_drafts`; it is created not ready, so the clock
 opens its registration only after the organiser has added sessions and marked it ready.

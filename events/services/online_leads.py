@@ -10,8 +10,9 @@ Per zone (an institution) and per stream (a session):
 - meetings — non-cancelled meetings that came from those requests: placed for the request (`request_id`), or, for
   an accepted request tied to an event, the pair's meeting in a session of that event made after the request
   (the matcher places accepted pairs without naming the request);
-- outcomes — intent / credit line (授信) / disbursement (放款) of those meetings, the institution's record when it
-  has one, else the SME's (`reports.effective_outcome`, the organisers' report's rule).
+- outcomes — intent (the institution's record when it has one, else the SME's), credit line (授信 or the type's
+  own second step) and disbursement (放款 / 资金到位) of those meetings, by the institution's figures only
+  (`reports.effective_outcome`, the organisers' report's rule; an SME-only 授信 or 放款 is not counted).
 
 All figures are SQL aggregates. Scope: an institution sees its own zone and the streams it hosts (all time, or one
 event it takes part in); an organiser (or admin) sees one event within its reach: the zones of every institution
@@ -95,8 +96,8 @@ def _request_figures(key_column, conditions: list) -> dict[int, dict]:
                                               MeetingRequest.id)))).label("accepted"),
                     func.count(distinct(Meeting.id)).label("meetings"),
                     func.coalesce(func.sum(outcome.c.intent), 0).label("intent_yuan"),
-                    func.coalesce(func.sum(outcome.c.credit), 0).label("credit_yuan"),
-                    func.coalesce(func.sum(outcome.c.disbursed), 0).label("disbursed_yuan"))
+                    func.coalesce(func.sum(outcome.c.agreed), 0).label("credit_yuan"),
+                    func.coalesce(func.sum(outcome.c.funded), 0).label("disbursed_yuan"))
              .select_from(MeetingRequest)
              .outerjoin(Meeting, _meeting_came_from_request())
              .outerjoin(outcome, outcome.c.meeting_id == Meeting.id)

@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import distinct, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from chainmatch.accounts.models import User
 from chainmatch.extensions import db
@@ -324,9 +325,7 @@ def request_outcomes(now: datetime) -> int:
         .order_by(Meeting.id)).all()
     due = [(meeting, due_outcome_request(meeting.ends_at, now)) for meeting in meetings]
     due = [(meeting, label) for meeting, label in due if label is not None]
-    recorded = {(meeting_id, side) for meeting_id, side in db.session.execute(
-        select(Outcome.meeting_id, Outcome.side).where(Outcome.meeting_id.in_([m.id for m, _ in due])))} \
-        if due else set()
+    recorded = answered_sides([m.id for m, _ in due]) if due else set()
     users = PartyUsers({m.enterprise_id for m, _ in due}, {m.institution_id for m, _ in due})
     added = 0
     for label, _after, _until in OUTCOME_ASKS:
@@ -343,12 +342,38 @@ def request_outcomes(now: datetime) -> int:
     return added
 
 
+def answered_sides(meeting_ids: list[int]) -> set[tuple[int, str]]:
+    """(meeting, side) pairs that owe nothing more: the institution once it has recorded; the SME once it has
+    recorded and, where the institution recorded an agreed or funded figure, confirmed or disputed it."""
+    institution = aliased(Outcome)
+    owes_answer = and_(institution.id.is_not(None),
+                       or_(institution.agreed_amount_yuan > 0, institution.funded_amount_yuan > 0),
+                       Outcome.verdict.is_(None))
+    rows = db.session.execute(
+        select(Outcome.meeting_id, Outcome.side, owes_answer)
+        .outerjoin(institution, and_(institution.meeting_id == Outcome.meeting_id,
+                                     institution.side == Side.INSTITUTION.value,
+                                     Outcome.side == Side.ENTERPRISE.value))
+        .where(Outcome.meeting_id.in_(meeting_ids)))
+    return {(meeting_id, side) for meeting_id, side, owes in rows if not owes}
+
+
 def all_outcomes_recorded(event: Event) -> bool:
-    """Every meeting that took place has an outcome from both sides."""
+    """Every meeting that took place has its figures final: the institution's outcome recorded, and where it
+    recorded an agreed or funded figure (授信, 放款 …), the SME's confirmation or dispute. (Both sides' rows were
+    needed before; the institution's figures are the authoritative ones now, and an SME with nothing to confirm
+    does not hold the report back.)"""
     meetings = select(Meeting.id).join(EventSession).where(
         EventSession.event_id == event.id, Meeting.status.in_(MEETING_TOOK_PLACE))
-    sides = select(Outcome.meeting_id).where(Outcome.meeting_id.in_(meetings)).group_by(
-        Outcome.meeting_id).having(func.count(distinct(Outcome.side)) == 2)
+    institution = aliased(Outcome)
+    enterprise = aliased(Outcome)
+    final = (select(institution.meeting_id)
+             .outerjoin(enterprise, and_(enterprise.meeting_id == institution.meeting_id,
+                                         enterprise.side == Side.ENTERPRISE.value))
+             .where(institution.meeting_id.in_(meetings), institution.side == Side.INSTITUTION.value,
+                    or_(and_(func.coalesce(institution.agreed_amount_yuan, 0) == 0,
+                             func.coalesce(institution.funded_amount_yuan, 0) == 0),
+                        enterprise.verdict.is_not(None))))
     missing = db.session.scalar(select(func.count()).select_from(
-        meetings.where(Meeting.id.not_in(sides)).subquery()))
+        meetings.where(Meeting.id.not_in(final)).subquery()))
     return missing == 0

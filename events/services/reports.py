@@ -1,17 +1,23 @@
 """The organiser's report: the funnel by chain, month, region and financing type, and institutions' response times.
 
-Funnel stages (each with a count of distinct SMEs, a count of distinct needs and an amount in yuan):
+Funnel stages, in order: registered → matched → met → intent → credit → disbursed. Each SME (and each need) counts
+at every stage up to the furthest it reached, so no stage is ever larger than the one before it ("at least
+that stage"): an SME with a meeting but no approved registration counts as registered too. What reaches a stage:
 
-- registered — SMEs with an APPROVED registration for a session of the event; amount = the sum of the needs they
-  attached to those registrations (each need once).
-- matched — SMEs with a meeting that is scheduled, held or no-show (a published schedule; proposals and cancelled
-  meetings do not count); amount = the sum of the needs those meetings are about (each need once).
-- met — SMEs with a HELD meeting: status held, or checked in, or the meeting's outcome says held; amount as above.
-- intent / credit / disbursed — SMEs with a meeting whose outcome has an intent / credit line (授信) / disbursement
-  (放款) above zero; amount = the sum of those figures over meetings.
+- registered — an APPROVED registration for a session of the event (its attached needs).
+- matched — a meeting that is scheduled, held or no-show (a published schedule; proposals and cancelled meetings do
+  not count).
+- met — a HELD meeting: status held, or checked in, or either side's outcome says held.
+- intent — the meeting's intent above zero (the institution's figure when it recorded one, else the SME's).
+- credit — the institution's agreed figure above zero: 授信 (loan), 签署投资协议 (equity), 出单 (insurance),
+  出具担保函 (guarantee).
+- disbursed — the institution's funded figure above zero: 放款 (loan), 资金到位 (equity); insurance and guarantee
+  end at the credit stage.
 
-"The meeting's outcome": both sides may record one. Per meeting we take the institution's record when it has
-recorded one (it books the credit line and the disbursement), else the SME's. The two are never added up.
+Amounts: every stage carries the amount of the needs that reached it (each need once); from intent on also the
+outcome figures (each meeting once), split into confirmed (the institution recorded and the SME confirmed) and
+unconfirmed (the institution's figures not yet confirmed or disputed, and an SME-only intent). An SME-only 授信 or
+放款 is never counted (events/services/outcomes.py).
 
 Dimensions: chain and month are the event's (一月一链: one chain per month), region is the SME's own (province,
 city or district, one level below the scope), financing type is the need's (or the product's for a meeting
@@ -29,11 +35,11 @@ from zoneinfo import ZoneInfo
 from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, distinct, extract, func, literal, or_, select, true, union_all
+from sqlalchemy import BigInteger, String, and_, case, extract, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from chainmatch.extensions import db
-from events.enums import MeetingStatus, RegistrationStatus, RequestDirection, RequestStatus, Side
+from events.enums import MeetingStatus, RegistrationStatus, RequestDirection, RequestStatus, Side, Verdict
 from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome, Registration,
                            RegistrationNeed)
 from events.services.scope import ensure_manages_event, host_region_condition
@@ -46,16 +52,17 @@ UNSPECIFIED = "unspecified"
 
 STAGES = ("registered", "matched", "met", "intent", "credit", "disbursed")
 STAGE_LABELS = {"registered": _l("报名"), "matched": _l("匹配"), "met": _l("会谈"), "intent": _l("意向"),
-                "credit": _l("授信"), "disbursed": _l("放款")}
+                "credit": _l("授信/签约"), "disbursed": _l("放款/到位")}
 STAGE_DEFINITIONS = {
-    "registered": _l("报名审核通过的企业；金额为其报名时关联的融资需求金额合计（每项需求只计一次）。"),
-    "matched": _l("日程中有已排期、已会谈或未到场对接的企业（不含拟安排和已取消）；金额为这些对接所涉需求金额合计。"),
-    "met": _l("至少有一场对接已举行的企业（状态为已会谈、已签到，或对接结果填报为已会谈）；金额为所涉需求金额合计。"),
-    "intent": _l("对接结果中意向金额大于零的企业；金额为各场对接的意向金额合计。"),
-    "credit": _l("对接结果中授信金额大于零的企业；金额为各场对接的授信金额合计。"),
-    "disbursed": _l("对接结果中放款金额大于零的企业；金额为各场对接的放款金额合计。"),
+    "registered": _l("报名审核通过的企业，及已进入后续环节的企业；需求金额为所涉需求合计（每项需求只计一次）。"),
+    "matched": _l("日程中有已排期、已会谈或未到场对接的企业（不含拟安排和已取消），及已进入后续环节的企业。"),
+    "met": _l("至少有一场对接已举行的企业（已会谈、已签到，或任一方填报为已会谈），及已进入后续环节的企业。"),
+    "intent": _l("对接结果中意向金额大于零的企业（以机构填报为准，机构未填报时采用企业填报），及已进入后续环节的企业。"),
+    "credit": _l("金融机构填报授信（贷）、签署投资协议（股）、出单（保）或出具担保函（担）金额大于零的企业，及已放款或资金到位的企业。"),
+    "disbursed": _l("金融机构填报放款（贷）或资金到位（股）金额大于零的企业。"),
 }
-OUTCOME_RULE = _l("同一场对接双方都填报结果时，以金融机构填报的为准；仅企业填报时采用企业的数据。两者不相加。")
+OUTCOME_RULE = _l("每个环节统计至少到达该环节的企业和需求，漏斗逐级不增。授信、放款等以金融机构填报的数据为准；"
+                  "企业确认的计入“已确认”，未确认或有异议的计入“待确认”；仅企业自报的授信、放款不计入统计。")
 MATCHED_STATUSES = (MeetingStatus.SCHEDULED.value, MeetingStatus.HELD.value, MeetingStatus.NO_SHOW.value)
 DIMENSIONS = ("chain", "month", "region", "financing_type")
 DIMENSION_LABELS = {"chain": _l("按产业链"), "month": _l("按月份"), "region": _l("按地区"),
@@ -74,10 +81,23 @@ class ReportFilter:
 
 @dataclass
 class StageFigure:
+    """SMEs and needs that reached at least this stage, their needs' amount and (from intent on) the figures."""
+
     stage: str
     enterprises: int = 0
     needs: int = 0
-    amount_yuan: int = 0
+    need_amount_yuan: int = 0
+    confirmed_yuan: int = 0
+    unconfirmed_yuan: int = 0
+
+    @property
+    def has_figures(self) -> bool:
+        return STAGES.index(self.stage) >= STAGES.index("intent")
+
+    @property
+    def amount_yuan(self) -> int:
+        """The stage's amount: the needs' for 报名/匹配/会谈, the outcome figures (both columns) after."""
+        return self.confirmed_yuan + self.unconfirmed_yuan if self.has_figures else self.need_amount_yuan
 
     @property
     def label(self) -> str:
@@ -151,38 +171,54 @@ def enterprise_conditions(filters: ReportFilter) -> list:
 
 
 def effective_outcome():
-    """Per meeting, the institution's outcome if recorded, else the enterprise's: (meeting_id, held, amounts)."""
+    """Per meeting with an outcome, the reading of events.services.outcomes.figures_of, in SQL.
+
+    Columns: meeting_id, held (either side), intent (the institution's when it recorded, else the SME's), agreed,
+    funded, premium (the institution's only), confirmed (the institution recorded and the SME confirmed), disputed,
+    financing_type (of the rows), enterprise_agreed / enterprise_funded (SME-only figures: shown, never counted).
+    """
     by_institution = aliased(Outcome)
     by_enterprise = aliased(Outcome)
+    institution_recorded = by_institution.id.is_not(None)
 
     def pick(column: str):
-        return case((by_institution.id.is_not(None), getattr(by_institution, column)),
-                    else_=getattr(by_enterprise, column))
+        return case((institution_recorded, getattr(by_institution, column)), else_=getattr(by_enterprise, column))
 
-    return (select(Meeting.id.label("meeting_id"), pick("held").label("held"),
-                   pick("intent_amount_yuan").label("intent"), pick("credit_granted_yuan").label("credit"),
-                   pick("disbursed_yuan").label("disbursed"))
+    return (select(Meeting.id.label("meeting_id"),
+                   or_(by_institution.held.is_(True), by_enterprise.held.is_(True)).label("held"),
+                   pick("intent_amount_yuan").label("intent"),
+                   by_institution.agreed_amount_yuan.label("agreed"),
+                   by_institution.funded_amount_yuan.label("funded"),
+                   by_institution.premium_yuan.label("premium"),
+                   and_(institution_recorded, by_enterprise.verdict == Verdict.CONFIRMED.value).label("confirmed"),
+                   and_(institution_recorded, by_enterprise.verdict == Verdict.DISPUTED.value).label("disputed"),
+                   pick("financing_type").label("financing_type"),
+                   by_enterprise.agreed_amount_yuan.label("enterprise_agreed"),
+                   by_enterprise.funded_amount_yuan.label("enterprise_funded"))
             .outerjoin(by_institution, and_(by_institution.meeting_id == Meeting.id,
                                             by_institution.side == Side.INSTITUTION.value))
             .outerjoin(by_enterprise, and_(by_enterprise.meeting_id == Meeting.id,
                                            by_enterprise.side == Side.ENTERPRISE.value))
-            .where(or_(by_institution.id.is_not(None), by_enterprise.id.is_not(None)))
+            .where(or_(institution_recorded, by_enterprise.id.is_not(None)))
             .subquery("effective_outcome"))
 
 
-def _fact_columns(stage: str, unit, amount, financing_type):
-    return (literal(stage, String).label("stage"), Event.id.label("event_id"), Event.chain_id.label("chain_id"),
+def _fact_columns(stage: str, unit, amount, financing_type, confirmed):
+    return (literal(stage, String).label("stage"), literal(STAGES.index(stage)).label("rank"),
+            Event.id.label("event_id"), Event.chain_id.label("chain_id"),
             extract("year", Event.starts_on).label("year"), extract("month", Event.starts_on).label("month"),
             Enterprise.region_code.label("region_code"), Enterprise.id.label("enterprise_id"),
-            FinancingNeed.id.label("need_id"), unit.label("unit_id"), amount.label("amount"),
+            FinancingNeed.id.label("need_id"), FinancingNeed.amount_yuan.label("need_amount"),
+            unit.label("unit_id"), amount.label("amount"), confirmed.label("confirmed"),
             func.coalesce(financing_type, UNSPECIFIED).label("financing_type"))
 
 
 def _stage_facts(actor, filters: ReportFilter):
-    """One row per (stage, SME, need or meeting) with every dimension; filtered and scoped."""
+    """One row per (stage, SME, need or meeting) with every dimension and its rank; filtered and scoped."""
     where = event_conditions(actor, filters) + enterprise_conditions(filters)
     registered = (
-        select(*_fact_columns("registered", FinancingNeed.id, FinancingNeed.amount_yuan, FinancingNeed.type))
+        select(*_fact_columns("registered", FinancingNeed.id, literal(None, BigInteger), FinancingNeed.type,
+                              false()))
         .select_from(Registration)
         .join(EventSession, EventSession.id == Registration.session_id)
         .join(Event, Event.id == EventSession.event_id)
@@ -193,8 +229,9 @@ def _stage_facts(actor, filters: ReportFilter):
 
     outcome = effective_outcome()
 
-    def meetings(stage: str, unit, amount, condition):
-        return (select(*_fact_columns(stage, unit, amount, func.coalesce(FinancingNeed.type, Product.type)))
+    def meetings(stage: str, unit, amount, condition, confirmed):
+        return (select(*_fact_columns(stage, unit, amount, func.coalesce(FinancingNeed.type, Product.type),
+                                      confirmed))
                 .select_from(Meeting)
                 .join(EventSession, EventSession.id == Meeting.session_id)
                 .join(Event, Event.id == EventSession.event_id)
@@ -206,13 +243,15 @@ def _stage_facts(actor, filters: ReportFilter):
 
     held = or_(Meeting.status == MeetingStatus.HELD.value, Meeting.checked_in_at.is_not(None),
                outcome.c.held.is_(True))
+    none = literal(None, BigInteger)
+    confirmed = func.coalesce(outcome.c.confirmed, false())
     parts = [
         registered,
-        meetings("matched", FinancingNeed.id, FinancingNeed.amount_yuan, true()),
-        meetings("met", FinancingNeed.id, FinancingNeed.amount_yuan, held),
-        meetings("intent", Meeting.id, outcome.c.intent, outcome.c.intent > 0),
-        meetings("credit", Meeting.id, outcome.c.credit, outcome.c.credit > 0),
-        meetings("disbursed", Meeting.id, outcome.c.disbursed, outcome.c.disbursed > 0),
+        meetings("matched", FinancingNeed.id, none, true(), false()),
+        meetings("met", FinancingNeed.id, none, held, false()),
+        meetings("intent", Meeting.id, outcome.c.intent, outcome.c.intent > 0, confirmed),
+        meetings("credit", Meeting.id, outcome.c.agreed, outcome.c.agreed > 0, confirmed),
+        meetings("disbursed", Meeting.id, outcome.c.funded, outcome.c.funded > 0, confirmed),
     ]
     return union_all(*parts).subquery("facts")
 
@@ -240,21 +279,57 @@ def _dimension_keys(facts, dimension: str | None, region_level: str) -> list:
 
 
 def _aggregate(facts, dimension: str | None, region_level: str) -> dict[tuple, dict[str, StageFigure]]:
-    """{group key: {stage: figure}}, counting each SME and each need (or meeting) once per group."""
+    """{group key: {stage: figure}}: each SME and each need counted at every stage up to the furthest it reached.
+
+    Three queries whatever the data: SMEs by their furthest rank, needs by theirs (with their amounts), and the
+    outcome figures (each meeting once per stage) split into confirmed and unconfirmed.
+    """
     keys = [key.label(f"k{index}") for index, key in enumerate(_dimension_keys(facts, dimension, region_level))]
-    distinct_rows = (select(facts.c.stage, *keys, facts.c.enterprise_id, facts.c.need_id, facts.c.unit_id,
-                            facts.c.amount).distinct().subquery("distinct_facts"))
-    key_columns = [distinct_rows.c[f"k{index}"] for index in range(len(keys))]
-    query = (select(distinct_rows.c.stage, *key_columns,
-                    func.count(distinct(distinct_rows.c.enterprise_id)),
-                    func.count(distinct(distinct_rows.c.need_id)),
-                    func.coalesce(func.sum(distinct_rows.c.amount), 0))
-             .group_by(distinct_rows.c.stage, *key_columns))
+    width = len(keys)
+    keyed = select(*keys, *[facts.c[name] for name in ("stage", "rank", "enterprise_id", "need_id", "need_amount",
+                                                       "unit_id", "amount", "confirmed")]).subquery("keyed")
     groups: dict[tuple, dict[str, StageFigure]] = {}
-    for row in db.session.execute(query):
-        stage, key, (enterprises, needs, amount) = row[0], tuple(row[1:1 + len(keys)]), row[1 + len(keys):]
-        stages = groups.setdefault(key, {name: StageFigure(name) for name in STAGES})
-        stages[stage] = StageFigure(stage, int(enterprises), int(needs), int(amount or 0))
+
+    def stages_of(key: tuple) -> dict[str, StageFigure]:
+        return groups.setdefault(key, {name: StageFigure(name) for name in STAGES})
+
+    def at_least(rank_column, value=None) -> list:
+        """Per stage: how many rows (or how much of `value`) reached at least that stage's rank."""
+        return [func.coalesce(func.sum(case((rank_column >= index, 1 if value is None else value), else_=0)), 0)
+                for index in range(len(STAGES))]
+
+    def key_columns(table) -> list:
+        return [table.c[f"k{index}"] for index in range(width)]
+
+    furthest = (select(*key_columns(keyed), keyed.c.enterprise_id, func.max(keyed.c.rank).label("rank"))
+                .group_by(*key_columns(keyed), keyed.c.enterprise_id).subquery("furthest_enterprise"))
+    for row in db.session.execute(select(*key_columns(furthest), *at_least(furthest.c.rank))
+                                  .group_by(*key_columns(furthest))):
+        for name, count in zip(STAGES, row[width:], strict=True):
+            stages_of(tuple(row[:width]))[name].enterprises = int(count or 0)
+
+    furthest = (select(*key_columns(keyed), keyed.c.need_id, func.max(keyed.c.rank).label("rank"),
+                       func.max(keyed.c.need_amount).label("need_amount"))
+                .where(keyed.c.need_id.is_not(None))
+                .group_by(*key_columns(keyed), keyed.c.need_id).subquery("furthest_need"))
+    for row in db.session.execute(select(*key_columns(furthest), *at_least(furthest.c.rank),
+                                         *at_least(furthest.c.rank, furthest.c.need_amount))
+                                  .group_by(*key_columns(furthest))):
+        counts, amounts = row[width:width + len(STAGES)], row[width + len(STAGES):]
+        for name, count, amount in zip(STAGES, counts, amounts, strict=True):
+            figure = stages_of(tuple(row[:width]))[name]
+            figure.needs, figure.need_amount_yuan = int(count or 0), int(amount or 0)
+
+    figures = (select(keyed.c.stage, *key_columns(keyed), keyed.c.unit_id, keyed.c.amount, keyed.c.confirmed)
+               .where(keyed.c.rank >= STAGES.index("intent")).distinct().subquery("outcome_figures"))
+    for row in db.session.execute(select(figures.c.stage, *key_columns(figures), figures.c.confirmed,
+                                         func.coalesce(func.sum(figures.c.amount), 0))
+                                  .group_by(figures.c.stage, *key_columns(figures), figures.c.confirmed)):
+        figure = stages_of(tuple(row[1:1 + width]))[row[0]]
+        if row[1 + width]:
+            figure.confirmed_yuan += int(row[2 + width] or 0)
+        else:
+            figure.unconfirmed_yuan += int(row[2 + width] or 0)
     return groups
 
 

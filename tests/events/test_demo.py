@@ -138,3 +138,27 @@ def test_no_demo_party_has_two_live_meetings_at_once_and_the_smes_calendar_agree
                      if str(e.get("status")) != "CANCELLED")
     assert entries
     assert all(end <= start for (_, end), (start, _) in zip(entries, entries[1:]))
+
+
+def test_the_demos_outcomes_use_each_types_steps_and_refuse_absurd_figures(app, demo):
+    from events.demo import _party_for
+    from events.services import outcomes
+    from market.services import FieldError
+    with app.test_request_context():
+        rows = db.session.scalars(select(Outcome)).all()
+        assert {"loan", "guarantee"} <= {row.financing_type for row in rows}
+        assert all(row.funded_amount_yuan is None for row in rows if row.financing_type == "guarantee")
+        assert all((row.funded_amount_yuan or 0) <= (row.agreed_amount_yuan or 0) for row in rows)
+        assert {"confirmed", "disputed"} <= {row.verdict for row in rows if row.verdict}
+        assert any(row.side == "enterprise" and row.agreed_amount_yuan for row in rows)  # an SME-only 授信
+        meeting = next(row.meeting for row in rows if row.side == "institution" and row.financing_type == "loan"
+                       and row.meeting.need is not None)
+        bank = _party_for(db.session, institution_id=meeting.institution_id)
+        before = (outcomes.outcome_of(meeting, outcomes.Side.INSTITUTION).funded_amount_yuan)
+        with pytest.raises(FieldError) as refused:  # 10 亿 disbursed against a 100 万 credit line
+            outcomes.record_outcome(bank, meeting, outcomes.OutcomeReport(
+                True, 1_000_000, 1_000_000, 1_000_000_000, confirm_above_need=True))
+        assert refused.value.field == "funded"
+        db.session.rollback()
+        assert outcomes.outcome_of(db.session.get(Meeting, meeting.id),
+                                   outcomes.Side.INSTITUTION).funded_amount_yuan == before

@@ -120,6 +120,7 @@ EXPECTED = {
     ("reports.export_registrations", "GET"): ("/reports/export/registrations.xlsx?event={event}", OWN_EVENT_PAGE),
     ("reports.export_schedule", "GET"): ("/reports/export/schedule.xlsx?event={event}", OWN_EVENT_PAGE),
     ("reports.export_outcomes", "GET"): ("/reports/export/outcomes.xlsx?event={event}", OWN_EVENT_PAGE),
+    ("reports.event_summary", "GET"): ("/reports/events/{event}/summary", OWN_EVENT_PAGE),
 }
 
 

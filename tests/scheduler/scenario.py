@@ -134,10 +134,9 @@ def register_everyone(app, people: People, sessions: dict[str, int], matching_sm
 
 
 def record_outcome_as(app, user_id: int, meeting_id: int) -> None:
-    from events.services.outcomes import record_outcome
+    from events.services.outcomes import OutcomeReport, record_outcome
     with database(app) as session:
-        record_outcome(user(user_id), session.get(Meeting, meeting_id), held=True, intent_amount=3_000_000,
-                       credit_granted=None, disbursed=None)
+        record_outcome(user(user_id), session.get(Meeting, meeting_id), OutcomeReport(held=True, intent=3_000_000))
         session.commit()
 
 

@@ -132,6 +132,9 @@ def form_data(form: HtmlForm, values: dict[str, object]) -> MultiDict:
                 chosen = [control["options"][0]["value"]]
             for value in chosen:
                 data.add(name, value)
+        elif kind == "radio" and isinstance(values.get(name), str):  # a group given its value by name
+            if control["value"] == values[name]:
+                data.add(name, control["value"])
         elif kind in ("checkbox", "radio"):
             wanted = control["checked"] or values.get(name) is True or values.get(f"{name}={control['value']}") is True
             if wanted:

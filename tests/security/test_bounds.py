@@ -159,8 +159,8 @@ def test_an_outcome_with_a_nan_intent_is_refused_beside_the_field(app, client):
         ids, emails = build_world()
     sign_in(client, emails["sme"])
     response = client.post(f"/events/meetings/{ids['meeting']}/outcome", data={"held": "yes",
-                                                                             "intent_amount": "NaN"})
-    assert_field_error(response, "intent_amount", "请输入数字")
+                                                                             "intent": "NaN"})
+    assert_field_error(response, "intent", "请输入数字")
     assert count(app, Outcome) == 0
 
 

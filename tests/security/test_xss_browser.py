@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from chainmatch.accounts.models import User
 from chainmatch.extensions import db
-from events.models import Meeting, Registration
+from events.models import EventSession, Meeting, Registration
 from market.models import Institution
 from tests.browser_support import browser, live_server  # noqa: F401 (fixtures)
 from tests.conftest import DEMO_PASSWORD, extract_csrf
@@ -130,7 +130,8 @@ def _forms_and_parameters(server):
 
 
 def _sessions_of_the_walkers(server) -> list[str]:
-    """The organisers' pages of the sessions the demo SME and bank take part in, where what they typed shows."""
+    """The organisers' pages of the sessions (and their events' summaries) the demo SME and bank take part in,
+    where what they typed shows."""
     with server.app.app_context():
         parties = db.session.execute(select(User.enterprise_id, User.institution_id).where(
             User.email.in_([USERS["sme"], USERS["bank"]]))).all()
@@ -139,9 +140,12 @@ def _sessions_of_the_walkers(server) -> list[str]:
         sessions = db.session.scalars(select(Registration.session_id).where(
             Registration.enterprise_id.in_(enterprises) | Registration.institution_id.in_(institutions))
             .distinct().order_by(Registration.session_id)).all()
+        events = db.session.scalars(select(EventSession.event_id).where(EventSession.id.in_(sessions))
+                                    .distinct().order_by(EventSession.event_id)).all()
         db.session.remove()
     return [url for session_id in sessions for url in (f"/organiser/sessions/{session_id}/registrations",
-                                                      f"/organiser/sessions/{session_id}/matching")]
+                                                      f"/organiser/sessions/{session_id}/matching")] + \
+        [f"/reports/events/{event_id}/summary" for event_id in events]  # the SMEs' disputes show there
 
 
 def _send(browser, world, visitors, role, endpoint, url, payloads, findings) -> set[int] | None:

@@ -56,7 +56,8 @@ AUTHOR_ONLY = {
 # what others see of those columns is checked through the edit form's payloads.
 SAME_COLUMNS_AS = {"SmeSignUpForm": "EnterpriseForm", "InstitutionSignUpForm": "InstitutionForm"}
 # Choices the storing pass makes so that a free-text field is used at all.
-STORING_CHOICES = {"kind": "other"}  # 其他类别名称 is the institution's kind (and shown) only for 其他
+STORING_CHOICES = {"kind": "other",  # 其他类别名称 is the institution's kind (and shown) only for 其他
+                   "verdict": "disputed"}  # the SME's 异议说明 is kept (and shown to the organiser) for a dispute
 # Names views read straight from request.form: free text, or what else they are.
 RAW_FORM_TEXT = {("market.review_institution", "note"): "the organiser's review note"}
 RAW_FORM_NOT_TEXT = {"decision": "a button's value", "next": "a site path, checked by safe_next",
@@ -276,7 +277,10 @@ def fill(controls: list[dict], payloads: Payloads, storing: bool, endpoint: str,
         if control["tag"] == "input" and control["type"] in ("checkbox", "radio"):
             groups.setdefault(control["name"], []).append(control)
     for name, boxes in groups.items():
-        if boxes[0]["type"] == "checkbox" and len(boxes) == 1:
+        hinted = STORING_CHOICES.get(normalise(name))  # every round: a form that refuses nothing stores the first
+        if boxes[0]["type"] == "radio" and hinted in [box["value"] for box in boxes]:
+            values[name] = hinted  # form_data picks this box of the group, whatever was checked
+        elif boxes[0]["type"] == "checkbox" and len(boxes) == 1:
             if boxes[0]["required"] or name == "consent":
                 values[name] = True
         elif not any(box["checked"] for box in boxes):

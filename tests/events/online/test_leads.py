@@ -23,7 +23,7 @@ def _user(user) -> User:
 
 def _outcome(meeting, side: str, intent=None, credit=None, disbursed=None):
     db.session.add(Outcome(meeting_id=meeting.id, side=side, held=True, intent_amount_yuan=intent,
-                           credit_granted_yuan=credit, disbursed_yuan=disbursed))
+                           agreed_amount_yuan=credit, funded_amount_yuan=disbursed))
     db.session.commit()
 
 

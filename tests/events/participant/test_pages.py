@@ -182,15 +182,18 @@ def test_outcome_form_saves_and_edits(app, client):
         meeting = make_meeting(session, sme_user, bank_user, need)
     sign_in(client, bank_user.email)
     assert client.get(f"/events/meetings/{meeting.id}/outcome").status_code == 200
-    data = {"held": "yes", "intent_amount": "500", "credit_granted": "300", "disbursed": "", "note": "已授信"}
+    data = {"held": "yes", "intent": "500", "agreed": "300", "funded": "", "note": "已授信"}
     assert client.post(f"/events/meetings/{meeting.id}/outcome", data=data).status_code == 302
-    assert client.post(f"/events/meetings/{meeting.id}/outcome", data=dict(data, disbursed="100")).status_code == 302
+    assert client.post(f"/events/meetings/{meeting.id}/outcome", data=dict(data, funded="100")).status_code == 302
     with database(app) as db_session:
         row = db_session.scalar(select(Outcome))
-        amounts = (row.intent_amount_yuan, row.credit_granted_yuan, row.disbursed_yuan)
+        amounts = (row.intent_amount_yuan, row.agreed_amount_yuan, row.funded_amount_yuan)
         assert amounts == (5_000_000, 3_000_000, 1_000_000)
+    edit_page = client.get(f"/events/meetings/{meeting.id}/outcome").get_data(as_text=True)
+    assert 'name="funded" type="text" value="100"' in edit_page or 'value="100"' in element_html(edit_page,
+                                                                                                 "field-funded")
     refused = client.post(f"/events/meetings/{meeting.id}/outcome", data=dict(data, held="no"))
-    assert "未会谈" in element_html(refused.get_data(as_text=True), "field-intent_amount")
+    assert "未会谈" in element_html(refused.get_data(as_text=True), "field-intent")
     assert _count(app, Outcome) == 1
 
 

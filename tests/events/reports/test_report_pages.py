@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import sign_in
-from tests.events.reports.world import EXPECTED_HANGZHOU, build_world
+from tests.events.reports.world import HANGZHOU_NEED_AMOUNTS, HANGZHOU_SPLIT, EXPECTED_HANGZHOU, build_world
 
 
 @pytest.fixture
@@ -29,10 +29,11 @@ def test_dashboard_shows_the_funnel_in_tables_and_chart_data(client, world):
     response = client.get("/reports/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    for stage, (enterprises, needs, amount) in EXPECTED_HANGZHOU.items():
+    for stage, (enterprises, needs, _amount) in EXPECTED_HANGZHOU.items():
         row = re.search(rf'<tr id="stage-{stage}".*?</tr>', html, re.S).group(0)
         values = re.findall(r'data-value="(\d+)"', row)
-        assert values == [str(enterprises), str(needs), str(amount)]
+        split = [str(part) for part in HANGZHOU_SPLIT.get(stage, ())]
+        assert values == [str(enterprises), str(needs), str(HANGZHOU_NEED_AMOUNTS[stage])] + split
     data = embedded_data(html)
     assert [item["enterprises"] for item in data["funnel"]] == [v[0] for v in EXPECTED_HANGZHOU.values()]
     assert "static/vendor/echarts/echarts.min.js" in html and "js/report-charts.js" in html
@@ -84,26 +85,31 @@ def test_outcomes_summary_matches_the_dashboard(client, world):
     assert download_name(response).startswith("对接成效汇总表_") and download_name(response).endswith(".xlsx")
     sheet = workbook_of(response).active
     assert sheet.freeze_panes == "A3"
-    assert "对接成效汇总表" in sheet["A1"].value and "A1:M1" in [str(r) for r in sheet.merged_cells.ranges]
+    assert "对接成效汇总表" in sheet["A1"].value and "A1:R1" in [str(r) for r in sheet.merged_cells.ranges]
     headers = [cell.value for cell in sheet[2]]
-    assert headers == ["序号", "企业名称", "统一社会信用代码", "地区", "产业链环节", "融资类型", "需求金额(万元)", "对接机构",
-                       "是否会谈", "意向金额(万元)", "授信金额(万元)", "放款金额(万元)", "备注"]
+    assert headers == ["序号", "企业名称", "统一社会信用代码", "地区", "产业链环节", "融资类型", "对接环节", "需求金额(万元)",
+                       "对接机构", "是否会谈", "意向金额(万元)", "授信/签约/出单/担保金额(万元)", "放款/资金到位(万元)",
+                       "保费(万元)", "数据确认", "企业自报授信/签约(万元，未计入)", "企业自报放款/到位(万元，未计入)", "备注"]
     assert all(cell.font.bold for cell in sheet[2])
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3)]
     data, totals = rows[:-1], rows[-1]
     assert len(data) == 4  # M1, M2, M3 (no-show), M6: proposals, cancellations and Ningbo left out
     assert totals[0] == "合计" and sheet.cell(row=sheet.max_row, column=1).font.bold
     wan = lambda yuan: yuan / 10_000  # noqa: E731
-    assert float(totals[6]) == wan(EXPECTED_HANGZHOU["matched"][2])
-    assert float(totals[9]) == wan(EXPECTED_HANGZHOU["intent"][2])
-    assert float(totals[10]) == wan(EXPECTED_HANGZHOU["credit"][2])
-    assert float(totals[11]) == wan(EXPECTED_HANGZHOU["disbursed"][2])
-    by_institution = {(row[1], row[7]): row for row in data}
+    assert float(totals[7]) == wan(EXPECTED_HANGZHOU["matched"][2])
+    assert float(totals[10]) == wan(EXPECTED_HANGZHOU["intent"][2])
+    assert float(totals[11]) == wan(EXPECTED_HANGZHOU["credit"][2])
+    assert float(totals[12]) == wan(EXPECTED_HANGZHOU["disbursed"][2])
+    by_institution = {(row[1], row[8]): row for row in data}
     m1 = by_institution[("西湖智算科技有限公司", "测试杭城银行")]
-    assert m1[3] == "杭州市西湖区" and m1[8] == "是" and float(m1[9]) == 400.0  # the institution's figure
-    assert "机构：首笔已放款" in m1[12] and "企业：已提交材料" in m1[12]
+    assert m1[3] == "杭州市西湖区" and m1[9] == "是" and float(m1[10]) == 400.0  # the institution's figure
+    assert m1[6] == "意向 → 授信 → 放款" and m1[14] == "已确认"
+    assert "机构：首笔已放款" in m1[17] and "企业：已提交材料" in m1[17]
+    equity = by_institution[("西湖智算科技有限公司", "测试产业基金")]
+    assert equity[6] == "意向 → 签署投资协议 → 资金到位" and equity[14] == "仅企业填报（未经机构确认）"
     no_show = by_institution[("滨江视觉科技有限公司", "测试杭城银行")]
-    assert no_show[8] == "否" and "未到场" in no_show[12]
+    assert no_show[9] == "否" and "未到场" in no_show[17]
+    assert workbook_of(response).sheetnames == ["对接成效汇总表", "活动汇总", "分类型成效", "数据异议"]
     assert sheet.column_dimensions["B"].width >= 20
 
 

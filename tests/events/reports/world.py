@@ -69,9 +69,11 @@ def _meeting(session, enterprise, institution, status, slot, table, need=None, p
     return meeting
 
 
-def _outcome(meeting, side, held, intent=None, credit=None, disbursed=None, note=""):
-    db.session.add(Outcome(meeting=meeting, side=side, held=held, intent_amount_yuan=intent,
-                           credit_granted_yuan=credit, disbursed_yuan=disbursed, note=note))
+def _outcome(meeting, side, held, intent=None, credit=None, disbursed=None, note="", verdict=None):
+    financing_type = meeting.need.type if meeting.need else meeting.product.type
+    db.session.add(Outcome(meeting=meeting, side=side, held=held, financing_type=financing_type,
+                           intent_amount_yuan=intent, agreed_amount_yuan=credit, funded_amount_yuan=disbursed,
+                           note=note, verdict=verdict))
 
 
 def _request(event, enterprise, institution, status, created, respond_by, responded=None,
@@ -131,7 +133,8 @@ def build_world() -> World:
     venue_tables.sync_session_tables(s1)                                  # as approval does: tables 01, 02
 
     m1 = _meeting(s1, e1, bank, "scheduled", 0, 1, need=n1, product=loan)
-    _outcome(m1, "enterprise", True, intent=5 * M, credit=0, note="企业：已提交材料")
+    _outcome(m1, "enterprise", True, intent=5 * M, credit=0, note="企业：已提交材料",
+             verdict="confirmed")                                       # the SME confirms the bank's figures
     _outcome(m1, "institution", True, intent=4 * M, credit=3 * M, disbursed=1 * M, note="机构：首笔已放款")
     m2 = _meeting(s2, e1, fund, "held", 0, 1, need=n1b, product=equity)
     _outcome(m2, "enterprise", True, intent=10 * M)                        # only the SME recorded
@@ -175,6 +178,8 @@ EXPECTED_ALL = {
     "credit": (3, 3, 12 * M),      # 3 + 2 + 7
     "disbursed": (2, 2, 8 * M),    # 1 + 7
 }
+# (confirmed, unconfirmed) outcome figures: only M1's are confirmed (its SME confirmed the bank's figures).
+EXPECTED_SPLIT_ALL = {"intent": (4 * M, 19 * M), "credit": (3 * M, 9 * M), "disbursed": (1 * M, 7 * M)}
 EXPECTED_HANGZHOU = {
     "registered": (4, 4, 30 * M),
     "matched": (3, 4, 30 * M),
@@ -183,3 +188,8 @@ EXPECTED_HANGZHOU = {
     "credit": (2, 2, 5 * M),
     "disbursed": (1, 1, 1 * M),
 }
+# The amount of the needs that reached each stage (N1 5, N1b 20, N2 3, N4 2 million; furthest stages: N1 disbursed,
+# N1b intent, N2 matched, N4 credit), and the (confirmed, unconfirmed) outcome figures: M1's are confirmed.
+HANGZHOU_NEED_AMOUNTS = {"registered": 30 * M, "matched": 30 * M, "met": 27 * M, "intent": 27 * M, "credit": 7 * M,
+                         "disbursed": 5 * M}
+HANGZHOU_SPLIT = {"intent": (4 * M, 12 * M), "credit": (3 * M, 2 * M), "disbursed": (1 * M, 0)}
