@@ -385,6 +385,7 @@ def record_outcome(meeting_id: int):
     financing_type = outcomes.meeting_financing_type(meeting)
     terms = outcomes.terms_of(financing_type)
     institution_outcome = outcomes.outcome_of(meeting, Side.INSTITUTION)
+    enterprise_outcome = outcomes.outcome_of(meeting, Side.ENTERPRISE) if side == Side.INSTITUTION else None
     form = OutcomeForm()
     form.adapt(terms, side.value, meeting.need is not None, institution_outcome is not None)
     form.load(outcomes.outcome_of(meeting, side))
@@ -408,6 +409,7 @@ def record_outcome(meeting_id: int):
     db.session.commit()
     return render_template("events/participant/outcome.html", form=form, meeting=meeting, terms=terms,
                            financing_type_label=financing_type.label, side=side.value, institution_outcome=institution_outcome,
+                           enterprise_outcome=enterprise_outcome,
                            name=agenda.counterpart_names(current_user, [meeting])[meeting.id])
 
 

@@ -52,6 +52,11 @@ AUTHOR_ONLY = {
     ("InstitutionRegistrationForm", "staff-phone"): "a staff member's phone: kept for the organisers, on no page",
     ("OutcomeForm", "note"): "on no other page; in the 对接成效汇总表 (tests/security/test_exports_as_text.py)",
 }
+# Shown to other roles on pages the walk does not reliably reach; a test there checks the escaping.
+SHOWN_ELSEWHERE = {
+    ("OutcomeForm", "dispute_reason"): "to the bank and the organiser: tests/events/participant/test_outcomes.py"
+                                       "::test_a_dispute_is_shown_as_text_to_the_bank_and_the_organiser",
+}
 # Sign-up forms hold the columns the edit forms hold; a new account is shown to others once it acts, and
 # what others see of those columns is checked through the edit form's payloads.
 SAME_COLUMNS_AS = {"SmeSignUpForm": "EnterpriseForm", "InstitutionSignUpForm": "InstitutionForm"}

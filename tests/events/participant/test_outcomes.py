@@ -296,6 +296,10 @@ def test_the_sme_sees_the_banks_figures_and_disputes_them_on_the_form(db_session
     assert response.status_code == 302
     row = db.session.scalar(select(Outcome).where(Outcome.side == "enterprise"))
     assert (row.verdict, row.dispute_reason) == ("disputed", "实际批复 150 万元")
+    client.post("/account/sign-out")
+    sign_in(client, bank_user.email)  # the bank is told what the SME disputes, beside its own figures
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="enterprise-verdict"' in html and "企业有异议：实际批复 150 万元" in html
 
 
 def test_the_event_counts_as_reported_once_the_institutions_figures_are_final(db_session):
@@ -319,3 +323,22 @@ def test_the_smes_need_shows_its_status_in_the_types_words(db_session, client):
     sign_in(client, sme_user.email)
     html = client.get("/enterprise").get_data(as_text=True)
     assert "已出单" in html and "已授信" not in html
+
+
+def test_a_dispute_is_shown_as_text_to_the_bank_and_the_organiser(db_session, client):
+    """The SME's 异议说明 reaches two other roles; both pages print it escaped. (The chromium walk of
+    tests/security/test_xss_browser.py does not reliably land on a meeting with figures to dispute.)"""
+    meeting, sme_user, bank_user, _ = _past_meeting()
+    outcomes.record_outcome(actor(bank_user), _meeting(meeting), OutcomeReport(True, 300 * WAN, 200 * WAN))
+    payload = "<img src=x onerror=alert(1)>实际批复 150 万元"
+    outcomes.record_outcome(actor(sme_user), _meeting(meeting),
+                            OutcomeReport(True, verdict=Verdict.DISPUTED, dispute_reason=payload))
+    organiser = factories.organiser("330100")
+    event_id = _meeting(meeting).session.event_id
+    db.session.commit()
+    escaped = "&lt;img src=x onerror=alert(1)&gt;实际批复 150 万元"
+    for user, url in ((bank_user, f"/events/meetings/{meeting.id}/outcome"),
+                      (organiser, f"/reports/events/{event_id}/summary")):
+        sign_in(client, user.email)
+        html = client.get(url).get_data(as_text=True)
+        assert escaped in html and "<img src=x" not in html, url
