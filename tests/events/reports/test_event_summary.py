@@ -11,6 +11,7 @@ from sqlalchemy import event as sa_event
 from chainmatch.accounts.models import User
 from chainmatch.extensions import db
 from events.models import EventSession, Meeting, Outcome, Registration
+from events.services.availability import set_place
 from events.services.event_summary import event_summaries
 from events.services.reports import ReportFilter
 from market.models import FinancingNeed, Product
@@ -148,6 +149,7 @@ def _month_with_every_type(cast) -> None:
         meeting = Meeting(session_id=cast["sessions"][0], enterprise_id=cast["enterprises"][slot],
                           institution_id=cast["institutions"][0], product_id=cast["products"][TYPES.index(kind)],
                           status="held", slot=slot, table_number=1)
+        set_place(meeting, db.session.get(EventSession, meeting.session_id), meeting.slot, meeting.table_number)
         db.session.add(meeting)
         db.session.flush()
         figures = rows[kind]
@@ -220,6 +222,7 @@ def test_pages_run_a_fixed_number_of_queries(app, client, cast, path):  # noqa: 
             meeting = Meeting(session_id=cast["sessions"][1], enterprise_id=cast["enterprises"][index % 6],
                               institution_id=cast["institutions"][index // 6 % 2],
                               product_id=cast["products"][index % 4], status="held", slot=20 + index, table_number=1)
+            set_place(meeting, db.session.get(EventSession, meeting.session_id), meeting.slot, meeting.table_number)
             db.session.add(meeting)
             db.session.flush()
             db.session.add(Outcome(meeting_id=meeting.id, side="institution", held=True, financing_type="loan",

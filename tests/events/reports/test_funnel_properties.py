@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from chainmatch.accounts.models import User
 from chainmatch.extensions import db
-from events.models import Meeting, Outcome, Registration
+from events.models import EventSession, Meeting, Outcome, Registration
+from events.services.availability import set_place
 from events.services import reports
 from events.services.reports import STAGES, ReportFilter
 from market.models import Chain, FinancingNeed, Institution, Product
@@ -102,6 +103,7 @@ def _insert(cast, registrations, meetings) -> None:
                           institution_id=cast["institutions"][institution], need_id=need_id,
                           product_id=cast["products"][facts["product"]], status=facts["status"], slot=slot,
                           table_number=1, checked_in_at=datetime(2025, 3, 10, 2) if facts["checked_in"] else None)
+        set_place(meeting, db.session.get(EventSession, meeting.session_id), meeting.slot, meeting.table_number)
         db.session.add(meeting)
         db.session.flush()
         for side in ("institution", "enterprise"):
