@@ -125,9 +125,11 @@ class OneSubmission:
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
-        for error in self.submission_token.errors:  # a hidden field: say it above the form
-            if error not in self.form_errors:
-                self.form_errors.append(error)
+        if self.submission_token.errors:
+            for error in self.submission_token.errors:  # a hidden field: say it above the form
+                if error not in self.form_errors:
+                    self.form_errors.append(error)
+            self.submission_token.data = issue(self.submission_name())  # the page shown again can be sent
         return valid
 
     def validate_submission_token(self, field):
