@@ -130,10 +130,13 @@ def run_unit(app: Flask, name: str, work: Callable[[], object]):
 
 
 def due_work() -> tuple[tuple[str, Callable[[datetime], object]], ...]:
-    """The jobs of one sweep, in order: the month's (events.jobs.DUE_WORK), then policy deadline reminders."""
+    """The jobs of one sweep, in order: the month's (events.jobs.DUE_WORK), policy deadline reminders, then the
+    purge of old submission tokens."""
     from events.jobs import DUE_WORK
+    from chainmatch.submissions import purge_submission_tokens
     from policies.jobs import remind_policy_deadlines
-    return DUE_WORK + (("remind_policy_deadlines", remind_policy_deadlines),)
+    return DUE_WORK + (("remind_policy_deadlines", remind_policy_deadlines),
+                       ("purge_submission_tokens", purge_submission_tokens))
 
 
 def run_due_work(app: Flask, now: datetime | None = None) -> dict[str, object]:

@@ -58,6 +58,7 @@ def _import_models() -> None:
     """Every table must be known to the metadata before migrations or create_all look at it."""
     import chainmatch.accounts.models  # noqa: F401
     import chainmatch.audit  # noqa: F401
+    import chainmatch.submissions  # noqa: F401
     import market.models  # noqa: F401
     import events.models  # noqa: F401
     import notifications.models  # noqa: F401

@@ -270,6 +270,9 @@ class MeetingRequest(db.Model):
         CheckConstraint(sql_in(LeadSource, "lead_source"), name="lead_source_known"),
         Index("uq_meeting_requests_open_pair", "event_id", "enterprise_id", "institution_id", unique=True,
               **_partial("status IN ('requested', 'accepted')")),
+        # NULLs never collide in a unique index: a direct request (no event) needs its own rule.
+        Index("uq_meeting_requests_open_direct_pair", "enterprise_id", "institution_id", unique=True,
+              **_partial("event_id IS NULL AND status IN ('requested', 'accepted')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)

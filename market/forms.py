@@ -7,6 +7,7 @@ from wtforms import (BooleanField, EmailField, SelectField, SelectMultipleField,
                      URLField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
+from chainmatch.submissions import OneSubmission
 from market import services
 from market.enums import Collateral, FinancingType, Industry, InstitutionKind, Stage, Tier
 from market.fields import BoundedIntegerField, MultiCheckboxField, PercentField, WanYuanField
@@ -137,6 +138,10 @@ class NeedForm(FlaskForm):
         return form
 
 
+class NewNeedForm(OneSubmission, NeedForm):
+    """Posting a need: once per rendering of the page."""
+
+
 class WithdrawForm(FlaskForm):
     reason = StringField(_l("撤回原因"), validators=[Optional(), Length(max=500)])
 
@@ -255,6 +260,10 @@ class ProductForm(FlaskForm):
             form.tiers.data = list(product.tiers)
             form.collateral.data = list(product.collateral)
         return form
+
+
+class NewProductForm(OneSubmission, ProductForm):
+    """Publishing a product: once per rendering of the page."""
 
 
 class CatalogueFilterForm(FlaskForm):

@@ -4,11 +4,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from chainmatch import submissions
 from chainmatch.access import role_required
 from chainmatch.extensions import db
 from market import services
-from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, ProductForm,
-                          WithdrawForm, attach_field_error)
+from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, NewNeedForm, NewProductForm,
+                          ProductForm, WithdrawForm, attach_field_error)
 from market.models import Enterprise, Institution, Product
 
 bp = Blueprint("market", __name__)
@@ -45,14 +46,18 @@ def edit_enterprise():
 @bp.route("/needs/new", methods=["GET", "POST"])
 @role_required("sme")
 def new_need():
-    form = NeedForm()
+    form = NewNeedForm()
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("market.my_enterprise"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             services.create_need(current_user, form.facts())
         except services.FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
+            submissions.fulfil(claimed, url_for("market.my_enterprise"))
             db.session.commit()
             flash(_("融资需求已发布。"), "success")
             return redirect(url_for("market.my_enterprise"))
@@ -128,14 +133,18 @@ def edit_institution():
 @bp.route("/products/new", methods=["GET", "POST"])
 @role_required("institution")
 def new_product():
-    form = ProductForm()
+    form = NewProductForm()
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("market.my_institution"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             services.create_product(current_user, form.facts())
         except services.FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
+            submissions.fulfil(claimed, url_for("market.my_institution"))
             db.session.commit()
             flash(_("产品已发布。"), "success")
             return redirect(url_for("market.my_institution"))

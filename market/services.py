@@ -278,7 +278,11 @@ def update_institution(actor, institution: Institution, facts: InstitutionFacts)
     if institution.status == InstitutionStatus.REJECTED:
         # Corrected after a rejection: back in the organisers' queue (the last note stays visible).
         institution.status = InstitutionStatus.PENDING.value
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # another institution took the name a moment ago
+            db.session.flush()
+    except IntegrityError:
+        raise FieldError("name", _l("该机构名称已被使用。")) from None
     return institution
 
 def _organiser_scope(actor):
@@ -388,15 +392,23 @@ def create_product(actor, facts: ProductFacts) -> Product:
     product = Product(institution_id=actor.institution_id, status=ProductStatus.ACTIVE.value)
     _apply_product_facts(product, facts)
     db.session.add(product)
-    db.session.flush()
+    _flush_product_name(product)
     return product
+
+def _flush_product_name(product: Product) -> None:
+    """Flush in a savepoint: the same name saved at the same moment by someone else is a field error."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise FieldError("name", _l("本机构已有同名产品。")) from None
 
 def update_product(actor, product: Product, facts: ProductFacts) -> Product:
     if product.institution_id != actor.institution_id:
         abort(404)
     _check_product_name_free(actor.institution_id, facts.name, product.id)
     _apply_product_facts(product, facts)
-    db.session.flush()
+    _flush_product_name(product)
     return product
 
 def retire_product(actor, product: Product) -> Product:

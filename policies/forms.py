@@ -21,6 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from chainmatch.submissions import OneSubmission
 from market.fields import INT_MAX, BoundedDecimalField, BoundedIntegerField, MultiCheckboxField
 from market.models import MAX_AMOUNT_YUAN
 from policies.facts import FactError, FactSpec, FactType
@@ -351,3 +352,7 @@ def _date(value: Any) -> dt.date | None:
     if not value:
         return None
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+class NewPolicyForm(OneSubmission, PolicyForm):
+    """Adding a policy: once per rendering of the page."""

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from chainmatch import submissions
 from chainmatch.access import role_required
 from chainmatch.extensions import db
 from market.forms import attach_field_error
@@ -13,7 +14,7 @@ from market.models import Chain
 from market.services import FieldError, region_names
 from policies import editing, services
 from policies.display import condition_outline
-from policies.forms import RULE_EXAMPLE, PolicyForm, facts_form
+from policies.forms import RULE_EXAMPLE, NewPolicyForm, PolicyForm, facts_form
 from policies.rules import CHAIN_CODES, PERIOD_TEXT
 from policies.store import current_library, vocabulary
 
@@ -111,11 +112,11 @@ def _chain_names() -> dict[str, str]:
     return {chain.code: chain.name(_lang()) for chain in chains}
 
 
-def _policy_form(**kwargs) -> PolicyForm:
+def _policy_form(form_class: type[PolicyForm] = PolicyForm, **kwargs) -> PolicyForm:
     lang = _lang()
     names = _chain_names()
     sources = {sid: s.title.get(lang) for sid, s in vocabulary().sources.items()}
-    return PolicyForm(sources=sources, chains=[(code, names.get(code, code)) for code in CHAIN_CODES], **kwargs)
+    return form_class(sources=sources, chains=[(code, names.get(code, code)) for code in CHAIN_CODES], **kwargs)
 
 
 def _render_policy_form(form: PolicyForm, row):
@@ -126,14 +127,18 @@ def _render_policy_form(form: PolicyForm, row):
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(*ORGANISERS)
 def new_policy():
-    form = _policy_form()
+    form = _policy_form(NewPolicyForm)
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("policies.library"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             row = editing.create_policy(current_user, form.definition())
         except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
+            submissions.fulfil(claimed, url_for("policies.detail", key=row.key))
             db.session.commit()
             flash(_("政策已添加：%(title)s", title=row.title(_lang())), "success")
             return redirect(url_for("policies.detail", key=row.key))

@@ -34,6 +34,9 @@ def app(tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": url if not url.startswith("postgresql://") else
         "postgresql+psycopg://" + url[len("postgresql://"):],
         "WTF_CSRF_ENABLED": False,
+        # Like CSRF: tests that post forms directly need not fetch a token; one that is sent is still checked
+        # (tests/market/test_double_submit.py switches the requirement back on).
+        "SUBMISSION_TOKENS_REQUIRED": False,
         "SERVER_NAME": None,
         "MAIL_BACKEND": "memory",
         "INSTANCE_FOR_TESTS": str(instance),

@@ -13,6 +13,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, SelectField, S
                      URLField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL, ValidationError
 
+from chainmatch.submissions import OneSubmission
 from events.enums import EventStatus, SessionKind, SessionMode
 from events.services import planning, scope
 from market import services as market
@@ -272,7 +273,7 @@ class CancelMeetingForm(FlaskForm):
     reason = StringField(_l("取消原因"), validators=[DataRequired(_l("取消会谈须填写原因。")), Length(max=500)])
 
 
-class AddMeetingForm(MoveMeetingForm):
+class AddMeetingForm(OneSubmission, MoveMeetingForm):
     enterprise = SelectField(_l("企业"), coerce=column_int, validate_choice=False)
     institution = SelectField(_l("金融机构"), coerce=column_int, validate_choice=False)
 
@@ -280,3 +281,15 @@ class AddMeetingForm(MoveMeetingForm):
         super().__init__(slot_choices, *args, **kwargs)
         self.enterprise.choices = enterprise_choices
         self.institution.choices = institution_choices
+
+
+class NewPlanEntryForm(OneSubmission, PlanEntryForm):
+    """Adding a month to the year plan: once per rendering of the page."""
+
+
+class NewEventForm(OneSubmission, EventForm):
+    """Creating an event: once per rendering of the page."""
+
+
+class NewSessionForm(OneSubmission, SessionForm):
+    """Adding a session: once per rendering of the page."""

@@ -8,7 +8,7 @@ from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, Radi
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
-
+from chainmatch.submissions import OneSubmission
 from events.services.registration import MAX_TABLES_PER_INSTITUTION, StaffMember
 from market.fields import BoundedIntegerField, MultiCheckboxField, WanYuanField, column_int
 
@@ -16,7 +16,7 @@ REQUIRED = _l("此项必填。")
 STAFF_ROWS = 3
 
 
-class EnterpriseRegistrationForm(FlaskForm):
+class EnterpriseRegistrationForm(OneSubmission, FlaskForm):
     needs = MultiCheckboxField(_l("带入本场的融资需求"), coerce=column_int, validate_choice=False)
     consent = BooleanField(_l("我已阅读并同意上述信息共享说明"),
                            validators=[DataRequired(message=_l("请阅读并勾选同意信息共享说明。"))])
@@ -30,7 +30,7 @@ class StaffRowForm(Form):
                                        maximum=MAX_TABLES_PER_INSTITUTION, message=_l("桌号须在 1 到 50 之间。"))
 
 
-class InstitutionRegistrationForm(FlaskForm):
+class InstitutionRegistrationForm(OneSubmission, FlaskForm):
     products = MultiCheckboxField(_l("带入本场的产品"), coerce=column_int, validate_choice=False)
     tables = BoundedIntegerField(_l("对接桌数"), default=1, validators=[Optional()], minimum=1,
                                  maximum=MAX_TABLES_PER_INSTITUTION, message=_l("桌数须在 1 到 50 之间。"))
@@ -43,7 +43,7 @@ class InstitutionRegistrationForm(FlaskForm):
                 for row in self.staff]
 
 
-class MeetingRequestForm(FlaskForm):
+class MeetingRequestForm(OneSubmission, FlaskForm):
     need_id = SelectField(_l("相关融资需求"), coerce=column_int, validate_choice=False)
     product_id = SelectField(_l("相关产品"), coerce=column_int, validate_choice=False)
     message = TextAreaField(_l("留言"), validators=[Optional(), Length(max=1000)],
@@ -66,7 +66,7 @@ class ConfirmForm(FlaskForm):
     """A button that only needs the CSRF token."""
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(OneSubmission, FlaskForm):
     """Both sides' outcome form; `adapt` keeps the fields of the meeting's financing type and of the side."""
 
     held = RadioField(_l("会谈是否进行"), choices=[("yes", _l("已会谈")), ("no", _l("未会谈（对方或我方未到场）"))],
@@ -117,7 +117,7 @@ class OutcomeForm(FlaskForm):
         self.note.data = outcome.note
 
 
-class BookingForm(FlaskForm):
+class BookingForm(OneSubmission, FlaskForm):
     institution = BoundedIntegerField(validators=[InputRequired(REQUIRED)])
     slot = BoundedIntegerField(validators=[InputRequired(REQUIRED)])
     table = BoundedIntegerField(validators=[InputRequired(REQUIRED)])

@@ -6,11 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from chainmatch import submissions
 from chainmatch.access import role_required
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
-                                    MoveMeetingForm, PlanEntryForm, SessionForm, StatusForm)
+                                    MoveMeetingForm, NewEventForm, NewPlanEntryForm, NewSessionForm, PlanEntryForm,
+                                    SessionForm, StatusForm)
 from events.models import Meeting, Registration, UnmatchedEnterprise
 from events.services import (planning, publication, registration, requests, schedule_edits, scheduling, scope,
                              venue_tables)
@@ -57,15 +59,19 @@ def plan():
 @bp.route("/plan/new", methods=["GET", "POST"])
 @role_required(*ORGANISERS)
 def new_plan_entry():
-    form = PlanEntryForm(current_user)
+    form = NewPlanEntryForm(current_user)
     if not form.is_submitted():
         form.year.data = request.args.get("year", type=int) or date.today().year
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("organiser.plan"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             entry = planning.create_plan_entry(current_user, form.facts())
         except FieldError as error:
             _refused(form, error)
         else:
+            submissions.fulfil(claimed, url_for("organiser.plan", year=entry.year))
             db.session.commit()
             flash(_("已加入年度计划。"), "success")
             return redirect(url_for("organiser.plan", year=entry.year))
@@ -106,15 +112,19 @@ def new_event():
     entry = scope.plan_entry_for(current_user, entry_id) if entry_id else None
     if entry is not None and entry.event is not None:
         return redirect(url_for("organiser.event_detail", event_id=entry.event.id))
-    form = EventForm(current_user, plan_entry=entry)
+    form = NewEventForm(current_user, plan_entry=entry)
     if entry is not None:
         form.fill_from_plan(entry)
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("organiser.events"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             event = planning.create_event(current_user, form.facts(), plan_entry=entry)
         except FieldError as error:
             _refused(form, error)
         else:
+            submissions.fulfil(claimed, url_for("organiser.event_detail", event_id=event.id))
             db.session.commit()
             flash(_("活动已创建（草稿）。请添加场次。"), "success")
             return redirect(url_for("organiser.event_detail", event_id=event.id))
@@ -224,13 +234,17 @@ def unmark_ready(event_id: int):
 @role_required(*ORGANISERS)
 def new_session(event_id: int):
     event = scope.event_for(current_user, event_id)
-    form = SessionForm(event)
+    form = NewSessionForm(event)
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("organiser.event_detail", event_id=event.id))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             planning.create_session(current_user, event, form.facts())
         except FieldError as error:
             _refused(form, error)
         else:
+            submissions.fulfil(claimed, url_for("organiser.event_detail", event_id=event.id))
             db.session.commit()
             flash(_("场次已添加。"), "success")
             return redirect(url_for("organiser.event_detail", event_id=event.id))
@@ -407,15 +421,20 @@ def add_meeting(session_id: int):
                           [(r.enterprise_id, r.enterprise.name) for r in registrations if r.enterprise_id],
                           [(r.institution_id, r.institution.name) for r in registrations if r.institution_id])
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("organiser.matching", session_id=session.id))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             meeting = schedule_edits.add_meeting(current_user, session, form.enterprise.data, form.institution.data,
                                                  form.slot.data, form.table_number.data)
         except FieldError as error:
             _refused(form, error)
         else:
+            target = url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}"
+            submissions.fulfil(claimed, target)
             db.session.commit()
             flash(_("已添加会谈（待发布）。"), "success")
-            return redirect(url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")
+            return redirect(target)
     return _render_matching(session, 422, add_form=form)
 
 

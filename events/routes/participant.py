@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from chainmatch import submissions
 from chainmatch.access import role_required
 from chainmatch.extensions import db, limiter
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
@@ -89,12 +90,16 @@ def _register_enterprise(session: EventSession):
     form.needs.choices = [(n.id, n.id) for n in needs]
     consent_text = consent.registration_consent_text()
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("events.my_registrations"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             signed_up = registration.register_enterprise(current_user, session, form.needs.data or [], consent_text)
         except FieldError as error:
             _refused(form, error)
         else:
             left_out = [n for n in needs if n.id in (form.needs.data or []) and n not in signed_up.needs]
+            submissions.fulfil(claimed, url_for("events.my_registrations"))
             db.session.commit()
             _flash_registered(signed_up)
             if left_out:
@@ -112,6 +117,9 @@ def _register_institution(session: EventSession):
     form.products.choices = [(p.id, f"{p.name}（{FinancingType(p.type).label}）") for p in products]
     form.unavailable_slots.choices = [(slot, agenda.slot_label(session, slot)) for slot in range(session.slot_count)]
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("events.my_registrations"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             signed_up = registration.register_institution(current_user, session, form.products.data or [],
                                                           form.tables.data, form.staff_members(),
@@ -119,6 +127,7 @@ def _register_institution(session: EventSession):
         except FieldError as error:
             _refused(form, error)
         else:
+            submissions.fulfil(claimed, url_for("events.my_registrations"))
             db.session.commit()
             _flash_registered(signed_up)
             return redirect(url_for("events.my_registrations"))
@@ -228,6 +237,9 @@ def new_request():
         form.need_id.data = request.args.get("need", 0, type=int)  # pre-selected by a zone or a stream
         form.product_id.data = request.args.get("product", 0, type=int)
     if form.validate_on_submit():
+        claimed = submissions.claim(form, url_for("events.requests"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             if current_user.role == "sme" and not form.consent.data:
                 raise FieldError("consent", _("请勾选同意向该机构提供企业信息。"))
@@ -238,6 +250,7 @@ def new_request():
         except FieldError as error:
             _refused(form, error)
         else:
+            submissions.fulfil(claimed, url_for("events.requests"))
             db.session.commit()
             flash(_("约见请求已发送。"), "success")
             return redirect(url_for("events.requests"))
@@ -397,11 +410,15 @@ def record_outcome(meeting_id: int):
             verdict=Verdict(verdict.data) if verdict is not None and verdict.data else None,
             dispute_reason=form.dispute_reason.data or "" if verdict is not None else "",
             confirm_above_need=bool(getattr(form, "confirm_above_need", None) and form.confirm_above_need.data))
+        claimed = submissions.claim(form, url_for("events.agenda"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             outcomes.record_outcome(current_user, meeting, report)
         except FieldError as error:
             _refused(form, error)
         else:
+            submissions.fulfil(claimed, url_for("events.agenda"))
             db.session.commit()
             flash(_("会谈结果已保存。"), "success")
             return redirect(url_for("events.agenda"))
@@ -420,12 +437,16 @@ def book(session_id: int):
     form, status = BookingForm(), 200
     if form.validate_on_submit():
         institution = db.session.get(Institution, form.institution.data) or abort(404)
+        claimed = submissions.claim(form, url_for("events.agenda"))
+        if claimed.already_done:
+            return submissions.already_done(claimed)
         try:
             agenda.book_slot(current_user, session, institution, form.slot.data, form.table.data)
         except FieldError as error:
             _refused(form, error)
             status = 409
         else:
+            submissions.fulfil(claimed, url_for("events.agenda"))
             db.session.commit()
             flash(_("预约成功，已加入您的日程。"), "success")
             return redirect(url_for("events.agenda"))
