@@ -109,6 +109,10 @@ def begin_writing(session: Session | scoped_session) -> None:
         release_read_transaction(session)
 
 
+def _info(connection) -> dict:
+    return {} if connection.invalidated else connection.info
+
+
 def configure_engine(engine: Engine, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
     """Track writes on every dialect; on SQLite also WAL, the busy timeout, foreign keys and the BEGIN kind."""
 
@@ -125,12 +129,12 @@ def configure_engine(engine: Engine, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
 
     @event.listens_for(engine, "commit")
     def _note_commit(connection):
-        if connection.info.pop("wrote", False) and has_app_context():
+        if _info(connection).pop("wrote", False) and has_app_context():
             g.db_committed_writes = True
 
     @event.listens_for(engine, "rollback")
     def _note_rollback(connection):
-        connection.info.pop("wrote", None)
+        _info(connection).pop("wrote", None)  # an invalidated connection is gone, and its flag with it
 
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
@@ -160,3 +164,15 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def configure_sqlite(engine: Engine) -> None:
     """Kept for callers of the old name."""
     configure_engine(engine)
+
+
+def commit_keeping(session: Session | scoped_session, *objects) -> None:
+    """Commit, keeping these objects' loaded columns instead of expiring them: what the response does after the
+    commit (sign the user in, choose the landing page) then needs no query, and cannot fail on the database
+    once the action is saved."""
+    session.flush()
+    for obj in objects:
+        session.expunge(obj)
+    session.commit()
+    for obj in objects:
+        session.add(obj)

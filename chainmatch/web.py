@@ -151,6 +151,18 @@ RETRIED_METHODS = frozenset({"GET", "HEAD"})
 DATABASE_FAULTS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
+SQLITE_HICCUPS = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def _is_hiccup(error: Exception) -> bool:
+    """A fault of the database's availability, not of our SQL: pysqlite reports "no such column" as an
+    OperationalError too, and that stays a 500."""
+    if isinstance(error, PoolTimeoutError) or _dropped_connection(error):
+        return True
+    message = str(getattr(error, "orig", error)).lower()
+    return db.engine.dialect.name == "sqlite" and any(word in message for word in SQLITE_HICCUPS)
+
+
 def _dropped_connection(error: Exception) -> bool:
     """The connection died under us (server restart, backend terminated, network): worth one more try."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
@@ -178,6 +190,8 @@ def _database_unavailable(error: Exception):
     transaction rolled back)."""
     from flask import current_app
     app = current_app._get_current_object()
+    if not _is_hiccup(error):
+        raise error  # a bug: the 500 page
     app.logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
     db.session.rollback()  # an invalidated connection leaves the pool; the next checkout opens a new one
     if _may_retry(error):
@@ -191,6 +205,8 @@ def _database_unavailable(error: Exception):
                 response = app.dispatch_request()
             return app.make_response(response)
         except DATABASE_FAULTS as again:
+            if not _is_hiccup(again):
+                raise
             app.logger.warning("database still unavailable for %s %s: %s", request.method, request.path, again)
             db.session.rollback()
         except Exception as other:  # the second run failed otherwise (a 404, a 403 …): its own handler answers
