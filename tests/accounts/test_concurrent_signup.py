@@ -14,11 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+import chainmatch.accounts.models as account_models
 from chainmatch.accounts.models import User
-from chainmatch.extensions import limiter
+from chainmatch.extensions import db, limiter
 from market.models import Enterprise
 from tests import factories
 from tests.conftest import DEMO_PASSWORD
@@ -113,3 +115,75 @@ def test_two_hundred_concurrent_sign_ups_with_readers_give_no_error_and_one_acco
         assert sorted(emails) == sorted(f"founder{i}@example.com" for i in range(SIGN_UPS))
         assert session.scalar(select(func.count()).select_from(Enterprise)
                               .where(Enterprise.name.like("杭州并发测试%"))) == SIGN_UPS
+
+
+@pytest.mark.slow
+def test_a_double_clicked_sign_up_gives_the_same_page_twice_and_one_account(app, served_app):
+    data = _sign_up_data(7)
+    barrier = threading.Barrier(2)
+
+    def submit(_):
+        barrier.wait(timeout=30)
+        return _request(_client(), f"{served_app}/account/sign-up/enterprise", data)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(submit, range(2)))
+    # Both answers are pages (no error): the first click's "check your mail"; the second either the same
+    # (it came after the first was committed and found the address taken) or the form again with the field
+    # error that the enterprise is already registered (its savepoint hit the credit code first).
+    assert [status for status, _ in results] == [200, 200]
+    outcomes = sorted("mail" if "请查收邮件" in body else "taken" if "该统一社会信用代码已注册" in body else body[:500]
+                      for _, body in results)
+    assert outcomes in (["mail", "mail"], ["mail", "taken"]), outcomes
+    with database(app) as session:
+        assert session.scalar(select(func.count()).select_from(User).where(User.email == data["email"])) == 1
+
+
+class _HasherWatchingTransactions(PasswordHasher):
+    """The suite's cheap Argon2, noting whether the request's database session had a transaction open
+    whenever it hashed or verified."""
+
+    def __init__(self):
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.in_transaction: list[bool] = []
+
+    def _note(self):
+        self.in_transaction.append(db.session().in_transaction())
+
+    def hash(self, password, *args, **kwargs):
+        self._note()
+        return super().hash(password, *args, **kwargs)
+
+    def verify(self, hash, password):
+        self._note()
+        return super().verify(hash, password)
+
+
+@pytest.fixture
+def watching_hasher():
+    original = account_models._hasher
+    account_models._hasher = watcher = _HasherWatchingTransactions()
+    yield watcher
+    account_models._hasher = original
+
+
+def test_passwords_are_hashed_and_checked_with_no_transaction_open(app, client, watching_hasher):
+    data = _sign_up_data(8)
+    assert "请查收邮件" in client.post("/account/sign-up/enterprise", data=data).get_data(as_text=True)
+    assert client.post("/account/sign-in", data={"email": "unknown@example.com", "password": DEMO_PASSWORD}
+                       ).status_code == 200  # the same Argon2 cost for an unknown address
+    with database(app):
+        user = factories.sme()
+    assert client.post("/account/sign-in", data={"email": user.email, "password": DEMO_PASSWORD}).status_code == 302
+    new_password = "another-long-pass-phrase-9"
+    assert client.post("/account/password", data={"current_password": DEMO_PASSWORD, "password": new_password,
+                                                  "confirm": new_password}).status_code == 302
+    from tests.conftest import mailed_link
+    client.post("/account/sign-out")
+    client.post("/account/password/forgot", data={"email": user.email})
+    reset = mailed_link(app, user.email, kind="account_password_reset")
+    assert client.post(reset, data={"password": "a-third-pass-phrase-77", "confirm": "a-third-pass-phrase-77"}
+                       ).status_code == 302
+    # sign-up ×2 (the test's and the factory's), unknown address, sign-in, change (verify, hash), reset
+    assert len(watching_hasher.in_transaction) >= 7
+    assert True not in watching_hasher.in_transaction
