@@ -4,7 +4,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, has_request_context, render_template, request, session
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -149,8 +149,6 @@ def _register_errors(app: Flask) -> None:
 
 RETRIED_METHODS = frozenset({"GET", "HEAD"})
 DATABASE_FAULTS = (OperationalError, InterfaceError, PoolTimeoutError)
-
-
 SQLITE_HICCUPS = ("locked", "busy", "unable to open", "disk i/o")
 
 
@@ -188,7 +186,6 @@ def _database_unavailable(error: Exception):
     """A database fault: a read-only request runs once more on a fresh connection (an SQLite GET that has to
     write, as a writer); what still fails is a 503 with Retry-After, and nothing half written (the
     transaction rolled back)."""
-    from flask import current_app
     app = current_app._get_current_object()
     if not _is_hiccup(error):
         raise error  # a bug: the 500 page
@@ -215,7 +212,6 @@ def _database_unavailable(error: Exception):
 
 
 def _unavailable_page():
-    from flask import current_app
     retry_after = current_app.config.get("DATABASE_RETRY_AFTER_SECONDS", 5)
     g._login_user = login_manager.anonymous_user()  # the page must not need the database that just failed
     if database.committed_writes():
