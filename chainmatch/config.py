@@ -83,7 +83,11 @@ def load_config(instance_path: str) -> dict:
         **account_settings(),
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path, demo),
+        # A connection that died while idle in the pool (database restart, backend terminated) is replaced at
+        # checkout; one that dies during a request: chainmatch/web.py retries a GET once, else answers 503.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_BUSY_TIMEOUT_MS": _number("CHAINMATCH_SQLITE_BUSY_TIMEOUT_MS", 15_000),
+        "DATABASE_RETRY_AFTER_SECONDS": _number("CHAINMATCH_DATABASE_RETRY_AFTER", 5),  # the 503's Retry-After
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh", "en"],

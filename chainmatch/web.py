@@ -4,15 +4,16 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, has_request_context, render_template, session
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from chainmatch import input_bounds, security
-from chainmatch.database import configure_sqlite
+from chainmatch import database, input_bounds, security
 from chainmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
 from market.web_links import is_web_url
 
@@ -20,11 +21,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def init_app(app: Flask) -> None:
+    # First of all before_request hooks: the request's kind of transaction is known before any query.
+    app.before_request(lambda: database.mark_request(request))
     input_bounds.init_app(app)  # before the blueprints: their rules take its converters
     security.init_app(app)
     db.init_app(app)
     with app.app_context():
-        configure_sqlite(db.engine)
+        database.configure_engine(db.engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS",
+                                                            database.DEFAULT_BUSY_TIMEOUT_MS))
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai",
@@ -132,10 +136,97 @@ def _register_errors(app: Flask) -> None:
         return render_template("errors/error.html", code=413, message=_(
             "提交的内容过大（上限 %(size)s KB），请精简后重试。", size=limit)), 413
 
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
+    app.register_error_handler(PoolTimeoutError, _database_unavailable)
+
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
         return render_template("errors/error.html", code=500, message=_("服务器出错了，请稍后再试。")), 500
+
+
+# ---- database hiccups -------------------------------------------------------------------------------------
+
+RETRIED_METHODS = frozenset({"GET", "HEAD"})
+DATABASE_FAULTS = (OperationalError, InterfaceError, PoolTimeoutError)
+SQLITE_HICCUPS = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def _is_hiccup(error: Exception) -> bool:
+    """A fault of the database's availability, not of our SQL: pysqlite reports "no such column" as an
+    OperationalError too, and that stays a 500."""
+    if isinstance(error, PoolTimeoutError) or _dropped_connection(error):
+        return True
+    message = str(getattr(error, "orig", error)).lower()
+    return db.engine.dialect.name == "sqlite" and any(word in message for word in SQLITE_HICCUPS)
+
+
+def _dropped_connection(error: Exception) -> bool:
+    """The connection died under us (server restart, backend terminated, network): worth one more try."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, DBAPIError) and type(error.orig).__module__.startswith("psycopg")
+
+
+def _lost_upgrade(error: Exception) -> bool:
+    """SQLite refused a deferred (read-only) transaction's first write: another writer got there first."""
+    return (isinstance(error, OperationalError) and db.engine.dialect.name == "sqlite"
+            and bool(g.get("db_deferred_transaction")) and "locked" in str(error.orig))
+
+
+def _may_retry(error: Exception) -> bool:
+    """Once, for a GET/HEAD that committed nothing (what it wrote was rolled back with the failure); the
+    response is not streamed yet, since a streamed body's failure never reaches an error handler."""
+    if request.method not in RETRIED_METHODS or g.get("db_retried") or database.committed_writes():
+        return False
+    return _dropped_connection(error) or _lost_upgrade(error)
+
+
+def _database_unavailable(error: Exception):
+    """A database fault: a read-only request runs once more on a fresh connection (an SQLite GET that has to
+    write, as a writer); what still fails is a 503 with Retry-After, and nothing half written (the
+    transaction rolled back)."""
+    app = current_app._get_current_object()
+    if not _is_hiccup(error):
+        raise error  # a bug: the 500 page
+    app.logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
+    db.session.rollback()  # an invalidated connection leaves the pool; the next checkout opens a new one
+    if _may_retry(error):
+        g.db_retried = True
+        if _lost_upgrade(error):
+            g.db_reads_only = False  # the second run writes: BEGIN IMMEDIATE from its first query
+        g.pop("_login_user", None)  # Flask-Login loads the user again, in the new transaction
+        try:
+            response = app.preprocess_request()
+            if response is None:
+                response = app.dispatch_request()
+            return app.make_response(response)
+        except DATABASE_FAULTS as again:
+            if not _is_hiccup(again):
+                raise
+            app.logger.warning("database still unavailable for %s %s: %s", request.method, request.path, again)
+            db.session.rollback()
+        except Exception as other:  # the second run failed otherwise (a 404, a 403 …): its own handler answers
+            return app.handle_user_exception(other)
+    return _unavailable_page()
+
+
+def _unavailable_page():
+    retry_after = current_app.config.get("DATABASE_RETRY_AFTER_SECONDS", 5)
+    g._login_user = login_manager.anonymous_user()  # the page must not need the database that just failed
+    if database.committed_writes():
+        message = _("您的操作已保存，但页面暂时无法显示，请稍后刷新。")
+    elif request.method in database.READ_METHODS:
+        message = _("服务暂时繁忙，请稍后再试。")
+    else:
+        message = _("服务暂时繁忙，您提交的内容没有保存，请稍后重试。")
+    headers = {"Retry-After": str(retry_after)}
+    try:
+        return render_template("errors/error.html", code=503, message=message), 503, headers
+    except DATABASE_FAULTS:
+        db.session.rollback()
+        return message, 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
 
 
 def _too_many_message() -> str:

@@ -26,6 +26,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def check_password_hash(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether the hash was made with other Argon2 parameters than today's (rehash at the next sign-in)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
+
+
 def spend_password_check(password: str) -> None:
     """Verify against a throw-away hash, so an unknown email costs as much time as a wrong password."""
     if not _dummy_hash:
@@ -107,17 +122,10 @@ class User(db.Model):
         self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        try:
-            return _hasher.verify(self.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return check_password_hash(self.password_hash, password)
 
     def password_needs_rehash(self) -> bool:
-        """Whether the hash was made with other Argon2 parameters than today's (rehash at the next sign-in)."""
-        try:
-            return _hasher.check_needs_rehash(self.password_hash)
-        except InvalidHashError:
-            return False
+        return needs_rehash(self.password_hash)
 
     @property
     def is_verified(self) -> bool:

@@ -9,6 +9,7 @@ from chainmatch.access import role_required
 from chainmatch.accounts import services, sessions
 from chainmatch.accounts.forms import (AuditFilterForm, ChangePasswordForm, ForgotPasswordForm,
                                        InstitutionSignUpForm, ResetPasswordForm, SignInForm, SmeSignUpForm)
+from chainmatch.database import commit_keeping
 from chainmatch.extensions import db, limiter
 from chainmatch.home import safe_next
 from market.forms import attach_field_error
@@ -56,10 +57,11 @@ def sign_in():
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
-        db.session.commit()  # the audit row of a failure is kept too
         if user is None:
+            db.session.commit()  # the audit row of a failure is kept too
             form.password.errors = [_("邮箱或密码不正确。新注册的账号须先打开验证邮件中的链接。")]
         else:
+            commit_keeping(db.session, user)  # signing in below needs no query once the sign-in is recorded
             sessions.start(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data, landing_for(user)))
     return render_template("auth/sign_in.html", form=form)
@@ -123,12 +125,12 @@ def verify_email(token: str):
     except FieldError as error:
         db.session.rollback()
         return render_template("errors/error.html", code=400, message=error.message), 400
-    db.session.commit()
     if not verified_now or not services.may_hold_session(user):  # only the first click signs in
+        db.session.commit()
         flash(_("邮箱已验证，请登录。"), "info")
         return redirect(url_for("auth.sign_in"))
     services.authenticate_verified(user)
-    db.session.commit()
+    commit_keeping(db.session, user)  # verified and signed in in one transaction; nothing queried after it
     sessions.start(user)
     flash(_("邮箱已验证，注册完成。欢迎加入“一月一链 · 益企畅融”。"), "success")
     return redirect(safe_next(request.form.get("next"), landing_for(user)))
@@ -147,8 +149,9 @@ def change_password():
             db.session.rollback()
             attach_field_error(form, error)
         else:
-            db.session.commit()
-            sessions.restart(current_user._get_current_object())
+            user = current_user._get_current_object()
+            commit_keeping(db.session, user)
+            sessions.restart(user)
             flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)

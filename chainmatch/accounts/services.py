@@ -14,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from chainmatch import audit
 from chainmatch.accounts import mails, passwords
-from chainmatch.accounts.models import Role, User, hash_password, is_demo_address, spend_password_check
+from chainmatch.accounts.models import (Role, User, check_password_hash, hash_password, is_demo_address,
+                                        needs_rehash, spend_password_check)
 from chainmatch.audit import AuditKind
+from chainmatch.database import release_read_transaction
 from chainmatch.extensions import db
 from market import services as market
 from market.models import utcnow
@@ -31,15 +33,38 @@ def _demo_allowed() -> bool:
     return bool(current_app.config.get("DEMO_MODE"))
 
 
+# Argon2 takes tens of milliseconds and much memory on purpose. Hashing and verifying run with no transaction
+# open where the caller has written nothing yet: on SQLite a writer's transaction holds the one write lock,
+# and every other writer would wait for the hash (see chainmatch.database).
+
+def _hash_unlocked(password: str) -> str:
+    release_read_transaction(db.session)
+    return hash_password(password)
+
+
+def _verify_unlocked(password_hash: str, password: str) -> bool:
+    release_read_transaction(db.session)
+    return check_password_hash(password_hash, password)
+
+
+def _spend_check_unlocked(password: str) -> None:
+    release_read_transaction(db.session)
+    spend_password_check(password)
+
+
 # ---- sign-up and verification ---------------------------------------------------------------------
 
 def _sign_up(email: str, display_name: str, password: str, role: Role, locale: str, create_owner,
              owner_field: str, next_path: str) -> User | None:
     """The shared sign-up: the owner (enterprise or institution) is checked in a savepoint either way,
-    so a taken address shows the same field errors as a free one, then only a free address keeps it."""
+    so a taken address shows the same field errors as a free one, then only a free address keeps it.
+
+    The password is hashed first, before the sign-up's write transaction takes the lock, and whether the
+    address is free or taken (so both cost the same time)."""
     email = email.strip().lower()
     if is_demo_address(email):
         raise market.FieldError("email", _l("该邮箱不能用于注册。"))
+    password_hash = _hash_unlocked(password)
     owner_of_address = find_user(email)
     savepoint = db.session.begin_nested()
     try:
@@ -49,12 +74,10 @@ def _sign_up(email: str, display_name: str, password: str, role: Role, locale: s
         raise
     if owner_of_address is not None:
         savepoint.rollback()
-        spend_password_check(password)  # as slow as hashing the new password below
         _tell_owner(owner_of_address, next_path)
         return None
     user = User(email=email, display_name=display_name.strip(), role=role.value, locale=locale,
-                **{owner_field: owner.id})
-    user.set_password(password)
+                password_hash=password_hash, **{owner_field: owner.id})
     db.session.add(user)
     try:
         db.session.flush()
@@ -120,10 +143,15 @@ def authenticate(email: str, password: str) -> User | None:
     """
     user = find_user(email)
     if user is None:
-        spend_password_check(password)
+        _spend_check_unlocked(password)
         audit.record(AuditKind.SIGN_IN_FAILED, None, email=(email or "").strip().lower(), detail="unknown address")
         return None
-    if not user.check_password(password):
+    stored_hash = user.password_hash
+    password_ok = _verify_unlocked(stored_hash, password)
+    # A hash made with older parameters is replaced, computed before the write and only if it is still the one
+    # just checked (a password changed meanwhile is not overwritten).
+    new_hash = hash_password(password) if password_ok and needs_rehash(stored_hash) else None
+    if not password_ok:
         reason = "wrong password"
     elif not user.is_enabled:
         reason = "account disabled"
@@ -136,8 +164,9 @@ def authenticate(email: str, password: str) -> User | None:
     if reason:
         audit.record(AuditKind.SIGN_IN_FAILED, None, subject=user, detail=reason)
         return None
-    if user.password_needs_rehash():
-        user.set_password(password)
+    if new_hash is not None:
+        db.session.execute(update(User).where(User.id == user.id, User.password_hash == stored_hash)
+                           .values(password_hash=new_hash))
     user.last_login_at = utcnow()
     audit.record(AuditKind.SIGN_IN, user, subject=user)
     return user
@@ -199,13 +228,16 @@ def set_enabled(actor: User, user: User, enabled: bool) -> None:
 
 def change_password(actor: User, current_password: str, new_password: str) -> None:
     """The signed-in user's new password; every other session of the user ends (the caller signs this one in again)."""
-    if not actor.check_password(current_password):
+    stored_hash = actor.password_hash
+    if not _verify_unlocked(stored_hash, current_password):
         raise market.FieldError("current_password", _l("当前密码不正确。"))
-    if actor.check_password(new_password):
+    if check_password_hash(stored_hash, new_password):
         raise market.FieldError("password", _l("新密码不能与当前密码相同。"))
-    actor.set_password(new_password)
-    actor.session_version = User.session_version + 1
-    db.session.flush()
+    new_hash = hash_password(new_password)
+    changed = db.session.execute(update(User).where(User.id == actor.id, User.password_hash == stored_hash)
+                                 .values(password_hash=new_hash, session_version=User.session_version + 1)).rowcount
+    if changed != 1:  # changed or reset in another request since it was checked
+        raise market.FieldError("current_password", _l("当前密码不正确。"))
     db.session.refresh(actor)
     event = audit.record(AuditKind.PASSWORD_CHANGED, actor, subject=actor)
     mails.send_password_changed(actor, event)
@@ -240,10 +272,11 @@ def reset_password(token: str, new_password: str) -> User:
     user = user_of_reset_token(token)
     if user is None:
         raise market.FieldError("token", INVALID_LINK)
-    old_hash = user.password_hash
+    old_hash, user_id = user.password_hash, user.id
+    new_hash = _hash_unlocked(new_password)
     changed = db.session.execute(
-        update(User).where(User.id == user.id, User.password_hash == old_hash)
-        .values(password_hash=hash_password(new_password), session_version=User.session_version + 1,
+        update(User).where(User.id == user_id, User.password_hash == old_hash)
+        .values(password_hash=new_hash, session_version=User.session_version + 1,
                 email_verified_at=func.coalesce(User.email_verified_at, utcnow()))).rowcount
     if changed != 1:
         raise market.FieldError("token", INVALID_LINK)

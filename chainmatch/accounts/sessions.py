@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 
 from chainmatch.accounts.services import record_session_expired
+from chainmatch.database import begin_writing
 from chainmatch.extensions import db
 
 TOUCH_EVERY_SECONDS = 60  # the last-seen stamp is rewritten at most once a minute
@@ -75,6 +76,7 @@ def enforce_limits() -> None:
     why = _expired_because(now)
     if why is not None:
         if current_user.is_authenticated:
+            begin_writing(db.session)  # a GET too: its transaction so far only read
             record_session_expired(current_user._get_current_object(), why)
             db.session.commit()
         end()
