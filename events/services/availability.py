@@ -25,9 +25,12 @@ race-free and no two writers can wait on each other on PostgreSQL:
 2. the enterprise rows, ascending id;
 3. the institution rows, ascending id.
 
-A transaction may call it again (a service calling another, a job looping over sessions) for rows it already
-holds, or for rows that come later in the order; asking for a session after a party, or for a lower id than
-one it holds of the same kind, could deadlock and raises `LockOrderError` (a programming error) instead.
+A transaction may call it again (a service calling another): rows it already holds are not asked for again,
+rows later in the order than everything it holds are waited for. A row earlier in the order than one it holds
+(a session after a party, a lower id of the same kind: a script matching sessions one after the other) is
+taken ``NOWAIT`` instead — a transaction never waits out of order, so no two can wait on each other — and if
+another writer has it, the action is refused with a FieldError ("正被其他操作修改，请稍后重试") rather than a
+deadlock. Jobs that write several sessions therefore lock them all up front.
 
 The callers, by path (all in events/):
 - matching: `scheduling.run_matching` (session, then its approved parties), `scheduling.run_due_matching`
@@ -53,8 +56,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import logging
+
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from chainmatch.extensions import db
@@ -66,6 +73,7 @@ from market.models import Enterprise, Institution
 from market.services import FieldError
 
 LIVE = tuple(status.value for status in ACTIVE_MEETING_STATUSES)
+log = logging.getLogger(__name__)
 
 
 # ---- the stored interval --------------------------------------------------------------------------
@@ -82,10 +90,6 @@ def overlaps(starts_a: datetime, ends_a: datetime, starts_b: datetime, ends_b: d
 
 
 # ---- locks --------------------------------------------------------------------------------------
-
-class LockOrderError(RuntimeError):
-    """A path asked for a meeting-write lock out of the one order (it could deadlock on PostgreSQL)."""
-
 
 _HELD = "chainmatch.meeting_write_locks"
 _KINDS = (("session", EventSession), ("enterprise", Enterprise), ("institution", Institution))
@@ -105,7 +109,8 @@ def held_locks() -> dict[str, set[int]]:
 
 def lock_parties(session_ids, enterprise_ids=(), institution_ids=()) -> None:
     """Take the locks of a meeting write in THE order: sessions (with those sharing their hall), enterprises,
-    institutions, each kind ascending in one statement. Rows already held are not asked for again."""
+    institutions, each kind ascending in one statement. Rows already held are not asked for again; rows that
+    come before one already held are taken without waiting, or the action is refused (see the module)."""
     wanted = {"session": _with_hall({int(i) for i in session_ids}),
               "enterprise": {int(i) for i in enterprise_ids}, "institution": {int(i) for i in institution_ids}}
     held = held_locks()
@@ -113,14 +118,24 @@ def lock_parties(session_ids, enterprise_ids=(), institution_ids=()) -> None:
         new = wanted[kind] - held[kind]
         if not new:
             continue
-        later = [other for other, _model in _KINDS[position + 1:] if held[other]]
-        if later or (held[kind] and min(new) < max(held[kind])):
-            raise LockOrderError(f"{kind} rows {sorted(new)} asked for after {kind} rows {sorted(held[kind])}"
-                                 f" and {', '.join(later) or 'no'} rows of later kinds are held")
         options = {} if model is EventSession else {"key_share": True}
-        db.session.execute(select(model.id).where(model.id.in_(new)).order_by(model.id)
-                           .with_for_update(**options)).all()
+        query = select(model.id).where(model.id.in_(new)).order_by(model.id)
+        later = any(held[other] for other, _model in _KINDS[position + 1:])
+        if later or (held[kind] and min(new) < max(held[kind])):
+            _lock_without_waiting(kind, query, options)
+        else:
+            db.session.execute(query.with_for_update(**options)).all()
         held[kind] |= new
+
+
+def _lock_without_waiting(kind: str, query, options: dict) -> None:
+    """Rows out of the order: NOWAIT in a SAVEPOINT, a refusal if another writer holds one of them."""
+    log.info("meeting-write lock on %s rows taken out of order, without waiting", kind)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(query.with_for_update(nowait=True, **options)).all()
+    except OperationalError:  # PostgreSQL's lock_not_available: someone else is writing them
+        raise FieldError("session", _l("同一场次或参会方正被其他操作修改，请稍后重试。")) from None
 
 
 def _with_hall(session_ids: set[int]) -> set[int]:

@@ -11,13 +11,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from chainmatch.accounts.models import User
 from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import EventSession, Meeting, MeetingRequest, Registration, VenueTable
-from events.services import agenda, publication, registration, requests, schedule_edits, scheduling
+from events.services import agenda, availability, publication, registration, requests, schedule_edits, scheduling
 from market.models import Institution, utcnow
 from market.services import FieldError
 from tests import factories
@@ -215,3 +216,55 @@ def test_the_scheduler_matching_two_sessions_while_the_organiser_adds_meetings_t
             assert live
             assert max(Counter((m.enterprise_id, m.slot) for m in live).values()) == 1
             assert max(Counter((m.institution_id, m.table_number, m.slot) for m in live).values()) == 1
+
+
+def test_a_transaction_that_asks_out_of_order_takes_the_rows_without_waiting_and_forgets_them_at_commit(app):
+    with database(app):
+        event = make_event()
+        first, second = make_session(event, title="甲"), make_session(event, title="乙")
+        second.room = "C2 洽谈区"
+        sme = factories.sme()
+        db.session.commit()
+        availability.lock_parties([second.id], [sme.enterprise_id])
+        availability.lock_parties([first.id])  # a session after a party, and a lower id: NOWAIT, uncontended
+        assert availability.held_locks() == {"session": {first.id, second.id}, "enterprise": {sme.enterprise_id},
+                                             "institution": set()}
+        db.session.commit()
+        assert availability.held_locks() == {"session": set(), "enterprise": set(), "institution": set()}
+
+
+def test_a_lock_out_of_order_that_another_writer_holds_is_a_refusal_not_a_wait(app):
+    with database(app) as db_session:
+        if db_session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite has no row locks: BEGIN IMMEDIATE serialises whole write transactions")
+        event = make_event()
+        first, second = make_session(event, title="甲"), make_session(event, title="乙")
+        second.room = "C2 洽谈区"
+        sme = factories.sme()
+        db.session.commit()
+        ids = (first.id, second.id, sme.enterprise_id)
+    holding, release = threading.Event(), threading.Event()
+
+    def other_writer():
+        with app.app_context():
+            availability.lock_parties([ids[0]])
+            holding.set()
+            release.wait(timeout=60)
+            db.session.rollback()
+            db.session.remove()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    try:
+        assert holding.wait(timeout=60)
+        with app.app_context():
+            availability.lock_parties([ids[1]], [ids[2]])
+            with pytest.raises(FieldError) as refused:
+                availability.lock_parties([ids[0]])
+            assert "正被其他操作修改" in str(refused.value.message)
+            db.session.rollback()
+            db.session.remove()
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
