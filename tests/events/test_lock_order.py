@@ -1,7 +1,9 @@
 """Everything that writes a session's meetings, at once, in real threads: the organiser re-running matching three
-times and publishing, twenty SMEs booking, a move, a cancellation, an accepted request and a withdrawn
-registration. Every path takes availability.lock_parties' one lock order, so on PostgreSQL no two of them wait on
-each other (no DeadlockDetected, no IntegrityError): each either does its work or gets a clean FieldError.
+times and publishing, twenty SMEs booking, a move, a cancellation, an accepted request, a bank's approval and a
+withdrawn registration, while a second session in the same hall is matched and booked; and the scheduler matching
+two sessions in one transaction while the organiser adds meetings. Every path takes availability.lock_parties' one
+lock order, so on PostgreSQL no two of them wait on each other (no DeadlockDetected, no IntegrityError): each
+either does its work or gets a clean FieldError.
 
 Runs on both databases; on SQLite BEGIN IMMEDIATE serialises the writers, on PostgreSQL they really run at once.
 Each thread has its own app context, hence its own database session and connection, and starts behind a barrier.
