@@ -211,6 +211,9 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
     """An SME takes a free slot at an institution's table; of concurrent bookers exactly one wins."""
     if actor.role != "sme" or actor.enterprise_id is None:
         abort(403)
+    # the lock first, then everything decided on read under it (a publication, a withdrawal, a booking)
+    availability.lock_parties([session.id], [actor.enterprise_id], [institution.id])
+    db.session.refresh(session)
     if not SessionKind(session.kind).has_meetings or not session_is_published(session):
         raise FieldError("slot", _l("本场日程尚未发布，暂不能预约。"))
     mine = registration_of(session.id, enterprise_id=actor.enterprise_id)
@@ -224,10 +227,15 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
     if slot in (theirs.unavailable_slots or []) or session.slot_starts_at(slot) <= utcnow():
         raise FieldError("slot", _l("该时段不可预约，请选择其他时段。"))
     need, product = _need_and_product(mine, theirs)
-    availability.lock_parties([session.id], [actor.enterprise_id], [institution.id])
     existing = active_pair_meeting(session.id, actor.enterprise_id, institution.id)
     if existing is not None:
         if (existing.slot, existing.table_number) == (slot, table):
+            if existing.status == MeetingStatus.PROPOSED and existing.source == MeetingSource.MATCHER:
+                # the matcher's unpublished proposal at this very place: booking it makes it the SME's, kept
+                # by the next matching run instead of replaced
+                existing.status, existing.source = MeetingStatus.SCHEDULED.value, MeetingSource.BOOKING.value
+                db.session.flush()
+                _after_new_meeting(existing)
             return existing  # the same booking submitted twice
         raise FieldError("slot", _("您已与该机构安排了会谈（%(at)s）。",
                                    at=existing.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%H:%M")))
@@ -310,6 +318,7 @@ def offer_freed_slot(meeting: Meeting) -> int:
 # ---- cancelling and check-in --------------------------------------------------------------------
 
 def _cancel(actor, meeting: Meeting, reason: str) -> bool:
+    """planned → cancelled, once; call it under the session's lock (`availability.lock_parties`)."""
     result = db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.status.in_(ACTIVE_PLANNED))
                                 .values(status=MeetingStatus.CANCELLED.value, cancel_reason=reason[:500],
                                         cancelled_by_user_id=actor.id, updated_at=utcnow()))
@@ -319,6 +328,8 @@ def _cancel(actor, meeting: Meeting, reason: str) -> bool:
 
 def cancel_meeting(actor, meeting: Meeting, reason: str) -> Meeting:
     """Either side (or an organiser) cancels with a reason; the other side is told; the slot is offered on."""
+    availability.lock_parties([meeting.session_id])  # no matching or publication of the session meanwhile
+    db.session.refresh(meeting)
     is_party = meeting.enterprise_id == actor.enterprise_id or meeting.institution_id == actor.institution_id
     if not is_party:
         ensure_manages_event(actor, meeting.session.event)
@@ -350,6 +361,7 @@ def _tell_cancelled(actor, meeting: Meeting, reason: str) -> None:
 
 def cancel_party_meetings(actor, registration: Registration, reason) -> int:
     """A cancelled registration takes the party's planned meetings in that session with it."""
+    availability.lock_parties([registration.session_id])
     party = (Meeting.enterprise_id == registration.enterprise_id if registration.enterprise_id is not None
              else Meeting.institution_id == registration.institution_id)
     meetings = db.session.scalars(select(Meeting).where(Meeting.session_id == registration.session_id, party,
@@ -370,6 +382,7 @@ def check_in(actor, meeting: Meeting, now: datetime | None = None) -> Meeting:
     if actor.institution_id is None or actor.institution_id != meeting.institution_id:
         ensure_manages_event(actor, meeting.session.event)
     now = now or utcnow()
+    availability.lock_parties([meeting.session_id])  # the one lock order of meeting writes
     if local_date(now) < local_date(meeting.session.starts_at):
         raise FieldError("meeting", _l("会谈当天才能签到。"))
     result = db.session.execute(

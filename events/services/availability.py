@@ -14,26 +14,55 @@ rule. Every path that places or moves a meeting calls it: the matcher (busy time
 unavailable slots), the organiser's adds and moves, bookings, accepted requests, and the free-cell
 listings that bookings and freed-slot offers are built from.
 
-Lock order, taken by `lock_parties` before a path reads availability and writes meetings, so that
-check-then-write is race-free and no two writers deadlock:
+Lock order. `lock_parties` is THE one place that takes the locks of a meeting write; every path that
+writes a session's meetings calls it before it reads what it decides on, so that check-then-write is
+race-free and no two writers can wait on each other on PostgreSQL:
 
 1. the event session rows being written and every session sharing their hall at the time
-   (`venue_tables.sharing_sessions`), ``FOR UPDATE``, ascending id, in one statement (a path that may try
-   several sessions, such as an accepted request, locks all its candidate sessions up front);
+   (`venue_tables.sharing_sessions`, for sessions seated at the hall's tables), ``FOR UPDATE``, ascending id,
+   in one statement (a path that may try several sessions, such as an accepted request, or a job that
+   matches several, locks all of them up front);
 2. the enterprise rows, ascending id;
 3. the institution rows, ascending id.
 
+A transaction may call it again (a service calling another): rows it already holds are not asked for again,
+rows later in the order than everything it holds are waited for. A row earlier in the order than one it holds
+(a session after a party, a lower id of the same kind: a script matching sessions one after the other) is
+taken ``NOWAIT`` instead — a transaction never waits out of order, so no two can wait on each other — and if
+another writer has it, the action is refused with a FieldError ("正被其他操作修改，请稍后重试") rather than a
+deadlock. Jobs that write several sessions therefore lock them all up front.
+
+The callers, by path (all in events/):
+- matching: `scheduling.run_matching` (session, then its approved parties), `scheduling.run_due_matching`
+  (every due session and their parties up front);
+- publishing: `publication.publish_schedule`, `publication.publish_due_schedules` (every due session up front);
+- the hall's tables: `venue_tables.lock_hall` (`sync_session_tables`, approvals, matching, publishing);
+- booking and placing: `agenda.book_slot`, `agenda.place_meeting` (accepted requests, via
+  `requests.accept_request` / `place_accepted_request`, which lock every candidate session first);
+- the organiser's edits: `schedule_edits.move_meeting`, `add_meeting`, `cancel_meeting`;
+- cancelling: `agenda.cancel_meeting`, `agenda.cancel_party_meetings`;
+- registration decisions: `registration._lock_session` (sign-up, approve, reject, waitlist, cancel, promote),
+  taken before the registration changes, so the matcher never plans a party that is leaving;
+- the meeting's day: `agenda.check_in`, `outcomes.record_outcome` (held / no-show).
+Cancelling and status changes lock the session only: they free places, they never take one.
+
 Party rows are taken ``FOR NO KEY UPDATE``: it excludes every other writer of meetings for that party
 (whatever the session) but not the ``FOR KEY SHARE`` that inserting a row referencing the party takes,
-so unrelated inserts (needs, registrations, notifications) never wait on it. On SQLite the row locks
-are plain SELECTs and ``BEGIN IMMEDIATE`` (chainmatch/database.py) already serialises writers.
+so unrelated inserts (needs, registrations, notifications) never wait on it. Within a session the partial
+unique indexes stay the backstop: inserts run in a SAVEPOINT and a unique violation becomes a FieldError.
+On SQLite the row locks are plain SELECTs and ``BEGIN IMMEDIATE`` (chainmatch/database.py) serialises writers.
 """
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import logging
+
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, or_, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES
@@ -44,6 +73,7 @@ from market.models import Enterprise, Institution
 from market.services import FieldError
 
 LIVE = tuple(status.value for status in ACTIVE_MEETING_STATUSES)
+log = logging.getLogger(__name__)
 
 
 # ---- the stored interval --------------------------------------------------------------------------
@@ -61,23 +91,60 @@ def overlaps(starts_a: datetime, ends_a: datetime, starts_b: datetime, ends_b: d
 
 # ---- locks --------------------------------------------------------------------------------------
 
+_HELD = "chainmatch.meeting_write_locks"
+_KINDS = (("session", EventSession), ("enterprise", Enterprise), ("institution", Institution))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction) -> None:
+    """Row locks end with the outermost transaction."""
+    if transaction.parent is None:
+        session.info.pop(_HELD, None)
+
+
+def held_locks() -> dict[str, set[int]]:
+    """What this transaction holds through `lock_parties`: kind → ids."""
+    return db.session.info.setdefault(_HELD, {kind: set() for kind, _model in _KINDS})
+
+
 def lock_parties(session_ids, enterprise_ids=(), institution_ids=()) -> None:
-    """Take the locks of a meeting write in THE order: sessions, enterprises, institutions (ascending ids)."""
-    session_ids = {int(i) for i in session_ids}
+    """Take the locks of a meeting write in THE order: sessions (with those sharing their hall), enterprises,
+    institutions, each kind ascending in one statement. Rows already held are not asked for again; rows that
+    come before one already held are taken without waiting, or the action is refused (see the module)."""
+    wanted = {"session": _with_hall({int(i) for i in session_ids}),
+              "enterprise": {int(i) for i in enterprise_ids}, "institution": {int(i) for i in institution_ids}}
+    held = held_locks()
+    for position, (kind, model) in enumerate(_KINDS):
+        new = wanted[kind] - held[kind]
+        if not new:
+            continue
+        options = {} if model is EventSession else {"key_share": True}
+        query = select(model.id).where(model.id.in_(new)).order_by(model.id)
+        later = any(held[other] for other, _model in _KINDS[position + 1:])
+        if later or (held[kind] and min(new) < max(held[kind])):
+            _lock_without_waiting(kind, query, options)
+        else:
+            db.session.execute(query.with_for_update(**options)).all()
+        held[kind] |= new
+
+
+def _lock_without_waiting(kind: str, query, options: dict) -> None:
+    """Rows out of the order: NOWAIT in a SAVEPOINT, a refusal if another writer holds one of them."""
+    log.info("meeting-write lock on %s rows taken out of order, without waiting", kind)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(query.with_for_update(nowait=True, **options)).all()
+    except OperationalError:  # PostgreSQL's lock_not_available: someone else is writing them
+        raise FieldError("session", _l("同一场次或参会方正被其他操作修改，请稍后重试。")) from None
+
+
+def _with_hall(session_ids: set[int]) -> set[int]:
+    """The sessions and every session sharing the hall of one of them (only tabled sessions share a hall)."""
+    found = set(session_ids)
     for session in db.session.scalars(select(EventSession).where(EventSession.id.in_(session_ids))).all():
-        session_ids.update(other.id for other in venue_tables.sharing_sessions(session))
-    session_ids = sorted(session_ids)
-    if session_ids:
-        db.session.execute(select(EventSession.id).where(EventSession.id.in_(session_ids))
-                           .order_by(EventSession.id).with_for_update()).all()
-    enterprise_ids = sorted({int(i) for i in enterprise_ids})
-    if enterprise_ids:
-        db.session.execute(select(Enterprise.id).where(Enterprise.id.in_(enterprise_ids))
-                           .order_by(Enterprise.id).with_for_update(key_share=True)).all()
-    institution_ids = sorted({int(i) for i in institution_ids})
-    if institution_ids:
-        db.session.execute(select(Institution.id).where(Institution.id.in_(institution_ids))
-                           .order_by(Institution.id).with_for_update(key_share=True)).all()
+        if venue_tables.has_venue_tables(session):
+            found.update(other.id for other in venue_tables.sharing_sessions(session))
+    return found
 
 
 # ---- who is busy when -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import MeetingStatus, Side, Verdict
 from events.models import Meeting, Outcome
+from events.services import availability
 from market.enums import FinancingType, NeedStatus
 from market.models import MAX_AMOUNT_YUAN, FinancingNeed, utcnow
 from market.services import FieldError
@@ -178,6 +179,8 @@ def check_figures(meeting: Meeting, report: OutcomeReport, terms: OutcomeTerms) 
 def record_outcome(actor, meeting: Meeting, report: OutcomeReport) -> Outcome:
     """One side says whether the meeting was held and what came of it; editing updates its row."""
     side = side_of(actor, meeting)
+    availability.lock_parties([meeting.session_id])  # it settles the meeting's status: the one lock order
+    db.session.refresh(meeting)
     if meeting.status == MeetingStatus.CANCELLED:
         raise FieldError("held", _("会谈已取消，不能填写结果。"))
     if meeting.starts_at is not None and utcnow() < meeting.starts_at:

@@ -45,8 +45,9 @@ def publish_schedule(actor, session: EventSession) -> PublicationSummary:
     if EventStatus(event.status) not in MATCHABLE_EVENT_STATUSES:
         raise FieldError("session", _("报名截止并完成匹配后才能发布日程（当前状态：%(status)s）。",
                                       status=EventStatus(event.status).label))
+    availability.lock_parties([session.id])  # step 1 of the one lock order (the session and its hall)
+    db.session.refresh(session)
     venue_tables.sync_session_tables(session)  # every meeting announced with its venue table
-    availability.lock_parties([session.id])  # step 1 of the one lock order
     meetings = active_meetings(session)
     if session.matched_at is None and not meetings:
         raise FieldError("session", _l("请先运行匹配或添加会谈，再发布日程。"))
@@ -82,6 +83,8 @@ def publish_due_schedules(now: datetime) -> dict[int, list[int]]:
     events = db.session.scalars(select(Event).where(
         Event.status == EventStatus.MATCHED.value, Event.publication_approved.is_(True),
         Event.publication_at.is_not(None), Event.publication_at <= now).order_by(Event.id)).all()
+    availability.lock_parties([s.id for event in events for s in matchmaking_sessions(event)
+                               if s.published_at is None and s.matched_at is not None])  # all up front, in order
     for event in events:
         published = []
         for session in matchmaking_sessions(event):

@@ -72,7 +72,7 @@ def registration_of(session_id: int, *, enterprise_id: int | None = None,
         query = query.where(Registration.enterprise_id == enterprise_id)
     else:
         query = query.where(Registration.institution_id == institution_id)
-    return db.session.scalar(query)
+    return db.session.scalar(query.execution_options(populate_existing=True))  # as it is now, under a lock
 
 
 def my_registrations(actor) -> list[Registration]:
@@ -130,8 +130,8 @@ def ensure_registration_open(session: EventSession, now: datetime | None = None)
 
 
 def _lock_session(session: EventSession) -> None:
-    """Serialise capacity and table decisions on one session: step 1 of the one lock order
-    (`availability.lock_parties`: the session and those sharing its hall, ascending id)."""
+    """Serialise capacity, table and participation decisions on one session, taken before anything changes:
+    step 1 of the one lock order (`availability.lock_parties`: the session and those sharing its hall)."""
     availability.lock_parties([session.id])
 
 
@@ -361,13 +361,11 @@ def waitlist_explanation(registration: Registration) -> str:
 def approve_registration(actor, registration: Registration) -> Registration:
     ensure_manages_event(actor, registration.session.event)
     session = registration.session
+    _lock_session(session)  # capacity, the hall's tables and the matcher's view of who takes part
     if registration.enterprise_id is not None and session.capacity is not None:
-        _lock_session(session)
         if approved_enterprise_count(session.id) >= session.capacity:
             raise FieldError("registration", _("本场名额（%(capacity)s 家企业）已满，不能再通过；可改为候补。",
                                                capacity=session.capacity))
-    if registration.institution_id is not None:
-        venue_tables.lock_hall(session)
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED), RegistrationStatus.APPROVED)
     if registration.institution_id is not None:
         venue_tables.sync_session_tables(session)  # the hall's tables for it, or a refusal naming the shortfall
@@ -380,6 +378,7 @@ def reject_registration(actor, registration: Registration, reason: str) -> Regis
     reason = (reason or "").strip()
     if not reason:
         raise FieldError("reason", _l("请填写不通过的理由。"))
+    _lock_session(registration.session)
     _move(registration, LIVE_STATUSES, RegistrationStatus.REJECTED, reason[:500])
     venue_tables.release_tables(registration)
     _decision_message(registration, "registration_rejected", "未通过", "not accepted")
@@ -396,8 +395,8 @@ def waitlist_registration(actor, registration: Registration, reason: str = "") -
     if len(reason) > 500:
         raise FieldError("reason", _l("原因不能超过 500 字。"))
     full = False
+    _lock_session(session)
     if registration.enterprise_id is not None and session.capacity is not None:
-        _lock_session(session)
         others = approved_enterprise_count(session.id) - (registration.status == RegistrationStatus.APPROVED)
         full = others >= session.capacity
     if not full and not reason:
@@ -419,6 +418,7 @@ def cancel_registration(actor, registration: Registration, reason: str = "") -> 
           (registration.institution_id is not None and registration.institution_id == actor.institution_id)
     if not own:
         ensure_manages_event(actor, registration.session.event)
+    _lock_session(registration.session)  # before the registration changes: no matching plans the party meanwhile
     _move(registration, LIVE_STATUSES, RegistrationStatus.CANCELLED, (reason or "").strip()[:500])
     venue_tables.release_tables(registration)
     from events.services.agenda import cancel_party_meetings

@@ -65,12 +65,13 @@ def move_meeting(actor, meeting: Meeting, slot: int, table_number: int) -> Meeti
     Participants of a scheduled meeting are told."""
     session = meeting.session
     scope.ensure_manages_event(actor, session.event)
+    availability.lock_parties([session.id], [meeting.enterprise_id], [meeting.institution_id])
+    db.session.refresh(meeting)  # as it is now: cancelled or moved meanwhile?
     if meeting.status not in (MeetingStatus.PROPOSED, MeetingStatus.SCHEDULED):
         raise FieldError("slot", _l("该会谈已取消或已结束，不能调整。"))
     _check_place(session, meeting.enterprise_id, meeting.institution_id, slot, table_number)
     if (meeting.slot, meeting.table_number) == (slot, table_number):
         return meeting
-    availability.lock_parties([session.id], [meeting.enterprise_id], [meeting.institution_id])
     availability.refuse_clash(session, slot, meeting.enterprise_id, meeting.institution_id, table_number,
                               ignore_meeting_id=meeting.id)
     try:
@@ -93,6 +94,8 @@ def cancel_meeting(actor, meeting: Meeting, reason: str) -> bool:
         raise FieldError("reason", _l("取消会谈须填写原因。"))
     if len(reason) > 500:
         raise FieldError("reason", _l("原因不能超过 500 字。"))
+    availability.lock_parties([meeting.session_id])  # no matching or publication of the session meanwhile
+    db.session.refresh(meeting)
     was_scheduled = meeting.status == MeetingStatus.SCHEDULED
     result = db.session.execute(
         update(Meeting).where(Meeting.id == meeting.id,
@@ -127,14 +130,15 @@ def add_meeting(actor, session: EventSession, enterprise_id: int, institution_id
     scope.ensure_manages_event(actor, session.event)
     if not session.kind_enum.has_meetings:
         raise FieldError("enterprise", _l("只有对接类场次可以安排会谈。"))
+    availability.lock_parties([session.id])  # the session first: registrations are decided under its lock
     enterprise_registration = approved_registration_of(session, enterprise_id=enterprise_id)
     if enterprise_registration is None:
         raise FieldError("enterprise", _l("该企业未获准参加本场次。"))
     institution_registration = approved_registration_of(session, institution_id=institution_id)
     if institution_registration is None:
         raise FieldError("institution", _l("该机构未获准参加本场次。"))
+    availability.lock_parties([], [enterprise_id], [institution_id])
     _check_place(session, enterprise_id, institution_id, slot, table_number)
-    availability.lock_parties([session.id], [enterprise_id], [institution_id])
     availability.refuse_clash(session, slot, enterprise_id, institution_id, table_number)
     need_id, product_id = _need_and_product(session, enterprise_registration, institution_registration)
     request = pending_request_for(session, enterprise_id, institution_id)

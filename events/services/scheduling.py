@@ -13,6 +13,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 import matchmaking
 from chainmatch.extensions import db
@@ -211,6 +212,7 @@ class MatchingSummary:
     unmatched: int = 0
     unplaced: int = 0
     kept: int = 0
+    met: set = field(default_factory=set, repr=False)  # enterprise ids the plan placed
 
 
 def _tables_of(registrations: list[Registration]) -> dict[int, int]:
@@ -227,8 +229,9 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
                                       status=EventStatus(session.event.status).label))
     if session.slot_count < 1:
         raise FieldError("session", _l("该场次没有可用的会谈时段，请检查时间和会谈时长。"))
+    availability.lock_parties([session.id])  # the lock order: this session (and its hall), then its parties
+    db.session.refresh(session)
     venue_tables.sync_session_tables(session)  # the hall must seat every approved institution first
-    availability.lock_parties([session.id])  # the lock order: this session, then its parties
     registrations = approved_registrations(session)
     enterprise_ids = [r.enterprise_id for r in registrations if r.enterprise_id is not None]
     institution_ids = [r.institution_id for r in registrations if r.institution_id is not None]
@@ -251,6 +254,21 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
     db.session.execute(delete(UnmatchedEnterprise).where(UnmatchedEnterprise.session_id == session.id))
     db.session.flush()
 
+    try:
+        with db.session.begin_nested():  # a unique index refusing a place is a refusal, not a 500
+            summary = _place_plan(session, plan, instance, registrations, kept, known, pending)
+    except IntegrityError:
+        raise FieldError("session", _l("会谈位置刚被其他操作占用，请重新运行匹配。")) from None
+    _record_unmatched(session, plan, registrations, kept, summary)
+    session.matched_at = utcnow()
+    db.session.flush()
+    settle_event_status(actor, session.event)
+    return summary
+
+
+def _place_plan(session: EventSession, plan, instance, registrations: list[Registration], kept: list[Meeting],
+                known: availability.Availability, pending: dict) -> "MatchingSummary":
+    """The engine's meetings into rows, each at its place or the nearest free one."""
     occupancy = Occupancy()
     for meeting in kept:
         occupancy.add(meeting.enterprise_id, meeting.institution_id, meeting.slot, meeting.table_number)
@@ -287,9 +305,14 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
         occupancy.add(enterprise_id, institution_id, slot, table)
         summary.meetings += 1
     db.session.flush()
+    summary.met = {enterprise_id for enterprise_id, _slot in occupancy.enterprise_slots}
+    return summary
 
-    met = {enterprise_id for enterprise_id, _slot in occupancy.enterprise_slots}
-    met |= {m.enterprise_id for m in kept}
+
+def _record_unmatched(session: EventSession, plan, registrations: list[Registration], kept: list[Meeting],
+                      summary: "MatchingSummary") -> None:
+    """Why each approved SME got no meeting."""
+    met = summary.met | {m.enterprise_id for m in kept}
     reasons = {_number(u.enterprise): u for u in plan.unmatched}
     for registration in registrations:
         enterprise_id = registration.enterprise_id
@@ -303,10 +326,19 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
         db.session.add(UnmatchedEnterprise(session_id=session.id, enterprise_id=enterprise_id, reason_code=code,
                                            reason_zh=zh[:500], reason_en=en[:500]))
         summary.unmatched += 1
-    session.matched_at = utcnow()
-    db.session.flush()
-    settle_event_status(actor, session.event)
-    return summary
+
+
+def lock_sessions_and_parties(sessions: list[EventSession]) -> None:
+    """Every session one transaction will match, then all their approved parties, in the one lock order
+    (a job matching several sessions cannot take them session by session: the second session's lock would
+    come after the first one's parties)."""
+    if not sessions:
+        return
+    session_ids = [s.id for s in sessions]
+    availability.lock_parties(session_ids)
+    parties = db.session.execute(select(Registration.enterprise_id, Registration.institution_id).where(
+        Registration.session_id.in_(session_ids), Registration.status == RegistrationStatus.APPROVED.value)).all()
+    availability.lock_parties([], [e for e, _i in parties if e is not None], [i for _e, i in parties if i is not None])
 
 
 def _free_place(occupancy: Occupancy, enterprise_id: int, institution_id: int, slot: int, table: int,
@@ -346,6 +378,7 @@ def run_due_matching(now: datetime) -> dict[int, list[int]]:
     events = db.session.scalars(select(Event).where(Event.status == EventStatus.CLOSED.value,
                                                     Event.matching_at.is_not(None), Event.matching_at <= now)
                                 .order_by(Event.id)).all()
+    lock_sessions_and_parties([s for event in events for s in matchmaking_sessions(event) if s.matched_at is None])
     for event in events:
         matched = []
         for session in matchmaking_sessions(event):
@@ -382,4 +415,4 @@ def approved_registration_of(session: EventSession, enterprise_id: int | None = 
         query = query.where(Registration.enterprise_id == enterprise_id)
     else:
         query = query.where(Registration.institution_id == institution_id)
-    return db.session.scalar(query)
+    return db.session.scalar(query.execution_options(populate_existing=True))  # as it is now, under a lock

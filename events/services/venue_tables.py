@@ -4,8 +4,9 @@ An institution staffs `Registration.tables` tables of its own (its 1st, 2nd … 
 the venue numbers its tables 1..`EventSession.tables` and labels them "洽谈区 A 第 07 桌". Allotting maps
 the one to the other (`VenueTable`), so no two institutions share a venue table in a session. Sessions
 whose times overlap in the same venue and room share the hall: they never get the same label, which this
-service checks under the rows' locks (every such session row `FOR UPDATE`, in ascending id; SQLite's
-BEGIN IMMEDIATE already serialises writers) while the database refuses duplicates within a session.
+service checks under the rows' locks (`lock_hall`: every such session row `FOR UPDATE`, ascending id, taken
+by availability.lock_parties like every other meeting write; SQLite's BEGIN IMMEDIATE serialises writers)
+while the database refuses duplicates within a session.
 """
 from dataclasses import dataclass, field
 
@@ -131,17 +132,12 @@ def sharing_sessions(session: EventSession) -> list[EventSession]:
     return [other for other in candidates if has_venue_tables(other) and _same_room(session, other)]
 
 
-def lock_sessions(session_ids) -> None:
-    """FOR UPDATE on the session rows in ascending id (the order every meeting writer takes them in)."""
-    for session_id in sorted(set(session_ids)):
-        db.session.execute(select(EventSession.id).where(EventSession.id == session_id).with_for_update())
-
-
 def lock_hall(session: EventSession) -> list[EventSession]:
-    """Lock the session and every session sharing its hall at the time; returns those others."""
-    others = sharing_sessions(session) if has_venue_tables(session) else []
-    lock_sessions([session.id] + [other.id for other in others])
-    return others
+    """Lock the session and every session sharing its hall at the time (step 1 of the one lock order,
+    `availability.lock_parties`); returns those others."""
+    from events.services import availability  # it builds on this module: the lock order lives there
+    availability.lock_parties([session.id])
+    return sharing_sessions(session) if has_venue_tables(session) else []
 
 
 def _labels_elsewhere(sessions: list[EventSession]) -> dict[str, str]:
