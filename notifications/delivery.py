@@ -76,13 +76,13 @@ def claim_lease(config) -> timedelta:
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential back-off after the `attempts`-th failed try: 1, 2, 4 ... minutes, at most 6 hours."""
-    delay = FIRST_RETRY_AFTER * (2 ** max(attempts - 1, 0))
+    delay = FIRST_RETRY_AFTER * (2 ** min(max(attempts - 1, 0), 20))
     return min(delay, LONGEST_RETRY_AFTER)
 
 
 def relay_retry_delay(failures: int) -> timedelta:
     """Wait after the `failures`-th relay failure in a row: 30 s, 1, 2, 4 minutes, at most 5 minutes."""
-    return min(RELAY_FIRST_RETRY_AFTER * (2 ** max(failures - 1, 0)), RELAY_LONGEST_RETRY_AFTER)
+    return min(RELAY_FIRST_RETRY_AFTER * (2 ** min(max(failures - 1, 0), 20)), RELAY_LONGEST_RETRY_AFTER)
 
 
 def is_relay_failure(error: Exception) -> bool:
