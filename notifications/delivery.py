@@ -18,6 +18,7 @@ message in MAIL_FILE_DIR, default instance/outbox/ — the demo), "console" (the
 `SENT_IN_MEMORY`).
 """
 import logging
+import os
 import smtplib
 import time
 from datetime import UTC, datetime, timedelta
@@ -54,11 +55,17 @@ class RecipientUnreachable(Exception):
 
 
 def smtp_timeouts(config) -> tuple[float, float]:
-    """(connect, command) deadlines in seconds from SMTP_CONNECT_TIMEOUT / SMTP_COMMAND_TIMEOUT."""
+    """(connect, command) deadlines in seconds: app config SMTP_CONNECT_TIMEOUT / SMTP_COMMAND_TIMEOUT, else the
+    environment variables of those names, else 5 and 15."""
     values = []
     for key, default in (("SMTP_CONNECT_TIMEOUT", SMTP_CONNECT_TIMEOUT), ("SMTP_COMMAND_TIMEOUT", SMTP_COMMAND_TIMEOUT)):
         raw = config.get(key)
-        value = default if raw in (None, "") else float(raw)
+        if raw in (None, ""):
+            raw = os.environ.get(key)
+        try:
+            value = default if raw in (None, "") else float(raw)
+        except ValueError:
+            raise ValueError(f"{key} must be a number of seconds, not {raw!r}") from None
         if not 0 < value <= LONGEST_SMTP_TIMEOUT:
             raise ValueError(f"{key} must be between 0 and {LONGEST_SMTP_TIMEOUT:g} seconds, not {raw!r}")
         values.append(value)
