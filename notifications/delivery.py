@@ -336,8 +336,9 @@ class SmtpBackend:
             if is_relay_failure(error):
                 self.close()
             raise  # smtplib sent RSET after a refusal: the connection serves the next message
-        except OSError:  # disconnected, timed out …: this connection is done
-            self.close()
+        except OSError:  # disconnected, timed out …: this connection is done, and not worth a QUIT
+            self.connection.close()
+            self.connection = None
             raise
 
     def close(self) -> None:

@@ -48,6 +48,7 @@ def requeue_failed():
     """Every failed message back in the queue (an administrator's button; `chainmatch outbox retry --all`)."""
     count = services.requeue_failed(current_user, datetime.now(UTC).replace(tzinfo=None))
     db.session.commit()
+    current_app.logger.info("administrator %s requeued %s failed message(s)", current_user.id, count)
     flash(_("已将 %(count)s 条发送失败的消息重新排队。", count=count), "success")
     return _back_to_referrer_or("reports.dashboard")
 

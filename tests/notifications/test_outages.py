@@ -52,6 +52,15 @@ def smtp(app):
     app.config.update(MAIL_BACKEND="memory", SMTP_CONNECT_TIMEOUT=None, SMTP_COMMAND_TIMEOUT=None)
 
 
+def stop_listening(listener: socket.socket) -> None:
+    """Close a listening socket so that a thread blocked in accept() returns (close alone does not wake it)."""
+    try:
+        listener.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    listener.close()
+
+
 def queue_many(count: int, prefix: str) -> list[int]:
     return [queue(factories.sme(f"{prefix}{n}@example.com").id) for n in range(count)]
 
@@ -152,8 +161,9 @@ def test_a_busy_greeting_stops_the_run_without_counting(app, session, smtp):
     try:
         report = deliver_due(NOW)
     finally:
-        listener.close()
+        stop_listening(listener)
         thread.join(timeout=5)
+    assert not thread.is_alive()
     assert len(accepted) == 1
     assert report.relay_down and states() == Counter({"pending": 5}) and attempts() == {0}
     assert "421" in delivery.relay_state("smtp").last_error
@@ -374,3 +384,43 @@ def test_a_claim_abandoned_mid_send_is_delivered_after_the_short_lease(app, sess
     assert late.released == 1 and late.sent == 1
     assert Counter(inbox.ids) == Counter({abandoned: 1, other: 1})
     assert row(abandoned).status == "sent" and row(abandoned).attempts == 1
+
+
+def test_a_relay_that_hangs_mid_message_stops_the_run_at_the_command_deadline(app, session, smtp):
+    """The relay greets and takes MAIL and RCPT, then never answers DATA: one connection, nothing counted."""
+    queue_many(3, "stall")
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", smtp))
+    listener.listen(16)
+    commands, connections = [], []
+
+    def serve():
+        while True:
+            try:
+                connection, _address = listener.accept()
+            except OSError:
+                return
+            connections.append(connection)
+            connection.sendall(b"220 relay ready\r\n")
+            reader = connection.makefile("rb")
+            for line in reader:
+                verb = line.split(b" ")[0].strip().upper()
+                commands.append(verb.decode())
+                if verb == b"DATA":
+                    break  # and never answer
+                connection.sendall(b"250 ok\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        report = deliver_due(NOW)
+    finally:
+        stop_listening(listener)
+        for connection in connections:
+            connection.close()
+        thread.join(timeout=5)
+    assert len(connections) == 1 and commands == ["EHLO", "MAIL", "RCPT", "DATA"]
+    assert report.relay_down and (report.sent, report.retrying, report.failed) == (0, 0, 0)
+    assert states() == Counter({"pending": 3}) and attempts() == {0}
+    assert delivery.relay_state("smtp").failures == 1
