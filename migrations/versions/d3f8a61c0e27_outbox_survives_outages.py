@@ -24,7 +24,11 @@ KEPT_CHECKS = {"attempts_not_negative": "attempts >= 0"}
 
 
 def _set_status_check(condition: str) -> None:
-    # Nothing references notifications, so recreating it on SQLite cascades nowhere.
+    if op.get_bind().dialect.name != 'sqlite':  # PostgreSQL swaps the CHECK in place
+        op.drop_constraint(op.f('ck_notifications_status_known'), 'notifications', type_='check')
+        op.create_check_constraint(op.f('ck_notifications_status_known'), 'notifications', condition)
+        return
+    # SQLite copies the table; nothing references notifications, so that cascades nowhere.
     with op.batch_alter_table('notifications', schema=None, recreate='always') as batch_op:
         batch_op.drop_constraint(op.f('ck_notifications_status_known'), type_='check')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
