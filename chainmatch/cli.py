@@ -21,6 +21,7 @@ def _register_commands() -> None:
                                    ("chainmatch.match_commands", "match_command"),
                                    ("chainmatch.match_commands", "bench_group"),
                                    ("policies.commands", "policies_group"),
+                                   ("notifications.commands", "outbox_group"),
                                    ("chainmatch.scheduler", "scheduler_command")):
         try:
             module = __import__(module_name, fromlist=[attribute])

@@ -10,18 +10,20 @@ from market.models import utcnow
 
 
 class DeliveryStatus(LabelledEnum):
-    """pending → sending (claimed by one deliverer) → sent, or back to pending for a retry, or failed."""
+    """pending → sending (claimed by one deliverer) → sent, or back to pending for a retry, or failed
+    (requeued by `chainmatch outbox retry`), or expired: its send-by time (`not_after`) passed unsent."""
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    EXPIRED = "expired"
 
     @classmethod
     def _labels(cls):
         from flask_babel import lazy_gettext as _l
         return {cls.PENDING: _l("待发送"), cls.SENDING: _l("发送中"), cls.SENT: _l("已发送"),
-                cls.FAILED: _l("发送失败")}
+                cls.FAILED: _l("发送失败"), cls.EXPIRED: _l("已过期未发送")}
 
 
 class Notification(db.Model):
@@ -48,6 +50,9 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)  # when a deliverer took it (status sending)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Send-by: a reminder is pointless after its meeting starts; unsent by then, the row becomes expired.
+    not_after: Mapped[datetime | None] = mapped_column(DateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # when it became failed (for `outbox retry --since`)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user = relationship("User")  # by name: a domain package does not import the shell's accounts
@@ -55,3 +60,20 @@ class Notification(db.Model):
     @property
     def is_unread(self) -> bool:
         return self.read_at is None
+
+
+class MailRelayState(db.Model):
+    """The mail relay as the deliverers last found it: one row per backend name ("smtp").
+
+    A relay that refuses, hangs or drops the connection is recorded here once per delivery run (not on each
+    message); delivery as a whole waits until `next_try_at`, and `down_since` tells the organisers since when.
+    """
+
+    __tablename__ = "mail_relay_state"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    down_since: Mapped[datetime | None] = mapped_column(DateTime)  # NULL while the relay works
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # connection-level failures in a row
+    next_try_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str] = mapped_column(String(1000), default="")
+    last_ok_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,9 +1,15 @@
-"""Each user's messages: newest first, unread marked, mark one or all as read, open what one is about."""
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+"""Each user's messages: newest first, unread marked, mark one or all as read, open what one is about.
+Also the outbox's health for organisers and administrators, and the administrators' requeue button."""
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from chainmatch.access import role_required
 from chainmatch.extensions import db
 from notifications import services
+from notifications.jobs import relay_name
 
 bp = Blueprint("notifications", __name__, url_prefix="/messages")
 
@@ -18,6 +24,33 @@ def inject_unread_messages():
             return 0
         return services.unread_count(current_user)
     return {"unread_messages": unread_messages}
+
+
+@bp.app_context_processor
+def inject_outbox_health():
+    """`outbox_health()` for the organisers' pages: what waits, what failed, since when the relay is down."""
+    def outbox_health():
+        if not current_user or not current_user.is_authenticated or current_user.role not in ("organiser", "admin"):
+            return None
+        return services.outbox_health(relay_name(current_app.config))
+    return {"outbox_health": outbox_health}
+
+
+def _back_to_referrer_or(endpoint: str):
+    """Back to the page the button was on when it is one of ours, else `endpoint`."""
+    target = request.form.get("next", "")
+    return redirect(target if services.is_site_path(target) else url_for(endpoint))
+
+
+@bp.post("/outbox/requeue")
+@role_required("admin")
+def requeue_failed():
+    """Every failed message back in the queue (an administrator's button; `chainmatch outbox retry --all`)."""
+    count = services.requeue_failed(current_user, datetime.now(UTC).replace(tzinfo=None))
+    db.session.commit()
+    current_app.logger.info("administrator %s requeued %s failed message(s)", current_user.id, count)
+    flash(_("已将 %(count)s 条发送失败的消息重新排队。", count=count), "success")
+    return _back_to_referrer_or("reports.dashboard")
 
 
 @bp.get("/")

@@ -1,13 +1,14 @@
 """Putting messages into the outbox. Delivery is the scheduler's job (see notifications.delivery)."""
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chainmatch.extensions import db
 from market.models import utcnow
-from notifications.models import Notification
+from notifications.models import DeliveryStatus, MailRelayState, Notification
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Message:
     subject_en: str
     body_en: str
     link: str = ""
+    not_after: datetime | None = None  # send-by (UTC): unsent by then, the e-mail is dropped, not sent late
 
 
 def enqueue(user, kind: str, object_type: str, object_id: int, message: Message) -> bool:
@@ -33,6 +35,8 @@ def enqueue(user, kind: str, object_type: str, object_id: int, message: Message)
         "subject": (message.subject_en if english else message.subject_zh)[:300],
         "body": message.body_en if english else message.body_zh, "link": message.link,
     }
+    if message.not_after is not None:
+        values["not_after"] = message.not_after
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Notification).values(**values).on_conflict_do_nothing(
@@ -93,3 +97,59 @@ def mark_all_read(actor) -> int:
 def is_site_path(link: str) -> bool:
     """Only same-site paths are followed from a message (never //host, /\\host or a scheme)."""
     return link.startswith("/") and not link.startswith("//") and "\\" not in link
+
+
+# ---- the outbox as the operators see it ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """What waits, what failed for good, since when the relay is down."""
+
+    waiting: int
+    failed: int
+    expired: int
+    oldest_due: datetime | None
+    relay_down_since: datetime | None
+    relay_next_try: datetime | None
+    relay_error: str
+
+    @property
+    def troubled(self) -> bool:
+        return bool(self.failed or self.relay_down_since)
+
+
+def outbox_health(relay: str) -> OutboxHealth:
+    counts = dict(db.session.execute(select(Notification.status, func.count(Notification.id))
+                                     .group_by(Notification.status)).all())
+    oldest_due = db.session.scalar(select(func.min(Notification.next_attempt_at))
+                                   .where(Notification.status == DeliveryStatus.PENDING))
+    state = db.session.get(MailRelayState, relay)
+    return OutboxHealth(
+        waiting=counts.get(DeliveryStatus.PENDING.value, 0) + counts.get(DeliveryStatus.SENDING.value, 0),
+        failed=counts.get(DeliveryStatus.FAILED.value, 0), expired=counts.get(DeliveryStatus.EXPIRED.value, 0),
+        oldest_due=oldest_due, relay_down_since=state.down_since if state else None,
+        relay_next_try=state.next_try_at if state and state.down_since else None,
+        relay_error=state.last_error if state and state.down_since else "")
+
+
+class NotAllowed(PermissionError):
+    """Only an administrator (or the operator at the command line) requeues the outbox."""
+
+
+def requeue_failed(actor, now: datetime, *, ids: list[int] | None = None, since: datetime | None = None) -> int:
+    """Failed messages back to pending, due at once with a fresh count of attempts. `actor` None is the operator
+    at the command line; on the web only an administrator may. Without `ids` or `since` every failed message.
+    A message whose send-by time has passed stays failed (it would only expire). Returns how many."""
+    if actor is not None and getattr(actor, "role", None) != "admin":
+        raise NotAllowed("only administrators requeue the outbox")
+    conditions = [Notification.status == DeliveryStatus.FAILED,
+                  or_(Notification.not_after.is_(None), Notification.not_after > now)]
+    if ids is not None:
+        conditions.append(Notification.id.in_(ids))
+    if since is not None:
+        conditions.append(Notification.failed_at >= since)
+    result = db.session.execute(update(Notification).where(*conditions).values(
+        status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=now, failed_at=None, claimed_at=None,
+        last_error="重新排队 / requeued"))
+    db.session.flush()
+    return result.rowcount

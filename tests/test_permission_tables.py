@@ -63,6 +63,8 @@ EXPECTED = {
     ("notifications.mark_all_read", "POST"): ("/messages/read-all",
                                               row(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
                                                   REDIRECT)),
+    ("notifications.requeue_failed", "POST"): ("/messages/outbox/requeue", organisers_only(FORBIDDEN, FORBIDDEN,
+                                                                                          REDIRECT)),
 }
 BLUEPRINTS = ("policies", "online", "notifications")
 

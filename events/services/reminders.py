@@ -5,7 +5,9 @@ Each function looks at what is due at `now`, queues one outbox row per recipient
 outbox's unique key makes a repeated run a no-op) and returns how many rows it added. A reminder has a
 window: a 24-hour reminder is due from 24 h until 1 h before the start, a 1-hour reminder in the last
 hour; a window that passed while the scheduler was down is not sent late ("tomorrow" 10 minutes
-before). Outcome requests likewise: the 1-day one from day 1 to day 7 after the meeting, the 7-day
+before). Each reminder also carries a send-by time (`Message.not_after`) for the outbox: a 1-hour reminder
+the start, a 24-hour one the moment the 1-hour one takes over; held up (a relay outage) past it, the e-mail
+is dropped rather than sent late. Outcome requests likewise: the 1-day one from day 1 to day 7 after the meeting, the 7-day
 one from day 7 to day 14.
 """
 from collections import defaultdict
@@ -41,6 +43,11 @@ def due_reminder(starts_at: datetime, now: datetime) -> str | None:
         if starts_at - now <= lead:
             return label
     return None
+
+
+def send_by(starts_at: datetime, lead: str) -> datetime:
+    """The latest moment a reminder is worth sending: the start for "1h", an hour before it for "24h"."""
+    return starts_at if lead == REMINDER_LEADS[0][0] else starts_at - REMINDER_LEADS[0][1]
 
 
 def due_outcome_request(ended_at: datetime, now: datetime) -> str | None:
@@ -167,7 +174,7 @@ def _meeting_message(meeting: Meeting, side: Side, lead: str) -> Message:
                            f"Time: {when} (Beijing time)", f"Session: {session.title}", f"With: {other_en}",
                            *place_en, "", "Please arrive or join a few minutes early. To cancel, use "
                            "\"My agenda\" and give a reason."]),
-        link=_agenda_link(session.event_id))
+        link=_agenda_link(session.event_id), not_after=send_by(meeting.starts_at, lead))
 
 
 def send_meeting_reminders(now: datetime) -> int:
@@ -206,7 +213,7 @@ def _session_message(session: EventSession, lead: str) -> Message:
         subject_en=f"Session reminder: {when} \"{session.title}\"",
         body_en="\n".join([f"The session \"{session.title}\" of \"{session.event.title}\" you registered for "
                            f"starts {soon_en}.", "", f"Time: {when} (Beijing time)", *place_en]),
-        link=_agenda_link(session.event_id))
+        link=_agenda_link(session.event_id), not_after=send_by(session.starts_at, lead))
 
 
 def _parties_with_meetings(session_id: int) -> tuple[set[int], set[int]]:

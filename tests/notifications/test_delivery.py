@@ -1,4 +1,5 @@
 """The outbox's delivery: claims, retries with back-off, failures, and each backend."""
+import smtplib
 import socket
 from datetime import timedelta
 from email import message_from_bytes
@@ -44,12 +45,15 @@ def row(notification_id: int) -> Notification:
 
 
 class Broken:
+    """A relay that refuses the recipient (a message-level failure, counted against the message)."""
+
     def __init__(self):
         self.tries = 0
 
     def send(self, email):
         self.tries += 1
-        raise ConnectionRefusedError("relay down")
+        address = email["To"].addresses[0].addr_spec
+        raise smtplib.SMTPRecipientsRefused({address: (450, b"mailbox busy")})
 
     def close(self):
         pass
@@ -92,7 +96,7 @@ def test_failures_back_off_exponentially_then_give_up(session, monkeypatch):
         report = deliver_due(moment)
         current = row(notification_id)
         assert current.attempts == attempt
-        assert "relay down" in current.last_error
+        assert "mailbox busy" in current.last_error
         if attempt < delivery.MAX_ATTEMPTS:
             assert (report.retrying, current.status) == (1, "pending")
             delays.append(current.next_attempt_at - moment)
@@ -118,14 +122,15 @@ def test_only_one_deliverer_claims_a_row(session):
     assert delivery.SENT_IN_MEMORY == []
 
 
-def test_a_claim_abandoned_by_a_dead_deliverer_is_retried_after_the_lease(session):
+def test_a_claim_abandoned_by_a_dead_deliverer_is_retried_after_the_lease(app, session):
     user = factories.sme()
     notification_id = queue(user.id)
     assert delivery.claim(notification_id, NOW)
     db.session.commit()
+    lease = delivery.claim_lease(app.config)
 
-    assert deliver_due(NOW + delivery.CLAIM_LEASE - timedelta(seconds=1)).sent == 0
-    assert deliver_due(NOW + delivery.CLAIM_LEASE + timedelta(seconds=1)).sent == 1
+    assert deliver_due(NOW + lease - timedelta(seconds=1)).sent == 0
+    assert deliver_due(NOW + lease + timedelta(seconds=1)).sent == 1
     assert row(notification_id).status == "sent"
     assert len(delivery.SENT_IN_MEMORY) == 1
 
@@ -194,15 +199,20 @@ def test_smtp_backend_delivers_to_a_real_server(app, session):
         [f"smtp{n}@example.com" for n in range(3)]
 
 
-def test_smtp_refusal_is_retried_later(app, session):
+def test_a_refused_connection_is_the_relays_failure_not_the_messages(app, session):
     user = factories.sme()
     notification_id = queue(user.id)
+    due_at = row(notification_id).next_attempt_at
     app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nobody listens
     try:
         report = deliver_due(NOW)
+        waiting = deliver_due(NOW + timedelta(seconds=1))
     finally:
         app.config.update(MAIL_BACKEND="memory")
-    assert report.retrying == 1
-    failed = row(notification_id)
-    assert failed.status == DeliveryStatus.PENDING
-    assert failed.next_attempt_at == NOW + timedelta(minutes=1)
+    assert (report.relay_down, report.retrying, report.failed) == (True, 0, 0)
+    assert waiting.relay_waiting  # delivery as a whole backs off
+    untouched = row(notification_id)
+    assert (untouched.status, untouched.attempts, untouched.next_attempt_at) == (DeliveryStatus.PENDING, 0, due_at)
+    assert "relay: ConnectionRefusedError" in untouched.last_error
+    state = delivery.relay_state("smtp")
+    assert (state.down_since, state.failures, state.next_try_at) == (NOW, 1, NOW + delivery.RELAY_FIRST_RETRY_AFTER)
