@@ -314,3 +314,34 @@ def test_the_engine_limits_agree_with_the_platform_columns():
 def test_bench_seed_out_of_range_exits_2():
     result = CliRunner().invoke(bench_group, ["match", "--size", "tiny", "--seed", "-1"])
     assert result.exit_code == 2 and "--seed" in result.output
+
+
+# --- fuzz: every field of the input with hostile values answers 0 or 2, never a traceback ------
+
+HOSTILE = ["NaN", "Infinity", "-Infinity", "1e999999999", "-1e999999999", "1e25", "1" + "0" * 40,
+           str(2**31), str(2**63), str(-(2**63) - 1), "-1", "0.5", "true", "null", '""', '"\\u0000"',
+           '"' + "x" * 5_000 + '"', "[]", "{}", "[" * 60 + "]" * 60, "[" * 70 + "]" * 70, '["\\u0000", 1e400]']
+
+
+def _leaf_paths(value, path=()):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaf_paths(inner, (*path, key))
+    elif isinstance(value, list) and value and isinstance(value[0], dict):
+        for index, inner in enumerate(value):
+            yield from _leaf_paths(inner, (*path, index))
+    else:
+        yield path
+
+
+def test_hostile_values_in_every_field_exit_0_or_2(tmp_path):
+    failures = []
+    for path in _leaf_paths(GOOD):
+        for literal in HOSTILE:
+            text = json.dumps(mutate(path, "\uE000")).replace('"\uE000"', literal)
+            result, _ = run_match(tmp_path, text=text)
+            if result.exit_code not in (0, 2) or result.exception.__class__ not in (type(None), SystemExit):
+                failures.append((path, literal[:20], result.exit_code, repr(result.exception)[:120]))
+            elif result.exit_code == 2 and (not result.stderr.startswith("error: ") or len(result.stderr) > 400):
+                failures.append((path, literal[:20], "message", result.stderr[:120]))
+    assert not failures, failures

@@ -224,3 +224,23 @@ def test_absurd_library_exits_2_in_every_command(runner, library, message):
             result = runner.invoke(policies_group, [*args, "--library", "lib.yaml"])
             assert result.exit_code == 2, (args, result.output)
             assert "policy library lib.yaml: " + message in result.stderr, result.stderr
+
+
+HOSTILE = ["NaN", "Infinity", "-Infinity", "1e999999999", "-1e999999999", "1e27", "1" + "0" * 40, str(2**63),
+           "-1", "0.001", "true", '""', '"\\u0000"', '"' + "x" * 5_000 + '"', "[]", "{}", "[" * 15 + "]" * 15,
+           "[" * 20 + "]" * 20, '["\\u0000", 1e400]', '"2024-13-45"']
+
+
+def test_hostile_values_for_every_fact_exit_0_or_2(runner, monkeypatch):
+    from policies.loader import load_library
+    library = load_library()
+    monkeypatch.setattr(commands, "load_library", lambda path=None: library)  # read once, not per run
+    failures = []
+    for name in library.facts:
+        for literal in HOSTILE:
+            result = run(runner, None, "--on", "2025-06-01", raw=f'{{"{name}": {literal}}}')
+            if result.exit_code not in (0, 2) or result.exception.__class__ not in (type(None), SystemExit):
+                failures.append((name, literal[:20], result.exit_code, repr(result.exception)[:120]))
+            elif result.exit_code == 2 and not result.stderr.startswith(("Error: facts.json: ", f"Error: {name}: ")):
+                failures.append((name, literal[:20], "message", result.stderr[:120]))
+    assert not failures, failures
