@@ -93,3 +93,11 @@ def test_a_seed_waits_for_the_one_holding_the_lock_and_says_so(database_url):
             assert holder.scalar(select(func.count()).select_from(Region)) == len(read_regions())
     finally:
         engine.dispose()
+
+
+def test_demo_refuses_a_port_no_socket_has_before_touching_a_database():
+    from click.testing import CliRunner
+
+    from chainmatch.demo import demo_command
+    result = CliRunner().invoke(demo_command, ["--port", "99999999999", "--no-serve"])
+    assert result.exit_code == 2 and "--port" in result.output and "65535" in result.output
