@@ -92,6 +92,17 @@ def _begin_locked():
                 said = True
 
 
+def _problem_after() -> str | None:
+    """The schema problem behind a failed statement, if the schema is what is wrong."""
+    try:
+        problem = schema_problem(db.session.connection())
+    except DBAPIError:
+        problem = None
+    finally:
+        db.session.rollback()
+    return problem
+
+
 @click.command("seed")
 @click.option("--demo-accounts", is_flag=True,
               help="Also create the demo users (sme@demo.local …, password demo-password): only in the demo's own "
@@ -115,7 +126,7 @@ def seed_command(demo_accounts: bool) -> None:
         db.session.commit()
     except (OperationalError, ProgrammingError) as error:
         db.session.rollback()
-        problem = _problem_after(error)
+        problem = _problem_after()
         if problem:
             raise _unmigrated(problem) from None
         raise SeedRefused(f"the database refused the seed: {error.orig}") from None
@@ -127,13 +138,3 @@ def seed_command(demo_accounts: bool) -> None:
         click.echo(f"{table:<20}{row['created']:>9}{row['present']:>9}{row['updated']:>9}{row['skipped']:>9}")
     click.echo(f"seeded in {time.perf_counter() - started:.2f} s")
 
-
-def _problem_after(error: DBAPIError) -> str | None:
-    """The schema problem behind a failed statement, if the schema is what is wrong."""
-    try:
-        problem = schema_problem(db.session.connection())
-    except DBAPIError:
-        problem = None
-    finally:
-        db.session.rollback()
-    return problem
