@@ -49,7 +49,7 @@ def _load_demo_activity() -> dict:
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Prepare the database and stop (used by tests).")
 def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Create and migrate the demo's own SQLite database, load seeds and demo accounts, and serve."""

@@ -13,6 +13,7 @@ import click
 from matchmaking import (
     InputError, dumps_plan, instance_from_dict, load_instance, plan_meetings, write_atomic,
 )
+from matchmaking.jsonio import loads_document, read_bounded
 
 BENCH_SIZES = ("tiny", "small", "event", "national")
 
@@ -29,17 +30,13 @@ def _fail(message: str) -> None:
 def match_command(input_path: str, output: str | None) -> None:
     """Plan meetings for the instance in INPUT (a JSON file, or - for standard input).
 
-    The format is in docs/match-format.md. Bad input exits with status 2, names the record
-    and field on standard error, and writes nothing.
+    The format and its limits are in docs/match-format.md. Bad or oversized input exits with
+    status 2, names the record and field on standard error, and writes nothing.
     """
     try:
         if input_path == "-":
-            try:
-                doc = json.loads(sys.stdin.read())
-            except json.JSONDecodeError as exc:
-                raise InputError("<stdin>", "", f"not valid JSON: {exc.msg} (line {exc.lineno}, "
-                                                f"column {exc.colno})") from None
-            instance = instance_from_dict(doc)
+            stdin = click.get_binary_stream("stdin")
+            instance = instance_from_dict(loads_document(read_bounded(stdin), "<stdin>"))
         else:
             instance = load_instance(input_path)
         plan = plan_meetings(instance)
@@ -87,7 +84,8 @@ def _sizes(values: tuple[str, ...]) -> list[str]:
               show_default=True, metavar="SIZE[,SIZE]",
               help="small (1,000 × 100 × 12), event (10,000 × 500 × 16), national "
                    "(100,000 × 2,000 × 24), all, or tiny; repeatable or comma-separated.")
-@click.option("--seed", default=1, show_default=True, help="Seed of the generated instances.")
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the generated instances.")
 @click.option("--keep", metavar="DIR", help="Keep generated inputs and plans in DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON lines.")
 def bench_match(size_values: tuple[str, ...], seed: int, keep: str | None,

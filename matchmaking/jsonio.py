@@ -1,17 +1,24 @@
 """The JSON front door: parse an input document into an `Instance`, a `Plan` back into JSON.
 
-Parsing checks the document's shape (objects, required fields, lists); `validate` checks the
-values. Both raise `InputError` naming the record and field. Unknown fields are ignored.
+Reading refuses, before parsing, a document larger than `MAX_INPUT_BYTES` or nested deeper than
+`MAX_JSON_DEPTH` (json.loads would recurse into it), and refuses NaN and Infinity; parsing checks
+the document's shape (objects, required fields, lists, the number of records); `validate` checks
+the values. All raise `InputError` naming the record and field. Unknown fields are ignored.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from json.encoder import encode_basestring
 from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
 
 from .gcpause import paused_gc
+from .limits import MAX_INPUT_BYTES, MAX_JSON_DEPTH, MAX_RECORDS
 from .model import Enterprise, Institution, InputError, Instance, Need, Product, Request
 from .result import Plan
 from .validation import record_label, show_value
@@ -96,6 +103,9 @@ def _collection(doc: dict, name: str, required: bool = True) -> tuple:
     records = doc[name]
     if not isinstance(records, list):
         raise InputError("instance", name, f"{name} must be a list")
+    if len(records) > MAX_RECORDS[name]:
+        raise InputError("instance", name, f"{name} holds {len(records)} records, more than the "
+                                           f"{MAX_RECORDS[name]:,} the matcher takes")
     build = _BUILDERS[name]
     out = []
     for index, record in enumerate(records):
@@ -129,19 +139,74 @@ def instance_from_dict(doc: object) -> Instance:
                         _collection(doc, "requests", required=False))
 
 
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_DEPTH_STEP = np.zeros(256, dtype=np.int8)
+_DEPTH_STEP[list(b"[{")] = 1
+_DEPTH_STEP[list(b"]}")] = -1
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply the JSON text nests arrays and objects, counted without parsing (no recursion).
+
+    Escapes are dropped, then only quotes and brackets are kept; brackets between an odd and an
+    even quote are inside strings. Exact for valid JSON; for invalid JSON the parser says what
+    is wrong.
+    """
+    if b"\\" in data:
+        data = _ESCAPE.sub(b"", data)
+    marks = np.frombuffer(data.translate(None, _NOT_STRUCTURE), dtype=np.uint8)
+    if not len(marks):
+        return 0
+    inside = np.bitwise_xor.accumulate((marks == ord('"')).view(np.uint8)).view(bool)
+    steps = _DEPTH_STEP[marks]
+    steps[inside] = 0
+    return int(np.cumsum(steps, dtype=np.int64).max(initial=0))
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number the matcher takes")
+
+
+def loads_document(data: bytes | str, source: str) -> object:
+    """Decode a JSON input document within the limits (see the module); `InputError` otherwise."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(source, "", f"the input has more than {MAX_INPUT_BYTES:,} bytes "
+                                     f"({MAX_INPUT_BYTES // 2**20} MiB), the most the matcher reads")
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise InputError(source, "", f"the input nests arrays and objects more than "
+                                     f"{MAX_JSON_DEPTH} levels deep")
+    try:
+        with paused_gc():
+            return json.loads(data, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, "", f"not valid JSON: {exc.msg} "
+                                     f"(line {exc.lineno}, column {exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(source, "", f"not valid UTF-8 JSON: {exc}") from None
+    except RecursionError:  # invalid JSON that the depth count could not see into
+        raise InputError(source, "", f"the input nests arrays and objects more than "
+                                     f"{MAX_JSON_DEPTH} levels deep") from None
+    except ValueError as exc:  # NaN / Infinity, or an integer of more than 4,300 digits
+        problem = str(exc) if "not a number" in str(exc) else "a number has too many digits"
+        raise InputError(source, "", f"not valid JSON: {problem}") from None
+
+
+def read_bounded(handle: BinaryIO) -> bytes:
+    """At most MAX_INPUT_BYTES + 1 bytes of `handle`: enough to know the input is too large."""
+    return handle.read(MAX_INPUT_BYTES + 1)
+
+
 def load_instance(path: str | os.PathLike) -> Instance:
     """Read and shape-check an input file (values are checked by `plan_meetings`)."""
     try:
-        with open(path, "rb") as handle, paused_gc():
-            doc = json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), "", f"not valid JSON: {exc.msg} "
-                                        f"(line {exc.lineno}, column {exc.colno})") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), "", f"not valid UTF-8 JSON: {exc}") from None
+        with open(path, "rb") as handle:
+            data = read_bounded(handle)
     except OSError as exc:
         raise InputError(str(path), "", f"cannot read: {exc.strerror}") from None
-    return instance_from_dict(doc)
+    return instance_from_dict(loads_document(data, str(path)))
 
 
 def plan_to_dict(plan: Plan) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from .limits import MAX_AMOUNT_YUAN, MAX_COUNT, MAX_RECORDS, MAX_SLOTS, MAX_TABLES
 from .model import (
     COLLATERAL_KINDS, FINANCING_TYPES, REQUEST_SIDES, REQUEST_STATUSES, STAGES, Instance,
     InputError,
@@ -29,12 +30,18 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+_SHOWN_MAX = 80
+
+
 def show_value(value: object) -> str:
-    """A value as it would appear in the JSON input."""
+    """A value as it would appear in the JSON input, cut short after 80 characters."""
+    if _is_int(value) and abs(value) >= 10**_SHOWN_MAX:
+        return f"an integer of {len(str(abs(value)))} digits"
     try:
-        return json.dumps(value, ensure_ascii=False, default=sorted)
-    except (TypeError, ValueError):
-        return repr(value)
+        text = json.dumps(value, ensure_ascii=False, default=sorted)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX - 1] + "…"
 
 
 def _known(value: object, ids: dict) -> bool:
@@ -52,11 +59,14 @@ def _check_id(label: str, value: object, seen: dict, collection: str) -> None:
         _fail(label, "id", f'"{value}" duplicates {record_label(collection, seen[value], value)}')
 
 
-def _check_count(label: str, field: str, value: object, minimum: int, optional: bool) -> None:
+def _check_count(label: str, field: str, value: object, minimum: int, optional: bool,
+                 maximum: int = MAX_COUNT) -> None:
     if value is None and optional:
         return
     if not _is_int(value) or value < minimum:
         _fail(label, field, f"must be an integer ≥ {minimum}, got {show_value(value)}")
+    if value > maximum:
+        _fail(label, field, f"must be at most {maximum:,}, got {show_value(value)}")
 
 
 def _check_amount(label: str, field: str, value: object) -> None:
@@ -64,6 +74,8 @@ def _check_amount(label: str, field: str, value: object) -> None:
         _fail(label, field, f"must be an integer number of yuan, got {show_value(value)}")
     if value < 0:
         _fail(label, field, f"must not be negative, got {value}")
+    if value > MAX_AMOUNT_YUAN:
+        _fail(label, field, f"must be at most {MAX_AMOUNT_YUAN:,} yuan, got {show_value(value)}")
 
 
 def _check_type(label: str, value: object) -> None:
@@ -112,7 +124,7 @@ def _strings(values, allowed=None) -> bool:
 
 
 def _count_or_none(value, minimum: int = 0) -> bool:
-    return value is None or (type(value) is int and value >= minimum)
+    return value is None or (type(value) is int and minimum <= value <= MAX_COUNT)
 
 
 def _region_ok(value) -> bool:
@@ -131,9 +143,14 @@ def validate(instance: Instance) -> None:
     through the field-by-field checks that build the message.
     """
     slots = instance.slots
-    if not _is_int(slots) or slots < 1:
-        raise InputError("instance", "slots",
-                         f"slots must be an integer ≥ 1, got {show_value(slots)}")
+    if not _is_int(slots) or not 1 <= slots <= MAX_SLOTS:
+        raise InputError("instance", "slots", f"slots must be an integer between 1 and "
+                                              f"{MAX_SLOTS:,}, got {show_value(slots)}")
+    for collection, maximum in MAX_RECORDS.items():
+        records = getattr(instance, collection)
+        if len(records) > maximum:
+            raise InputError("instance", collection, f"{collection} holds {len(records)} records, "
+                                                     f"more than the {maximum:,} the matcher takes")
     enterprises: dict[str, int] = {}
     for index, ent in enumerate(instance.enterprises):
         ok = False
@@ -156,7 +173,7 @@ def validate(instance: Instance) -> None:
         institutions[inst.id] = index
         if not isinstance(inst.kind, str) or not inst.kind:
             _fail(label, "kind", f"must be a non-empty string, got {show_value(inst.kind)}")
-        _check_count(label, "tables", inst.tables, 1, optional=False)
+        _check_count(label, "tables", inst.tables, 1, optional=False, maximum=MAX_TABLES)
         _check_count(label, "max_meetings", inst.max_meetings, 0, optional=True)
         if inst.unavailable:
             _check_slots(label, inst.unavailable, slots)
@@ -186,7 +203,8 @@ def _validate_needs(instance: Instance, enterprises: dict[str, int]) -> None:
         try:
             ok = (type(need.id) is str and need.id and need.id not in seen
                   and type(need.enterprise) is str and need.enterprise in enterprises
-                  and need.type in _TYPES and type(need.amount) is int and need.amount >= 0
+                  and need.type in _TYPES and type(need.amount) is int
+                  and 0 <= need.amount <= MAX_AMOUNT_YUAN
                   and _count_or_none(need.term_months)
                   and (not need.collateral or _strings(need.collateral, _COLLATERAL)))
         except TypeError:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from policies.evaluate import evaluate
-from policies.facts import FactError, parse_facts
+from policies.facts import FactError, parse_facts, read_facts_file
 from policies.loader import library_path, load_library, verify_citations
 from policies.rules import RuleError
 
@@ -26,7 +25,8 @@ def today() -> dt.date:
 
 
 class BadInput(click.ClickException):
-    """Bad FACTS.json: message on stderr, nothing on stdout, exit status 2."""
+    """Bad, oversized or too deeply nested FACTS.json or --library: message on stderr, nothing on stdout, exit
+    status 2."""
 
     exit_code = 2
 
@@ -35,7 +35,7 @@ def _load(library: str | None):
     try:
         return load_library(library)
     except (OSError, RuleError) as exc:
-        raise click.ClickException(f"policy library {library or library_path()}: {exc}") from None
+        raise BadInput(f"policy library {library or library_path()}: {exc}") from None
 
 
 def _dump(data) -> str:
@@ -64,15 +64,13 @@ def evaluate_command(facts_file, on: dt.datetime | None, library: str | None) ->
     """Print, as JSON, every policy with eligible (true/false/null), amount and reasons.
 
     FACTS.json is one JSON object whose keys are fact names (see docs/policy-facts.md);
-    unknown names are ignored; "-" reads standard input. Bad facts exit with status 2.
+    unknown names are ignored; "-" reads standard input. Bad facts, a file over 1 MiB or nested over
+    16 levels exit with status 2.
     """
     try:
-        raw = json.loads(facts_file.read().decode("utf-8"), parse_float=Decimal,
-                         parse_constant=lambda name: name)  # NaN/Infinity: refused by the fact parser
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"{facts_file.name}: not valid JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise BadInput(f"{facts_file.name}: must hold one JSON object whose keys are fact names")
+        raw = read_facts_file(facts_file, getattr(facts_file, "name", "<stdin>"))
+    except FactError as exc:
+        raise BadInput(str(exc)) from None
     lib = _load(library)
     try:
         facts = parse_facts(raw, lib.facts)

@@ -19,6 +19,10 @@ Types:
 Numbers of every type are finite, below 10^15 in size, not smaller than 10^-20 unless zero, and have
 at most 28 significant digits (the decimal context's precision): the evaluator computes with them
 exactly, and NaN or 1e999999999 are refused by name instead of failing or filling memory.
+
+A facts document read from a file (`loads_facts`, for `chainmatch policies evaluate`) is at most
+FACTS_MAX_BYTES long and nests at most FACTS_MAX_DEPTH levels (the vocabulary needs two: the object and
+a list); both are checked before the JSON is parsed, so deep nesting is a message, not a RecursionError.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Mapping
 
 from policies import text as fmt
 from policies.text import Text
@@ -141,6 +145,9 @@ def _show(raw: Any) -> str:
 NUMBER_MAX_DIGITS = 28  # the default decimal context's precision
 NUMBER_MAX_ADJUSTED = 14  # below 10^15 (a thousand trillion yuan)
 NUMBER_MIN_ADJUSTED = -20
+
+FACTS_MAX_BYTES = 1024 * 1024  # one enterprise's answers: a few kilobytes
+FACTS_MAX_DEPTH = 16
 
 _TRUE = {"true", "yes", "1", "on", "是"}
 _FALSE = {"false", "no", "0", "off", "否"}
@@ -284,6 +291,49 @@ def region_covers(area: str, code: str) -> bool:
     if area.endswith("00"):
         return code[:4] == area[:4]
     return code == area
+
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+
+
+def _json_depth(data: bytes) -> int:
+    """How deeply JSON text nests, counted without parsing: escapes dropped, brackets between quotes
+    skipped (exact for valid JSON; the parser judges the rest)."""
+    depth = deepest = 0
+    inside = False
+    for mark in _ESCAPE.sub(b"", data).translate(None, _NOT_STRUCTURE):
+        if mark == 0x22:  # "
+            inside = not inside
+        elif inside:
+            continue
+        elif mark in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def read_facts_file(handle: BinaryIO, source: str) -> dict[str, Any]:
+    """The raw facts object of a JSON file (numbers as Decimal, NaN/Infinity as their names, which the fact
+    parsers refuse by fact), or FactError(source, …) for a file too large, too deep, not JSON, not an object."""
+    data = handle.read(FACTS_MAX_BYTES + 1)
+    if len(data) > FACTS_MAX_BYTES:
+        raise FactError(source, f"more than {FACTS_MAX_BYTES:,} bytes; a facts file is one enterprise's answers")
+    if _json_depth(data) > FACTS_MAX_DEPTH:
+        raise FactError(source, f"nests arrays and objects more than {FACTS_MAX_DEPTH} levels deep")
+    try:
+        raw = json.loads(data.decode("utf-8"), parse_float=Decimal, parse_constant=lambda name: name)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FactError(source, f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise FactError(source, f"nests arrays and objects more than {FACTS_MAX_DEPTH} levels deep") from None
+    except ValueError:  # an integer literal beyond Python's 4,300 digits
+        raise FactError(source, "not valid JSON (a number has too many digits)") from None
+    if not isinstance(raw, dict):
+        raise FactError(source, "must hold one JSON object whose keys are fact names")
+    return raw
 
 
 def parse_facts(raw: Mapping[str, Any], specs: Mapping[str, FactSpec]) -> dict[str, Any]:

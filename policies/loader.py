@@ -450,11 +450,59 @@ def library_path() -> Path:
     return Path(os.environ.get("CHAINMATCH_POLICY_LIBRARY") or DEFAULT_LIBRARY)
 
 
+LIBRARY_MAX_BYTES = 2 * 1024 * 1024  # seeds/policies.yaml is about 100 kB
+LIBRARY_MAX_DEPTH = 64
+LIBRARY_MAX_NODES = 1_000_000  # with every alias expanded; seeds/policies.yaml has about 10,000
+
+
+def _check_yaml_shape(text: str) -> None:
+    """Walk the YAML events (libyaml's parser keeps its own stack; the composer recurses and can crash the
+    process on deep nesting) and refuse depth beyond LIBRARY_MAX_DEPTH, or more than LIBRARY_MAX_NODES nodes
+    once aliases are expanded (the "billion laughs")."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    open_nodes: list[list] = [[None, 0]]  # [anchor, nodes so far] of the document and each open collection
+    sizes: dict[str, int] = {}
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            open_nodes.append([event.anchor, 0])
+            if len(open_nodes) > LIBRARY_MAX_DEPTH + 1:
+                raise RuleError(f"nests more than {LIBRARY_MAX_DEPTH} levels deep")
+            continue
+        if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            anchor, inner = open_nodes.pop()
+            size = inner + 1
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, size = None, sizes.get(event.anchor, 1)
+        else:
+            continue
+        if anchor:
+            sizes[anchor] = size
+        open_nodes[-1][1] += size
+        if open_nodes[-1][1] > LIBRARY_MAX_NODES:
+            raise RuleError(f"more than {LIBRARY_MAX_NODES:,} nodes with its aliases expanded")
+
+
 def load_library(path: str | os.PathLike | None = None) -> Library:
-    """Parse the YAML library (default: `seeds/policies.yaml`, or $CHAINMATCH_POLICY_LIBRARY)."""
+    """Parse the YAML library (default: `seeds/policies.yaml`, or $CHAINMATCH_POLICY_LIBRARY).
+
+    A file over LIBRARY_MAX_BYTES, nested too deeply, too large with its aliases expanded, or that is not YAML
+    is a RuleError."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same result, faster
-    with open(path or library_path(), encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+    where = str(path or library_path())
+    with open(where, "rb") as handle:
+        raw = handle.read(LIBRARY_MAX_BYTES + 1)
+    if len(raw) > LIBRARY_MAX_BYTES:
+        raise RuleError(f"more than {LIBRARY_MAX_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+        _check_yaml_shape(text)
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except UnicodeDecodeError as exc:
+        raise RuleError(f"not UTF-8 ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise RuleError(f"not valid YAML ({exc})") from None
     return parse_library(data)
 
 

@@ -1,5 +1,6 @@
 """`chainmatch match` and `chainmatch bench match` through click's CliRunner (and once via -m)."""
 import copy
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from chainmatch.match_commands import bench_group, match_command
+from matchmaking import InputError, limits
 
 GOOD = {
     "slots": 3,
@@ -192,3 +194,154 @@ def test_bench_runs_the_tiny_size(tmp_path):
 def test_bench_rejects_unknown_size():
     result = CliRunner().invoke(bench_group, ["match", "--size", "galactic"])
     assert result.exit_code == 2 and "galactic" in result.output
+
+
+# --- limits: absurd or oversized input is refused before anything is allocated -----------------
+
+TOO_BIG = [
+    (("needs", 0, "amount"), 10**40, ['needs[0] (id "n1")', "amount", "at most 100,000,000,000"]),
+    (("needs", 0, "amount"), 1e300, ['needs[0] (id "n1")', "amount", "at most"]),
+    (("products", 0, "amount_max"), 10**12, ['products[0] (id "p1")', "amount_max", "at most"]),
+    (("slots",), 1_000_000_000, ["instance", "slots", "between 1 and 1,440", "1000000000"]),
+    (("slots",), 10**40, ["instance", "slots", "1,440"]),
+    (("institutions", 0, "tables"), 1_000_000, ['institutions[0] (id "b1")', "tables", "at most 500"]),
+    (("institutions", 0, "max_meetings"), 10**40,
+     ['institutions[0] (id "b1")', "max_meetings", "at most 2,147,483,647"]),
+    (("enterprises", 0, "max_meetings"), 2**31, ['enterprises[0] (id "e1")', "max_meetings", "at most"]),
+    (("needs", 0, "term_months"), 10**30, ['needs[0] (id "n1")', "term_months", "at most"]),
+    (("products", 0, "rate_max_bp"), 10**20, ['products[0] (id "p1")', "rate_max_bp", "at most"]),
+    (("enterprises", 1, "unavailable"), [10**40], ['enterprises[1] (id "e2")', "unavailable"]),
+]
+
+
+@pytest.mark.parametrize("path, value, fragments", TOO_BIG,
+                         ids=[".".join(map(str, b[0])) + "=" + repr(b[1])[:12] for b in TOO_BIG])
+def test_numbers_beyond_the_maxima_exit_2_naming_the_field(tmp_path, path, value, fragments):
+    result, out = run_match(tmp_path, mutate(path, value))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+    assert len(result.stderr) < 300 and not out.exists()
+
+
+DEEP = "[" * 100_000
+
+
+@pytest.mark.parametrize("text", [DEEP, '{"slots": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                                  '{"slots": 3, "x": ' + "{\"a\": " * 65 + "1" + "}" * 65 + "}"])
+def test_deep_nesting_exits_2_before_parsing(tmp_path, text):
+    result, out = run_match(tmp_path, text=text)
+    assert result.exit_code == 2 and result.exception.__class__ is SystemExit, result.output
+    assert "more than 64 levels deep" in result.stderr and "in.json" in result.stderr
+    assert not out.exists()
+
+
+def test_deep_nesting_on_standard_input_exits_2():
+    result = CliRunner().invoke(match_command, ["-"], input=DEEP)
+    assert result.exit_code == 2 and "<stdin>: the input nests" in result.stderr
+
+
+def test_nesting_within_the_limit_and_brackets_in_strings_are_fine(tmp_path):
+    doc = copy.deepcopy(GOOD)
+    doc["extra"] = json.loads("[" * 60 + "]" * 60)
+    doc["enterprises"][0]["name"] = '[[[[ \\" {{{{' * 40
+    result, _ = run_match(tmp_path, doc)
+    assert result.exit_code == 0, result.output
+
+
+def test_json_depth_counts_structure_not_strings():
+    from matchmaking.jsonio import json_depth
+    assert json_depth(b"") == 0 and json_depth(b"1") == 0
+    assert json_depth(b'{"a": [1, {"b": []}]}') == 4
+    assert json_depth(b'{"a": "[[[{{\\"[[", "b\\\\": ["]"]}') == 2
+    assert json_depth(("[" * 5000).encode()) == 5000
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('{"slots": NaN}', "NaN is not a number"),
+    ('{"slots": 3, "needs": [{"amount": Infinity}]}', "Infinity is not a number"),
+    ('{"slots": ' + "9" * 5000 + "}", "too many digits"),
+])
+def test_nan_infinity_and_endless_integers_exit_2(tmp_path, text, fragment):
+    result, _ = run_match(tmp_path, text=text)
+    assert result.exit_code == 2 and fragment in result.stderr, result.output
+
+
+def test_an_input_above_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr("matchmaking.jsonio.MAX_INPUT_BYTES", 1000)
+    result, out = run_match(tmp_path, GOOD | {"padding": "x" * 2000})
+    assert result.exit_code == 2 and "more than 1,000 bytes" in result.stderr
+    assert not out.exists()
+
+
+def test_too_many_records_exit_2(tmp_path, monkeypatch):
+    monkeypatch.setitem(limits.MAX_RECORDS, "enterprises", 1)
+    result, _ = run_match(tmp_path, GOOD)
+    assert result.exit_code == 2
+    assert "instance: enterprises holds 2 records, more than the 1 the matcher takes" in result.stderr
+
+
+def test_library_callers_get_input_error_not_overflow_or_memory_error():
+    from matchmaking import Enterprise, Institution, Instance, Need, Product, plan_meetings, recommend
+    base = Instance(3, (Enterprise("e1", "330106", "C1", "growth"),), (Need("n1", "e1", "loan", 10**6),),
+                    (Institution("b1", "bank"),), (Product("p1", "b1", "loan", 0, 10**7),))
+    cases = [
+        (dataclasses.replace(base, slots=10**9), "slots"),
+        (dataclasses.replace(base, needs=(Need("n1", "e1", "loan", 10**40),)), "amount"),
+        (dataclasses.replace(base, products=(Product("p1", "b1", "loan", 0, 10**40),)), "amount_max"),
+        (dataclasses.replace(base, institutions=(Institution("b1", "bank", tables=10**9),)), "tables"),
+        (dataclasses.replace(base, enterprises=(Enterprise("e1", "330106", "C1", "growth",
+                                                           max_meetings=10**40),)), "max_meetings"),
+    ]
+    for instance, field in cases:
+        for call in (plan_meetings, lambda inst: recommend(inst, "e1")):
+            with pytest.raises(InputError) as caught:
+                call(instance)
+            assert caught.value.field == field, caught.value
+
+
+def test_the_engine_limits_agree_with_the_platform_columns():
+    from events.models import EventSession
+    from market.fields import INT_MAX
+    from market.models import MAX_AMOUNT_YUAN
+    assert limits.MAX_AMOUNT_YUAN == MAX_AMOUNT_YUAN
+    assert limits.MAX_COUNT == INT_MAX
+    checks = [str(c.sqltext) for c in EventSession.__table__.constraints if hasattr(c, "sqltext")]
+    assert f"tables <= {limits.MAX_TABLES}" in " ".join(checks)
+
+
+def test_bench_seed_out_of_range_exits_2():
+    result = CliRunner().invoke(bench_group, ["match", "--size", "tiny", "--seed", "-1"])
+    assert result.exit_code == 2 and "--seed" in result.output
+
+
+# --- fuzz: every field of the input with hostile values answers 0 or 2, never a traceback ------
+
+HOSTILE = ["NaN", "Infinity", "-Infinity", "1e999999999", "-1e999999999", "1e25", "1" + "0" * 40,
+           str(2**31), str(2**63), str(-(2**63) - 1), "-1", "0.5", "true", "null", '""', '"\\u0000"',
+           '"' + "x" * 5_000 + '"', "[]", "{}", "[" * 60 + "]" * 60, "[" * 70 + "]" * 70, '["\\u0000", 1e400]']
+
+
+def _leaf_paths(value, path=()):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaf_paths(inner, (*path, key))
+    elif isinstance(value, list) and value and isinstance(value[0], dict):
+        for index, inner in enumerate(value):
+            yield from _leaf_paths(inner, (*path, index))
+    else:
+        yield path
+
+
+def test_hostile_values_in_every_field_exit_0_or_2(tmp_path):
+    failures = []
+    for path in _leaf_paths(GOOD):
+        for literal in HOSTILE:
+            text = json.dumps(mutate(path, "\uE000")).replace('"\uE000"', literal)
+            result, _ = run_match(tmp_path, text=text)
+            if result.exit_code not in (0, 2) or result.exception.__class__ not in (type(None), SystemExit):
+                failures.append((path, literal[:20], result.exit_code, repr(result.exception)[:120]))
+            elif result.exit_code == 2 and (not result.stderr.startswith("error: ") or len(result.stderr) > 400):
+                failures.append((path, literal[:20], "message", result.stderr[:120]))
+    assert not failures, failures

@@ -168,3 +168,79 @@ def test_documented_example_is_what_the_cli_prints(runner):
     later = json.loads(blocks[2])[0]
     printed_2024 = rows(run(runner, facts, "--on", "2024-05-20"))[later["policy"]]
     assert {k: printed_2024[k] for k in later} == later
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("[" * 100_000, "nests arrays and objects more than 16 levels deep"),
+        ('{"tiers": ' + "[" * 500 + "]" * 500 + "}", "more than 16 levels deep"),
+        ('{"loan_principal": ' + "9" * 5000 + "}", "a number has too many digits"),
+        ('{"loan_principal": 1e27}', "loan_principal: must be a non-negative amount in yuan"),
+        ('{"years_in_operation": 1e400}', "years_in_operation"),
+        ('{"purpose": "' + "x" * (1024 * 1024) + '"}', "more than 1,048,576 bytes"),
+    ],
+    ids=["deep", "deep-value", "digits", "1e27", "1e400", "size"],
+)
+def test_absurd_facts_exit_2_without_a_traceback(runner, raw, message):
+    result = run(runner, None, "--on", "2025-06-01", raw=raw)
+    assert result.exit_code == 2, result.output
+    assert result.exception.__class__ is SystemExit
+    assert message in result.stderr, result.stderr
+    if not message.startswith(("loan_", "years_")):  # about the file, not one fact
+        assert "facts.json: " in result.stderr
+    assert result.stdout == "" and len(result.stderr) < 400
+
+
+def test_deep_facts_on_standard_input(runner):
+    result = runner.invoke(policies_group, ["evaluate", "-"], input="[" * 100_000)
+    assert result.exit_code == 2 and "<stdin>: nests" in result.stderr
+
+
+def _laughs() -> str:
+    lines = ['l0: &l0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "library, message",
+    [
+        ("facts: " + "[" * 100_000, "nests more than 64 levels deep"),
+        ("facts: " + "[" * 100_000 + "]" * 100_000, "nests more than 64 levels deep"),
+        (_laughs(), "more than 1,000,000 nodes with its aliases expanded"),
+        ("facts: [1, 2\n", "not valid YAML"),
+        ("# " + "x" * (2 * 1024 * 1024), "more than 2,097,152 bytes"),
+    ],
+    ids=["deep-open", "deep", "billion-laughs", "not-yaml", "size"],
+)
+def test_absurd_library_exits_2_in_every_command(runner, library, message):
+    with runner.isolated_filesystem():
+        with open("lib.yaml", "w", encoding="utf-8") as handle:
+            handle.write(library)
+        with open("facts.json", "w", encoding="utf-8") as handle:
+            handle.write("{}")
+        for args in (["list"], ["facts"], ["evaluate", "facts.json"]):
+            result = runner.invoke(policies_group, [*args, "--library", "lib.yaml"])
+            assert result.exit_code == 2, (args, result.output)
+            assert "policy library lib.yaml: " + message in result.stderr, result.stderr
+
+
+HOSTILE = ["NaN", "Infinity", "-Infinity", "1e999999999", "-1e999999999", "1e27", "1" + "0" * 40, str(2**63),
+           "-1", "0.001", "true", '""', '"\\u0000"', '"' + "x" * 5_000 + '"', "[]", "{}", "[" * 15 + "]" * 15,
+           "[" * 20 + "]" * 20, '["\\u0000", 1e400]', '"2024-13-45"']
+
+
+def test_hostile_values_for_every_fact_exit_0_or_2(runner, monkeypatch):
+    from policies.loader import load_library
+    library = load_library()
+    monkeypatch.setattr(commands, "load_library", lambda path=None: library)  # read once, not per run
+    failures = []
+    for name in library.facts:
+        for literal in HOSTILE:
+            result = run(runner, None, "--on", "2025-06-01", raw=f'{{"{name}": {literal}}}')
+            if result.exit_code not in (0, 2) or result.exception.__class__ not in (type(None), SystemExit):
+                failures.append((name, literal[:20], result.exit_code, repr(result.exception)[:120]))
+            elif result.exit_code == 2 and not result.stderr.startswith(("Error: facts.json: ", f"Error: {name}: ")):
+                failures.append((name, literal[:20], "message", result.stderr[:120]))
+    assert not failures, failures
