@@ -6,7 +6,7 @@ stored in `next_attempt_at`), the status CHECK gains `expired`, and `mail_relay_
 outage once per delivery run instead of on every message.
 
 Revision ID: d3f8a61c0e27
-Revises: 7c4e2a91d5b3
+Revises: d3a8f61c2e47
 Create Date: 2026-12-02 15:00:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = 'd3f8a61c0e27'
-down_revision = '7c4e2a91d5b3'
+down_revision = 'd3a8f61c2e47'
 branch_labels = None
 depends_on = None
 
