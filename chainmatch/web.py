@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     input_bounds.init_app(app)  # before the blueprints: their rules take its converters
     security.init_app(app)
     db.init_app(app)
+    app.teardown_appcontext(_close_session)  # registered after Flask-SQLAlchemy's, so it runs first
     with app.app_context():
         database.configure_engine(db.engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS",
                                                             database.DEFAULT_BUSY_TIMEOUT_MS))
@@ -210,6 +211,17 @@ def _database_unavailable(error: Exception):
         except Exception as other:  # the second run failed otherwise (a 404, a 403 …): its own handler answers
             return app.handle_user_exception(other)
     return _unavailable_page()
+
+
+def _close_session(_error) -> None:
+    """End the request's session. A connection that died after the response was built (the closing
+    ROLLBACK fails) is thrown away, not turned into a 500 for a page that was fine."""
+    try:
+        db.session.remove()
+    except DATABASE_FAULTS as error:
+        current_app.logger.warning("closing a session on a dead connection: %s", error)
+        db.session().invalidate()  # the connection leaves the pool instead of being rolled back
+        db.session.remove()
 
 
 def _unavailable_page():

@@ -190,6 +190,32 @@ def test_a_get_whose_connection_dies_mid_request_is_retried_on_a_new_one(app, pg
     assert response.status_code == 200
 
 
+def test_a_connection_that_dies_after_the_page_was_built_does_not_turn_it_into_a_500(app, pg_url):
+    """The closing ROLLBACK of the request's session meets a terminated backend: the page stands."""
+    with database(app):
+        user = factories.sme()
+    client = app.test_client()
+    sign_in(client, user.email)
+    fired = []
+
+    def terminate_before_rollback(connection):
+        if not fired:
+            pid = connection.connection.dbapi_connection.info.backend_pid
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            fired.append(pid)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "rollback", terminate_before_rollback)
+    try:
+        response = client.get("/enterprise")
+    finally:
+        event.remove(engine, "rollback", terminate_before_rollback)
+    assert fired, "the request's session was never rolled back"
+    assert response.status_code == 200
+    assert client.get("/enterprise").status_code == 200  # the dead connection left the pool
+
+
 def test_a_post_whose_connection_dies_mid_request_is_a_503_and_writes_nothing(app, pg_url):
     terminate, fired = _terminate_mid_request(app, pg_url, "INSERT INTO AUDIT_EVENTS")
     with app.app_context():

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES, EventStatus, SessionKind, SessionMode
 from events.models import Event, EventSession, EventStatusChange, Meeting, Registration, YearPlanEntry
-from events.services import scope, venue_tables
+from events.services import availability, scope, venue_tables
 from events.services.availability import set_place
 from events.services.registration import promote_waitlist
 from market.enums import FinancingType
@@ -427,6 +427,7 @@ def update_session(actor, session: EventSession, facts: SessionFacts) -> EventSe
     problems = session_problems(session.event, facts)
     if problems:
         raise problems[0]
+    availability.lock_parties([session.id])  # the one lock order: its meetings' times may change below
     _check_existing_meetings(session, facts)
     old_slots, old_capacity = _slot_times(session), session.capacity
     grid = (session.starts_at, session.slot_minutes)

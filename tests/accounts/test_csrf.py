@@ -1,5 +1,7 @@
 """CSRF: with protection on (as in production), every POST route refuses a missing or wrong token
 and changes nothing; the token of the page works."""
+import re
+
 import pytest
 from flask import url_for
 from sqlalchemy import inspect
@@ -141,8 +143,10 @@ def test_the_token_of_the_page_works(app, csrf_app, world):
     assert response.status_code == 302 and response.headers["Location"] == "/enterprise"
     assert client.get("/enterprise").status_code == 200
 
-    token = token_of(client, "/needs/new")
-    assert client.post("/needs/new", data=dict(need_data(purpose="带令牌的需求"), csrf_token=token)).status_code == 302
+    page = client.get("/needs/new").get_data(as_text=True)  # a create form: its one-time submission token too
+    submission = re.search(r'name="submission_token"[^>]*value="([^"]+)"', page).group(1)
+    assert client.post("/needs/new", data=dict(need_data(purpose="带令牌的需求"), csrf_token=extract_csrf(page),
+                                               submission_token=submission)).status_code == 302
     assert "带令牌的需求" in client.get("/enterprise").get_data(as_text=True)
 
     need_id = world["ids"]["need_id"]
