@@ -5,8 +5,6 @@ import socket
 import threading
 from collections import Counter
 from datetime import timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -22,24 +20,11 @@ from notifications.models import DeliveryStatus, Notification
 from notifications.services import Message, enqueue
 from tests import factories
 from tests.conftest import sign_in
+from tests.notifications.smtp_sink import Inbox
 from tests.notifications.test_delivery import MESSAGE, NOW, free_port, queue, row
 from tests.scheduler import scenario as s
 
 OLD_RETRY_HORIZON = sum((delivery.retry_delay(n) for n in range(1, delivery.MAX_ATTEMPTS)), timedelta())
-
-
-class Inbox:
-    """An SMTP server's mailbox: the notification id of every message it accepted."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.ids: list[int] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
-        with self.lock:
-            self.ids.append(int(parsed["X-Chainmatch-Notification"]))
-        return "250 OK"
 
 
 @pytest.fixture

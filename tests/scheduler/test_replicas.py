@@ -8,8 +8,6 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -23,6 +21,7 @@ from notifications.jobs import deliver_due
 from notifications.models import Notification
 from notifications.services import Message, enqueue
 from tests.market.helpers import database
+from tests.notifications.smtp_sink import Inbox
 from tests.scheduler import scenario as s
 
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgresql", "postgres:"))
@@ -46,24 +45,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-class Inbox:
-    """An SMTP server's mailbox: the notification id of every message it accepted."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.ids: list[int] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
-        with self.lock:
-            self.ids.append(int(parsed["X-Chainmatch-Notification"]))
-        return "250 OK"
-
-    def counts(self) -> Counter:
-        with self.lock:
-            return Counter(self.ids)
 
 
 # ---- leadership -----------------------------------------------------------------------------------
