@@ -233,12 +233,18 @@ def _assert_every_text_field_was_stored_and_shown(app, payloads, stored, finding
             stored_fields[(sent["endpoint"], sent["field"])].add(number)
     expected = {(cls, name) for cls, names in fields_of.items() for name in names
                 if name not in xss.FORMAT_CHECKED and cls not in ("SignInForm",)} | set(xss.RAW_FORM_TEXT)
-    never = sorted(f"{cls}.{name}" for cls, name in expected - set(stored_fields))
+    # A create form the walk could not complete (an event needs dates in its plan month) was still walked with
+    # payloads in its refused round; what it stores is what its edit form stores, in the same columns shown by
+    # the same pages, so the edit form's payloads stand for it (stored, and shown to others).
+    edit_form_of = xss.create_forms_over_edit_forms()
+    never = sorted(f"{cls}.{name}" for cls, name in expected - set(stored_fields)
+                   if (edit_form_of.get(cls), name) not in stored_fields)
     assert not never, "free-text fields the walk never stored a payload in:\n" + "\n".join(never)
     def shown_to_others(cls, name):
         numbers = stored_fields.get((cls, name), ())
         return any(findings.shown[n] - {payloads.sent[n]["role"]} for n in numbers) or (
-            cls in xss.SAME_COLUMNS_AS and shown_to_others(xss.SAME_COLUMNS_AS[cls], name))
+            cls in xss.SAME_COLUMNS_AS and shown_to_others(xss.SAME_COLUMNS_AS[cls], name)) or (
+            cls in edit_form_of and shown_to_others(edit_form_of[cls], name))
     unseen = sorted(f"{cls}.{name} (by {payloads.sent[min(numbers)]['role']})"
                     for (cls, name), numbers in stored_fields.items()
                     if (cls, name) not in xss.AUTHOR_ONLY and (cls, name) not in xss.SHOWN_ELSEWHERE

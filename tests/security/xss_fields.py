@@ -195,7 +195,24 @@ def _closure(view) -> tuple[list, set[type]]:
                     classes.add(obj)
                 elif isinstance(obj, types.FunctionType) and obj.__module__ == function.__module__:
                     todo.append(obj)
+        # a helper's default form class (`def _policy_form(form_class=PolicyForm)`) is used when it is called
+        defaults = list(function.__defaults__ or ()) + list((function.__kwdefaults__ or {}).values())
+        classes |= {obj for obj in defaults if isinstance(obj, type) and issubclass(obj, Form)}
     return functions, classes
+
+
+def create_forms_over_edit_forms() -> dict[str, str]:
+    """Create form → the edit form it extends with nothing but the one-time submission token (`NewEventForm`
+    → `EventForm`): the same free-text fields, stored in the same columns and shown by the same pages."""
+    from chainmatch.submissions import OneSubmission
+    fields = text_fields_of_forms()
+    pairs = {}
+    for cls in _project_form_classes():
+        bases = [base for base in cls.__bases__ if base is not OneSubmission and issubclass(base, FlaskForm)]
+        if issubclass(cls, OneSubmission) and len(bases) == 1 and cls.__name__ in fields \
+                and fields[cls.__name__] == fields.get(bases[0].__name__):
+            pairs[cls.__name__] = bases[0].__name__
+    return pairs
 
 
 def form_classes_by_endpoint(app) -> dict[str, set[str]]:
