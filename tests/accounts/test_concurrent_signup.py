@@ -7,16 +7,11 @@ tests/conftest.py. Rate limits are switched off for this test only (one client a
 the `_fresh_rate_limits` fixture switches them back on.
 """
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from http.cookiejar import CookieJar
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 import chainmatch.accounts.models as account_models
 from chainmatch.accounts.models import User
@@ -25,29 +20,11 @@ from market.models import Enterprise
 from tests import factories
 from tests.conftest import DEMO_PASSWORD
 from tests.market.helpers import database
+from tests.served_http import http_client, request, serve
 
 SIGN_UPS = 200
 WORKERS = 30
 READERS = 4
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _client():
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect())
-
-
-def _request(opener, url: str, data: dict | None = None) -> tuple[int, str]:
-    body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
-    try:
-        with opener.open(urllib.request.Request(url, data=body, method="POST" if body else "GET"),
-                         timeout=120) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:  # 3xx (redirects not followed), 4xx and 5xx
-        return error.code, error.read().decode()
 
 
 def _sign_up_data(index: int) -> dict:
@@ -63,14 +40,8 @@ def _sign_up_data(index: int) -> dict:
 
 @pytest.fixture
 def served_app(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="sign-up-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app, "sign-up-server") as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -78,8 +49,8 @@ def test_two_hundred_concurrent_sign_ups_with_readers_give_no_error_and_one_acco
     limiter.enabled = False
     with database(app):
         reader = factories.sme()
-    signed_in = _client()
-    assert _request(signed_in, f"{served_app}/account/sign-in",
+    signed_in = http_client()
+    assert request(signed_in, f"{served_app}/account/sign-in",
                     {"email": reader.email, "password": DEMO_PASSWORD})[0] == 302
 
     done = threading.Event()
@@ -88,10 +59,10 @@ def test_two_hundred_concurrent_sign_ups_with_readers_give_no_error_and_one_acco
     def read(opener, paths: list[str]) -> None:
         while not done.is_set():
             for path in paths:
-                read_results.append((path, _request(opener, served_app + path)[0]))
+                read_results.append((path, request(opener, served_app + path)[0]))
 
     readers = [threading.Thread(target=read, args=(signed_in, ["/enterprise", "/account/"])),
-               *(threading.Thread(target=read, args=(_client(), ["/", "/account/sign-up/enterprise",
+               *(threading.Thread(target=read, args=(http_client(), ["/", "/account/sign-up/enterprise",
                                                                    "/catalogue"]))
                  for _ in range(READERS - 1))]
     for thread in readers:
@@ -99,7 +70,7 @@ def test_two_hundred_concurrent_sign_ups_with_readers_give_no_error_and_one_acco
     try:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             sign_ups = list(pool.map(
-                lambda i: _request(_client(), f"{served_app}/account/sign-up/enterprise", _sign_up_data(i)),
+                lambda i: request(http_client(), f"{served_app}/account/sign-up/enterprise", _sign_up_data(i)),
                 range(SIGN_UPS)))
     finally:
         done.set()
@@ -124,7 +95,7 @@ def test_a_double_clicked_sign_up_gives_the_same_page_twice_and_one_account(app,
 
     def submit(_):
         barrier.wait(timeout=30)
-        return _request(_client(), f"{served_app}/account/sign-up/enterprise", data)
+        return request(http_client(), f"{served_app}/account/sign-up/enterprise", data)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(submit, range(2)))

@@ -5,53 +5,29 @@ The app under test is the suite's `app` (its database), served by werkzeug in a 
 signs in with its own cookie jar, then all twenty POST the booking form together behind a barrier.
 """
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
-from http.cookiejar import CookieJar
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from events.enums import MeetingStatus
 from events.models import Meeting
 from tests.conftest import DEMO_PASSWORD
 from tests.events.participant.helpers import make_event, make_session, registered_bank, registered_sme, utc
 from tests.market.helpers import database
+from tests.served_http import http_client, request, serve
 
 BOOKERS = 20
 TAKEN = "该时段刚刚被预约，请选择其他时段"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _browser_like_client():
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect())
-
-
-def _post(opener, url: str, data: dict) -> tuple[int, str]:
-    body = urllib.parse.urlencode(data, doseq=True).encode()
-    try:
-        with opener.open(urllib.request.Request(url, data=body, method="POST"), timeout=60) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:  # 3xx (redirects not followed), 4xx and 5xx
-        return error.code, error.read().decode()
+def _post(client, url: str, data: dict) -> tuple[int, str]:
+    return request(client, url, data, timeout=60)
 
 
 @pytest.fixture
 def served_app(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="booking-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app, "booking-server") as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -62,7 +38,7 @@ def test_twenty_concurrent_bookings_of_one_slot_give_one_booking_and_nineteen_cl
         smes = [registered_sme(session)[0] for _ in range(BOOKERS)]
     clients = []
     for user in smes:
-        opener = _browser_like_client()
+        opener = http_client()
         status, _ = _post(opener, f"{served_app}/account/sign-in", {"email": user.email, "password": DEMO_PASSWORD})
         assert status == 302
         clients.append(opener)
@@ -100,7 +76,7 @@ def test_the_same_registration_posted_at_once_from_five_tabs_leaves_one_row(app,
         session = make_session(make_event())
         user = factories.sme()
         need = factories.need(user)
-    opener = _browser_like_client()
+    opener = http_client()
     assert _post(opener, f"{served_app}/account/sign-in", {"email": user.email, "password": DEMO_PASSWORD})[0] == 302
     tabs = 5
     barrier = threading.Barrier(tabs)
