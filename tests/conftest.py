@@ -175,3 +175,12 @@ def finish_sign_up(client, app, email: str):
     if 'name="csrf_token"' in page.get_data(as_text=True):
         data["csrf_token"] = extract_csrf(page.get_data(as_text=True))
     return client.post(urlsplit(link).path, data=data)
+
+
+@pytest.fixture
+def served_app(app):
+    """The suite's app over real HTTP (werkzeug's threaded server in a thread); its base URL. Clients:
+    tests/served_http.py."""
+    from tests.served_http import serve
+    with serve(app) as url:
+        yield url

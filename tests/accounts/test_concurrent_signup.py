@@ -20,7 +20,7 @@ from market.models import Enterprise
 from tests import factories
 from tests.conftest import DEMO_PASSWORD
 from tests.market.helpers import database
-from tests.served_http import http_client, request, serve
+from tests.served_http import http_client, request
 
 SIGN_UPS = 200
 WORKERS = 30
@@ -36,12 +36,6 @@ def _sign_up_data(index: int) -> dict:
         "revenue": "3000", "total_assets": "", "tiers": ["innovative_sme"], "description": "",
         "contact_name": "王五", "contact_phone": "0571-55501234",
     }
-
-
-@pytest.fixture
-def served_app(app):
-    with serve(app, "sign-up-server") as url:
-        yield url
 
 
 @pytest.mark.slow

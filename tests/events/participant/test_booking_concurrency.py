@@ -14,7 +14,7 @@ from events.models import Meeting
 from tests.conftest import DEMO_PASSWORD
 from tests.events.participant.helpers import make_event, make_session, registered_bank, registered_sme, utc
 from tests.market.helpers import database
-from tests.served_http import http_client, request, serve
+from tests.served_http import http_client, request
 
 BOOKERS = 20
 TAKEN = "该时段刚刚被预约，请选择其他时段"
@@ -22,12 +22,6 @@ TAKEN = "该时段刚刚被预约，请选择其他时段"
 
 def _post(client, url: str, data: dict) -> tuple[int, str]:
     return request(client, url, data, timeout=60)
-
-
-@pytest.fixture
-def served_app(app):
-    with serve(app, "booking-server") as url:
-        yield url
 
 
 @pytest.mark.slow

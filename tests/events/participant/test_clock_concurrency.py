@@ -10,16 +10,16 @@ from events.enums import MeetingStatus
 from events.models import Meeting
 from tests.conftest import DEMO_PASSWORD
 from tests.events.participant.helpers import make_event, make_session, registered_bank, registered_sme, utc
-from tests.events.participant.test_booking_concurrency import _browser_like_client, _post, served_app  # noqa: F401
 from tests import factories
 from tests.market.helpers import database
+from tests.served_http import http_client, request
 
 SESSIONS = 4
 
 
 def _signed_in(base: str, email: str):
-    opener = _browser_like_client()
-    assert _post(opener, f"{base}/account/sign-in", {"email": email, "password": DEMO_PASSWORD})[0] == 302
+    opener = http_client()
+    assert request(opener, f"{base}/account/sign-in", {"email": email, "password": DEMO_PASSWORD})[0] == 302
     return opener
 
 
@@ -30,7 +30,7 @@ def _race(base: str, attempts: list[tuple[object, int, dict]]) -> list[tuple[int
     def book(index: int) -> None:
         opener, session_id, form = attempts[index]
         barrier.wait(timeout=60)
-        results[index] = _post(opener, f"{base}/events/sessions/{session_id}/book", form)
+        results[index] = request(opener, f"{base}/events/sessions/{session_id}/book", form)
 
     threads = [threading.Thread(target=book, args=(i,)) for i in range(len(attempts))]
     for thread in threads:
@@ -47,7 +47,7 @@ def _overlapping_sessions():
 
 
 @pytest.mark.slow
-def test_one_sme_booking_four_overlapping_sessions_at_once_gets_one_meeting(app, served_app):  # noqa: F811
+def test_one_sme_booking_four_overlapping_sessions_at_once_gets_one_meeting(app, served_app):
     with database(app):
         sessions = _overlapping_sessions()
         sme = factories.sme()
@@ -69,7 +69,7 @@ def test_one_sme_booking_four_overlapping_sessions_at_once_gets_one_meeting(app,
 
 
 @pytest.mark.slow
-def test_four_smes_booking_one_staff_member_in_four_sessions_at_once_give_one_meeting(app, served_app):  # noqa: F811
+def test_four_smes_booking_one_staff_member_in_four_sessions_at_once_give_one_meeting(app, served_app):
     with database(app):
         sessions = _overlapping_sessions()
         bank = factories.institution_user()
