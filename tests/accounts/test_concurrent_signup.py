@@ -45,7 +45,7 @@ def test_two_hundred_concurrent_sign_ups_with_readers_give_no_error_and_one_acco
         reader = factories.sme()
     signed_in = http_client()
     assert request(signed_in, f"{served_app}/account/sign-in",
-                    {"email": reader.email, "password": DEMO_PASSWORD})[0] == 302
+                   {"email": reader.email, "password": DEMO_PASSWORD})[0] == 302
 
     done = threading.Event()
     read_results: list[tuple[str, int]] = []
@@ -57,7 +57,7 @@ def test_two_hundred_concurrent_sign_ups_with_readers_give_no_error_and_one_acco
 
     readers = [threading.Thread(target=read, args=(signed_in, ["/enterprise", "/account/"])),
                *(threading.Thread(target=read, args=(http_client(), ["/", "/account/sign-up/enterprise",
-                                                                   "/catalogue"]))
+                                                                      "/catalogue"]))
                  for _ in range(READERS - 1))]
     for thread in readers:
         thread.start()

@@ -1,4 +1,5 @@
-"""A real SMTP server's mailbox for delivery tests (aiosmtpd handler)."""
+"""A real SMTP server's mailbox for delivery tests (aiosmtpd handler), and a free port to run one on."""
+import socket
 import threading
 from collections import Counter
 from email import message_from_bytes
@@ -21,3 +22,10 @@ class Inbox:
     def counts(self) -> Counter:
         with self.lock:
             return Counter(self.ids)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on (yet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,6 +1,5 @@
 """The outbox's delivery: claims, retries with back-off, failures, and each backend."""
 import smtplib
-import socket
 from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -16,6 +15,7 @@ from notifications.models import DeliveryStatus, Notification
 from market.models import utcnow
 from notifications.services import Message, enqueue
 from tests import factories
+from tests.notifications.smtp_sink import free_port
 
 NOW = utcnow().replace(microsecond=0) + timedelta(hours=1)  # after every row's creation
 MESSAGE = Message(subject_zh="会谈提醒", body_zh="明天 9:00 开始。", subject_en="Meeting reminder",
@@ -173,12 +173,6 @@ class Collector:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.rcpt_tos, envelope.content))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_smtp_backend_delivers_to_a_real_server(app, session):

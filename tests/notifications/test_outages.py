@@ -20,8 +20,8 @@ from notifications.models import DeliveryStatus, Notification
 from notifications.services import Message, enqueue
 from tests import factories
 from tests.conftest import sign_in
-from tests.notifications.smtp_sink import Inbox
-from tests.notifications.test_delivery import MESSAGE, NOW, free_port, queue, row
+from tests.notifications.smtp_sink import Inbox, free_port
+from tests.notifications.test_delivery import MESSAGE, NOW, queue, row
 from tests.scheduler import scenario as s
 
 OLD_RETRY_HORIZON = sum((delivery.retry_delay(n) for n in range(1, delivery.MAX_ATTEMPTS)), timedelta())

@@ -1,7 +1,6 @@
 """Two schedulers against one database: one leads, the other waits; nothing is ever sent twice."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from notifications.jobs import deliver_due
 from notifications.models import Notification
 from notifications.services import Message, enqueue
 from tests.market.helpers import database
-from tests.notifications.smtp_sink import Inbox
+from tests.notifications.smtp_sink import Inbox, free_port
 from tests.scheduler import scenario as s
 
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgresql", "postgres:"))
@@ -39,12 +38,6 @@ def wait_until(condition, what: str, limit: float = POLL_LIMIT_SECONDS):
             return
         time.sleep(0.25)
     pytest.fail(f"never happened: {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # ---- leadership -----------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ def _assert_every_text_field_was_stored_and_shown(app, payloads, stored, finding
     # A create form the walk could not complete (an event needs dates in its plan month) was still walked with
     # payloads in its refused round; what it stores is what its edit form stores, in the same columns shown by
     # the same pages, so the edit form's payloads stand for it (stored, and shown to others).
-    edit_form_of = xss.create_forms_over_edit_forms()
+    edit_form_of = xss.create_forms_over_edit_forms(fields_of)
     never = sorted(f"{cls}.{name}" for cls, name in expected - set(stored_fields)
                    if (edit_form_of.get(cls), name) not in stored_fields)
     assert not never, "free-text fields the walk never stored a payload in:\n" + "\n".join(never)

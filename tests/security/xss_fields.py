@@ -201,11 +201,11 @@ def _closure(view) -> tuple[list, set[type]]:
     return functions, classes
 
 
-def create_forms_over_edit_forms() -> dict[str, str]:
+def create_forms_over_edit_forms(fields: dict[str, set[str]]) -> dict[str, str]:
     """Create form → the edit form it extends with nothing but the one-time submission token (`NewEventForm`
-    → `EventForm`): the same free-text fields, stored in the same columns and shown by the same pages."""
+    → `EventForm`): the same free-text fields (`fields`: `text_fields_of_forms()`), stored in the same columns
+    and shown by the same pages."""
     from chainmatch.submissions import OneSubmission
-    fields = text_fields_of_forms()
     pairs = {}
     for cls in _project_form_classes():
         bases = [base for base in cls.__bases__ if base is not OneSubmission and issubclass(base, FlaskForm)]
