@@ -14,8 +14,7 @@ Shared like `chainmatch.extensions` and `chainmatch.access`: domain packages rec
 (`events` records detail views and exports) through `record` and `record_detail_views`.
 """
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
@@ -24,16 +23,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from chainmatch.accounts.models import User
 from chainmatch.extensions import db
-from market.enums import LabelledEnum, sql_in
-from market.models import Enterprise, Institution, region_prefix, utcnow
+from core.enums import LabelledEnum, sql_in
+from market.models import Enterprise, Institution
+from core.regions import region_prefix
+from core.clock import utcnow
 
 PAGE_SIZE = 50
-BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-def utc_start_of(day: date) -> datetime:
-    """Midnight of a Beijing day, as the naive UTC the table stores."""
-    return datetime.combine(day, time(0), tzinfo=BEIJING).astimezone(UTC).replace(tzinfo=None)
 
 
 class AuditKind(LabelledEnum):

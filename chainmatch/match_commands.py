@@ -6,7 +6,6 @@ Registered by the CLI group with `cli.add_command(match_command)` and
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 

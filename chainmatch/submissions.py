@@ -32,7 +32,7 @@ from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
 from chainmatch.extensions import db
-from market.models import utcnow
+from core.clock import utcnow
 
 TOKEN_HOURS = 12  # a form left open longer must be reloaded
 KEEP_HOURS = 24  # a claimed token is kept longer than any token is accepted, so a late replay still meets it

@@ -1,8 +1,6 @@
 """Wiring of the web application: extensions, blueprints, locale, sign-in, errors, filters."""
 import math
 import time
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
@@ -16,9 +14,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from chainmatch import database, input_bounds, security
 from chainmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
 from market.web_links import is_web_url
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
+from core.money import money_text
+from core.clock import format_shanghai
 
 def init_app(app: Flask) -> None:
     # First of all before_request hooks: the request's kind of transaction is known before any query.
@@ -250,40 +247,10 @@ def _too_many_message() -> str:
     return _("操作过于频繁，请在 %(minutes)s 分钟后再试。", minutes=minutes)
 
 
-def _trim(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def format_money(yuan: int | None) -> str:
-    """Integer yuan shown as 万元 / 亿元 in Chinese, as CNY k / m in English."""
-    if yuan is None:
-        return "—"
-    if str(get_locale()) == "en":
-        if yuan >= 1_000_000:
-            return f"CNY {_trim(yuan / 1_000_000)}m"
-        if yuan >= 1_000:
-            return f"CNY {_trim(yuan / 1_000)}k"
-        return f"CNY {yuan:,}"
-    if yuan >= 100_000_000:
-        return f"{_trim(yuan / 100_000_000)} 亿元"
-    if yuan >= 10_000:
-        return f"{_trim(yuan / 10_000)} 万元"
-    return f"{yuan:,} 元"
-
-
 def format_rate(bp: int | None) -> str:
     if bp is None:
         return "—"
     return f"{bp / 100:.2f}%"
-
-
-def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (naive UTC) time shown in Asia/Shanghai."""
-    if moment is None:
-        return ""
-    from datetime import UTC
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return aware.astimezone(SHANGHAI).strftime(pattern)
 
 
 def _labelled_enums() -> dict:
@@ -315,10 +282,14 @@ def need_status_of(need) -> str:
         return need.status
 
 
+def _money_in_locale(yuan: int | None) -> str:
+    return money_text(yuan, "en" if str(get_locale()) == "en" else "zh")
+
+
 def _register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["money"] = _money_in_locale
     app.jinja_env.filters["rate"] = format_rate
-    app.jinja_env.filters["local"] = format_local
+    app.jinja_env.filters["local"] = format_shanghai
     app.jinja_env.tests["web_url"] = is_web_url  # {% if url is web_url %}: link only http(s) addresses
     for name, enum_cls in _labelled_enums().items():
         app.jinja_env.filters[name] = _label_filter(enum_cls)

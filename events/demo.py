@@ -15,7 +15,7 @@ Idempotent: when the month's event exists (looked up by its plan month and title
 never commits (`chainmatch demo` commits). Needs the seeds with demo accounts loaded first.
 """
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import force_locale
 from sqlalchemy import func, select, update
@@ -25,9 +25,12 @@ from events.enums import EventStatus, RequestStatus, Verdict
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry
 from events.services import agenda, outcomes, planning, publication, registration, requests, scheduling
 from events.services.consent import registration_consent_text, request_consent_text
-from events.workdays import SHANGHAI, add_working_days, is_working_day
+from events.workdays import add_working_days, is_working_day
 from market.enums import FinancingType
-from market.models import Chain, Enterprise, FinancingNeed, Institution, Product, utcnow
+from market.models import Chain, Enterprise, FinancingNeed, Institution, Product
+from core.clock import utcnow
+from core.clock import utc_of_shanghai
+from core.clock import shanghai_date
 
 OFFICE = "杭州市经济和信息化局"
 ORGANISER_EMAIL = "organiser@demo.local"
@@ -58,7 +61,7 @@ class Party:
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     """Asia/Shanghai wall clock on `day`, as naive UTC."""
-    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+    return utc_of_shanghai(day, time(hour, minute))
 
 
 def _month_days(today: date) -> tuple[date, date, date, date]:
@@ -85,7 +88,7 @@ def _load(session) -> dict:
     if organiser is None or office is None or ai is None:
         return {}  # seeds or demo accounts missing: nothing to hang the event on
     now = utcnow()
-    today = now.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+    today = shanghai_date(now)
     entry = _year_plan(session, organiser, office, today)
     event = entry.event or session.scalar(select(Event).where(Event.title == planning.suggested_title(entry)))
     if event is not None:
@@ -395,7 +398,7 @@ def _requests(session, event: Event, smes: list[Enterprise], now: datetime) -> i
 
 def _working_morning_before(now: datetime, working_days: int) -> datetime:
     """09:30 Asia/Shanghai on the `working_days`-th working day before today (as naive UTC)."""
-    day = now.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+    day = shanghai_date(now)
     while working_days > 0:
         day -= timedelta(days=1)
         working_days -= is_working_day(day)

@@ -11,7 +11,7 @@ Goes through the services (`planning.create_session`, `requests.request_meeting`
 visits are written directly as the pages would. Idempotent: sessions are looked up by host institution,
 traffic is added only together with new sessions. Flushes, never commits. Needs seeds and `events.demo` first.
 """
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import force_locale
 from sqlalchemy import func, select
@@ -22,9 +22,12 @@ from events.enums import LeadSource, RequestStatus
 from events.models import Event, EventSession, MeetingRequest, OnlineVisit
 from events.services import online, planning, requests
 from events.services.consent import request_consent_text
-from events.workdays import SHANGHAI, is_working_day
+from events.workdays import is_working_day
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
-from market.models import Enterprise, FinancingNeed, Institution, Product, utcnow
+from market.models import Enterprise, FinancingNeed, Institution, Product
+from core.clock import utcnow
+from core.clock import utc_of_shanghai
+from core.clock import shanghai_date
 
 TALK_TOPICS = {  # by institution kind; the n-th institution of a kind gets the n-th topic
     "bank": ["科技型中小企业信用贷款怎么申请", "知识产权质押融资全流程", "算力设备按揭与融资租赁怎么选"],
@@ -36,7 +39,7 @@ TALK_TOPICS = {  # by institution kind; the n-th institution of a kind gets the 
 
 
 def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+    return utc_of_shanghai(day, time(hour))
 
 
 def load_demo(session) -> dict:
@@ -89,7 +92,7 @@ def _days_for(event: Event, count: int, now: datetime) -> list[date]:
     """`count` working days of the event: about two thirds already past (with replays), a third still to come."""
     if count == 0:
         return []
-    today = now.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+    today = shanghai_date(now)
     days = _working_days(event.starts_on, event.ends_on)
     past, future = [d for d in days if d < today], [d for d in days if d >= today]
     upcoming = count if not past else (0 if not future else max(count // 3, 1))

@@ -1,7 +1,7 @@
 """Vocabularies of the month's event, with display labels."""
 from flask_babel import lazy_gettext as _l
 
-from market.enums import LabelledEnum
+from core.enums import LabelledEnum
 
 
 class EventStatus(LabelledEnum):

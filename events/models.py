@@ -9,9 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from chainmatch.extensions import db
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus,
                           RequestDirection, RequestStatus, SessionKind, SessionMode, Side, Verdict)
-from market.enums import FinancingType, sql_in
-from market.models import (TEXT_MAX, Chain, Enterprise, FinancingNeed, Institution, Product, Region,
-                           utcnow)
+from market.enums import FinancingType
+from core.enums import sql_in
+from market.models import TEXT_MAX, Chain, Enterprise, FinancingNeed, Institution, Product, Region
+from core.clock import utcnow
 
 NOT_CANCELLED = "status <> 'cancelled'"
 

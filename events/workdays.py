@@ -7,15 +7,14 @@ Monday–Friday minus the fixed-date statutory holidays 元旦 (1 Jan), 劳动�
 that fallback — `calendar_is_official(year)` is False for such years, so pages can say the deadline
 is an estimate (see `calendar_note`).
 """
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import chinese_calendar
 from flask_babel import gettext as _
+from core.clock import end_of_shanghai_day_utc
+from core.clock import shanghai_date
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIXED_STATUTORY_HOLIDAYS = ((1, 1), (5, 1), (10, 1), (10, 2), (10, 3))  # (month, day)
-END_OF_DAY = time(23, 59, 59)
 
 
 def calendar_is_official(year: int) -> bool:
@@ -42,16 +41,6 @@ def is_working_day(day: date) -> bool:
         return day.weekday() < 5 and (day.month, day.day) not in FIXED_STATUTORY_HOLIDAYS
 
 
-def local_date(moment: datetime) -> date:
-    """The Asia/Shanghai calendar date of a naive-UTC moment."""
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
-
-
-def end_of_local_day_utc(day: date) -> datetime:
-    """23:59:59 Asia/Shanghai on `day`, as naive UTC."""
-    return datetime.combine(day, END_OF_DAY, tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
-
-
 def nth_working_day_after(day: date, days: int) -> date:
     """The `days`-th working day after `day` (the day itself never counts); `day` itself for 0."""
     if days < 0:
@@ -68,4 +57,4 @@ def nth_working_day_after(day: date, days: int) -> date:
 def add_working_days(start: datetime, days: int) -> datetime:
     """Deadline for an answer: the end (23:59:59 Asia/Shanghai) of the `days`-th working day after the
     request day, as naive UTC. `start` is naive UTC; the request day is its Asia/Shanghai date."""
-    return end_of_local_day_utc(nth_working_day_after(local_date(start), days))
+    return end_of_shanghai_day_utc(nth_working_day_after(shanghai_date(start), days))

@@ -1,23 +1,7 @@
 """The fixed vocabularies of the market, each value with a display label (zh source, en catalogue)."""
-from enum import StrEnum
-
 from flask_babel import lazy_gettext as _l
 
-
-class LabelledEnum(StrEnum):
-    """A StrEnum whose members carry a translatable display label."""
-
-    @property
-    def label(self) -> str:
-        return str(self._labels()[self])
-
-    @classmethod
-    def _labels(cls) -> dict:
-        raise NotImplementedError
-
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(member.value, member.label) for member in cls]
+from core.enums import LabelledEnum
 
 
 class FinancingType(LabelledEnum):
@@ -194,8 +178,3 @@ class RegionLevel(LabelledEnum):
     @classmethod
     def _labels(cls):
         return {cls.PROVINCE: _l("省级"), cls.CITY: _l("地市级"), cls.DISTRICT: _l("区县级")}
-
-
-def sql_in(enum_cls: type[StrEnum], column: str) -> str:
-    """A CHECK-constraint expression keeping `column` within the enum's values."""
-    return f"{column} IN (" + ", ".join(f"'{m.value}'" for m in enum_cls) + ")"

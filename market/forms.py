@@ -13,21 +13,13 @@ from market.enums import Collateral, FinancingType, Industry, InstitutionKind, S
 from market.fields import BoundedIntegerField, MultiCheckboxField, PercentField, WanYuanField
 from market.models import NAME_MAX, TEXT_MAX
 from market.sizing import measures_needed
+from core.errors import FieldError
 
 REQUIRED = _l("此项必填。")
 
 
 def _locale() -> str:
     return str(get_locale() or "zh")
-
-
-def attach_field_error(form, error: services.FieldError) -> None:
-    """Show a service's refusal beside the field it names (or above the form)."""
-    field = getattr(form, error.field, None)
-    if field is None:
-        form.form_errors.append(error.message)
-    else:
-        field.errors = list(field.errors) + [error.message]
 
 
 def _check_regions(grouped_choices: dict, chosen: list[str]) -> None:
@@ -66,7 +58,7 @@ class EnterpriseForm(FlaskForm):
     def validate_credit_code(self, field):
         try:
             field.data = services.check_credit_code(field.data)
-        except services.FieldError as error:
+        except FieldError as error:
             raise ValidationError(error.message) from None
 
     def validate_region(self, field):

@@ -1,5 +1,5 @@
 """Tables of the market, with their rules as database constraints."""
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
@@ -7,18 +7,16 @@ from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chainmatch.extensions import db
-from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, InstitutionStatus,
-                          NeedStatus, ProductStatus, RegionLevel, Stage, Tier, sql_in)
+from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, InstitutionStatus, NeedStatus,
+                          ProductStatus, RegionLevel, Stage, Tier)
+from core.enums import sql_in
 from market.sizing import classify_size
+from core.clock import utcnow
+from core.regions import region_covers
 
 NAME_MAX = 120
 TEXT_MAX = 2000
 MAX_AMOUNT_YUAN = 100_000_000_000  # 1,000 亿元: anything above is a typo, not a need
-
-
-def utcnow() -> datetime:
-    """Naive UTC: every timestamp is stored in UTC and shown in Asia/Shanghai."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Chain(db.Model):
@@ -76,20 +74,6 @@ class Region(db.Model):
 
     def covers(self, code: str) -> bool:
         return region_covers(self.code, code)
-
-
-def region_prefix(area_code: str) -> str:
-    """The code prefix a division covers (GB/T 2260): XX for a province, XXXX for a city, all six for a district."""
-    if area_code.endswith("0000"):
-        return area_code[:2]
-    if area_code.endswith("00"):
-        return area_code[:4]
-    return area_code
-
-
-def region_covers(area_code: str, code: str) -> bool:
-    """Whether the division `area_code` contains the division `code`."""
-    return code.startswith(region_prefix(area_code))
 
 
 class EnterpriseTier(db.Model):

@@ -8,9 +8,11 @@ from chainmatch import submissions
 from chainmatch.access import role_required
 from chainmatch.extensions import db
 from market import services
-from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, NewNeedForm, NewProductForm,
-                          ProductForm, WithdrawForm, attach_field_error)
+from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, NewNeedForm,
+                          NewProductForm, ProductForm, WithdrawForm)
+from core.forms import attach_field_error
 from market.models import Enterprise, Institution, Product
+from core.errors import FieldError
 
 bp = Blueprint("market", __name__)
 
@@ -33,7 +35,7 @@ def edit_enterprise():
     if form.validate_on_submit():
         try:
             services.update_enterprise(current_user, enterprise, form.facts())
-        except services.FieldError as error:
+        except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
@@ -53,7 +55,7 @@ def new_need():
             return submissions.already_done(claimed)
         try:
             services.create_need(current_user, form.facts())
-        except services.FieldError as error:
+        except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
@@ -72,7 +74,7 @@ def edit_need(need_id: int):
     if form.validate_on_submit():
         try:
             services.update_need(current_user, need, form.facts())
-        except services.FieldError as error:
+        except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
@@ -91,7 +93,7 @@ def withdraw_need(need_id: int):
         abort(400)
     try:
         services.withdraw_need(current_user, need, form.reason.data or "")
-    except services.FieldError as error:
+    except FieldError as error:
         db.session.rollback()
         flash(str(error.message), "error")
     else:
@@ -120,7 +122,7 @@ def edit_institution():
     if form.validate_on_submit():
         try:
             services.update_institution(current_user, institution, form.facts())
-        except services.FieldError as error:
+        except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
@@ -140,7 +142,7 @@ def new_product():
             return submissions.already_done(claimed)
         try:
             services.create_product(current_user, form.facts())
-        except services.FieldError as error:
+        except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:
@@ -159,7 +161,7 @@ def edit_product(product_id: int):
     if form.validate_on_submit():
         try:
             services.update_product(current_user, product, form.facts())
-        except services.FieldError as error:
+        except FieldError as error:
             db.session.rollback()
             attach_field_error(form, error)
         else:

@@ -11,7 +11,10 @@ from chainmatch.extensions import db
 from market.credit_code import CreditCodeError, normalise_credit_code
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus, RegionLevel
 from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institution, InstitutionRegion, Product,
-                           ProductChain, ProductRegion, Region, region_prefix, utcnow)
+                           ProductChain, ProductRegion, Region)
+from core.regions import region_prefix
+from core.clock import utcnow
+from core.errors import FieldError
 
 CREDIT_CODE_MESSAGES = {
     "length": _l("统一社会信用代码应为 18 位。"),
@@ -19,14 +22,6 @@ CREDIT_CODE_MESSAGES = {
     "authority": _l("统一社会信用代码的登记管理部门或机构类别代码（前两位）无效。"),
     "check": _l("统一社会信用代码校验位不正确，请核对营业执照。"),
 }
-
-class FieldError(ValueError):
-    """A refusal that belongs beside one form field."""
-
-    def __init__(self, field: str, message):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 def check_credit_code(raw: str) -> str:
     try:

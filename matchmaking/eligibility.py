@@ -16,18 +16,10 @@ import numpy as np
 
 from .columns import REQ_DECLINED, Columns
 from .model import Enterprise, Need, Product
+from core.regions import region_covers
 
 NEED_RULES = ("type", "amount", "region", "chain", "stage", "tier")
 PAIR_RULES = ("declined", "no_common_slot")
-
-
-def region_covers(code: str, region: str) -> bool:
-    """Province XX0000 covers XX****, city XXXX00 covers XXXX**, a district only itself."""
-    if code.endswith("0000"):
-        return region[:2] == code[:2]
-    if code.endswith("00"):
-        return region[:4] == code[:4]
-    return region == code
 
 
 def failing_rule(enterprise: Enterprise, need: Need, product: Product) -> str | None:

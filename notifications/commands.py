@@ -4,7 +4,6 @@ Registered by the shell (chainmatch/cli.py). Documented in docs/operations.md ("
 """
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -13,8 +12,9 @@ from flask.cli import AppGroup
 from chainmatch.extensions import db
 from notifications import services
 from notifications.jobs import relay_name
+from core.clock import format_shanghai
+from core.clock import shanghai_wall_to_utc
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LARGEST_ID = 2**31 - 1
 LONGEST_LOOKBACK_DAYS = 3650
 RELATIVE = re.compile(r"^(\d{1,6})([mhd])$")
@@ -46,7 +46,7 @@ def parse_since(text: str, now: datetime) -> datetime:
             local = datetime.strptime(value, pattern)
         except ValueError:
             continue
-        moment = local.replace(tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+        moment = shanghai_wall_to_utc(local)
         if moment > now:
             raise BadArgument(f"--since: {value!r} is in the future")
         if now - moment > timedelta(days=LONGEST_LOOKBACK_DAYS):
@@ -59,7 +59,7 @@ def parse_since(text: str, now: datetime) -> datetime:
 def _local(moment: datetime | None) -> str:
     if moment is None:
         return "—"
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") + " (Beijing)"
+    return format_shanghai(moment, "%Y-%m-%d %H:%M:%S") + " (Beijing)"
 
 
 outbox_group = AppGroup("outbox", help="The outbox (e-mail delivery): status, and requeue failed messages.")

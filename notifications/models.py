@@ -5,8 +5,8 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chainmatch.extensions import db
-from market.enums import LabelledEnum, sql_in
-from market.models import utcnow
+from core.enums import LabelledEnum, sql_in
+from core.clock import utcnow
 
 
 class DeliveryStatus(LabelledEnum):

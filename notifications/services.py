@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chainmatch.extensions import db
-from market.models import utcnow
+from core.clock import utcnow
 from notifications.models import DeliveryStatus, MailRelayState, Notification
 
 

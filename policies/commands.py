@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 import click
 
@@ -15,11 +15,12 @@ from policies.evaluate import evaluate
 from policies.facts import FactError, parse_facts, read_facts_file
 from policies.loader import library_path, load_library, verify_citations
 from policies.rules import RuleError
+from core.clock import shanghai_today
 
 def today() -> dt.date:
     """Today's date in Asia/Shanghai, where the policies' deadlines are set."""
     try:
-        return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        return shanghai_today()
     except ZoneInfoNotFoundError:  # no tz database (install tzdata): UTC+8 has no DST
         return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).date()
 

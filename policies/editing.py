@@ -5,7 +5,7 @@ Organisers edit the policies of their office's region only, as they run the even
 policy applies to must lie inside the office's region (a district office cannot edit the city's policies,
 Ningbo cannot edit Hangzhou's); administrators edit every policy.
 
-A refusal names the form field it belongs beside (`market.services.FieldError`): a problem in the
+A refusal names the form field it belongs beside (`core.errors.FieldError`): a problem in the
 rule text beside `rule`, a title problem beside `title_zh`, and so on. An edited row is marked
 `is_seeded = False`, so re-seeding never overwrites the organiser's version.
 """
@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from chainmatch.extensions import db
-from market.models import region_covers
-from market.services import FieldError
+from core.regions import region_covers
+from core.errors import FieldError
 from policies.models import Policy as PolicyRow
 from policies.rules import Policy, RuleError
 from policies.store import json_ready, next_sort_order, parse_definition, write_definition

@@ -19,7 +19,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chainmatch.extensions import db
 from market.enums import Industry
-from market.models import Enterprise, utcnow
+from market.models import Enterprise
+from core.clock import utcnow
 from policies.facts import FactError, FactSpec, FactType
 from policies.models import EnterpriseFact
 

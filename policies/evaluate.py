@@ -18,8 +18,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Mapping
 
-from policies import text as fmt
-from policies.facts import FactSpec, region_covers
+from policies.facts import FactSpec
+from core.regions import region_covers
 from policies.interpreter import Interpreter, Outcome, floor_yuan, missing_reason, unique
 from policies.rules import (
     PERIOD_TEXT,
@@ -31,6 +31,7 @@ from policies.rules import (
     condition_facts,
 )
 from policies.text import Text
+from core.money import exact_money_text
 
 REVIEW_NOTE = Text(
     "择优评审，金额为上限估计，最终以评审结果为准。",
@@ -216,28 +217,28 @@ def evaluate_policy(library: Library, policy: Policy, facts: Mapping[str, Any], 
         else:
             value, bound_by = val.value, val.bound_by
             floored = floor_yuan(value)
-            tail_zh = "" if value == floored else f"，向下取整为{fmt.money(floored, 'zh')}"
-            tail_en = "" if value == floored else f", floored to {fmt.money(floored, 'en')}"
+            tail_zh = "" if value == floored else f"，向下取整为{exact_money_text(floored, 'zh')}"
+            tail_en = "" if value == floored else f", floored to {exact_money_text(floored, 'en')}"
             amount_text.append(Text(
-                f"金额（{period.zh}）：{val.zh} → {fmt.money(value, 'zh')}{tail_zh}",
-                f"Amount ({period.en}): {val.en} → {fmt.money(value, 'en')}{tail_en}"))
+                f"金额（{period.zh}）：{val.zh} → {exact_money_text(value, 'zh')}{tail_zh}",
+                f"Amount ({period.en}): {val.en} → {exact_money_text(value, 'en')}{tail_en}"))
             amount_text.extend(val.notes)
         upper = True  # the documents' figures are maxima ("不超过", "均为最高标准")
     elif benefit.kind is BenefitKind.UP_TO:
         value = Decimal(benefit.maximum)
         upper = True
-        amount_text.append(Text(f"金额（{period.zh}）：不超过{fmt.money(value, 'zh')}，按上限估计",
-                                f"Amount ({period.en}): up to {fmt.money(value, 'en')}; "
+        amount_text.append(Text(f"金额（{period.zh}）：不超过{exact_money_text(value, 'zh')}，按上限估计",
+                                f"Amount ({period.en}): up to {exact_money_text(value, 'en')}; "
                                 f"estimated at the maximum"))
     elif benefit.kind is BenefitKind.RANGE:
         value = Decimal(benefit.maximum)
         amount_min = benefit.minimum
         upper = True
         amount_text.append(Text(
-            f"金额（{period.zh}）：分档{fmt.money(benefit.minimum, 'zh')}—{fmt.money(benefit.maximum, 'zh')}，"
+            f"金额（{period.zh}）：分档{exact_money_text(benefit.minimum, 'zh')}—{exact_money_text(benefit.maximum, 'zh')}，"
             f"按上限估计",
-            f"Amount ({period.en}): tiered from {fmt.money(benefit.minimum, 'en')} to "
-            f"{fmt.money(benefit.maximum, 'en')}; estimated at the maximum"))
+            f"Amount ({period.en}): tiered from {exact_money_text(benefit.minimum, 'en')} to "
+            f"{exact_money_text(benefit.maximum, 'en')}; estimated at the maximum"))
     else:
         upper = False
         amount_text.append(benefit.reason)
@@ -354,10 +355,10 @@ def _set_aside_reason(group: ExclusiveGroup, winner: PolicyResult, loser: Policy
     elif loser.amount == winner.amount:
         why_zh, why_en = "两项金额相同，取先列的一项", "equal amounts; the first listed applies"
     else:
-        why_zh = (f"“{w.title.zh}”金额更高（{fmt.money(winner.amount, 'zh')}，"
-                  f"本项{fmt.money(loser.amount, 'zh')}）")
-        why_en = (f"'{w.title.en}' is worth more ({fmt.money(winner.amount, 'en')} against "
-                  f"{fmt.money(loser.amount, 'en')})")
+        why_zh = (f"“{w.title.zh}”金额更高（{exact_money_text(winner.amount, 'zh')}，"
+                  f"本项{exact_money_text(loser.amount, 'zh')}）")
+        why_en = (f"'{w.title.en}' is worth more ({exact_money_text(winner.amount, 'en')} against "
+                  f"{exact_money_text(loser.amount, 'en')})")
     zh = (f"从优不重复：与{w.clause.zh}“{w.title.zh}”重叠（{group.label.zh}：{group.basis.zh}），"
           f"{why_zh}；本项不重复享受，列为让位项")
     en = (f"Set aside (the better, the higher, not twice): overlaps with {w.clause.en} "

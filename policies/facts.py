@@ -36,6 +36,7 @@ from typing import Any, BinaryIO, Mapping
 
 from policies import text as fmt
 from policies.text import Text
+from core.money import exact_money_text
 
 
 class FactType(StrEnum):
@@ -97,7 +98,7 @@ class FactSpec:
         if self.type is FactType.BOOL:
             return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
         if self.type is FactType.MONEY:
-            return fmt.money(value, lang)
+            return exact_money_text(value, lang)
         if self.type is FactType.DECIMAL:
             return fmt.percent(value) if self.maximum is not None and self.maximum <= 1 else str(value)
         if self.type is FactType.DATE:
@@ -282,15 +283,6 @@ _PARSERS = {
     FactType.LIST: _parse_list,
     FactType.REGION: _parse_region,
 }
-
-
-def region_covers(area: str, code: str) -> bool:
-    """Whether region `code` lies in `area` (GB/T 2260: xx0000 a province, xxxx00 a city)."""
-    if area.endswith("0000"):
-        return code[:2] == area[:2]
-    if area.endswith("00"):
-        return code[:4] == area[:4]
-    return code == area
 
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)

@@ -13,7 +13,8 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Mapping
 
 from policies import text as fmt
-from policies.facts import FactSpec, FactType, region_covers
+from policies.facts import FactSpec, FactType
+from core.regions import region_covers
 from policies.rules import (
     EXPR_TYPES,
     AllOf,
@@ -32,6 +33,7 @@ from policies.rules import (
     Yuan,
 )
 from policies.text import Text
+from core.money import exact_money_text
 
 
 # -- conditions ---------------------------------------------------------------------------------
@@ -148,7 +150,7 @@ class Interpreter:
     # expressions ------------------------------------------------------------------------------
     def expr(self, node: Expr) -> "Value":
         if isinstance(node, Yuan):
-            return Value(node.value, [], fmt.money(node.value, "zh"), fmt.money(node.value, "en"))
+            return Value(node.value, [], exact_money_text(node.value, "zh"), exact_money_text(node.value, "en"))
         if isinstance(node, Rate):
             return Value(node.value, [], fmt.percent(node.value), fmt.percent(node.value))
         if isinstance(node, FactRef):
@@ -186,10 +188,10 @@ class Interpreter:
             least = min(p.value for _, p in parts)
             bound = tuple(t.id for t, p in parts if p.value == least)
             zh = "取以下各项的最小值：" + "；".join(
-                f"{t.label.zh}：{p.zh}" + ("" if p.zh == fmt.money(p.value, 'zh') else f" = {fmt.money(p.value, 'zh')}")
+                f"{t.label.zh}：{p.zh}" + ("" if p.zh == exact_money_text(p.value, 'zh') else f" = {exact_money_text(p.value, 'zh')}")
                 for t, p in parts)
             en = "the least of: " + "; ".join(
-                f"{t.label.en}: {p.en}" + ("" if p.en == fmt.money(p.value, 'en') else f" = {fmt.money(p.value, 'en')}")
+                f"{t.label.en}: {p.en}" + ("" if p.en == exact_money_text(p.value, 'en') else f" = {exact_money_text(p.value, 'en')}")
                 for t, p in parts)
             binding = [t for t, _ in parts if t.id in bound]
             zh += f"。受“{'”“'.join(t.label.zh for t in binding)}”约束"

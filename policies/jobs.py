@@ -7,27 +7,21 @@ repeated or overlapping run a no-op. Safe to run every sweep; commits nothing (t
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
 from chainmatch.extensions import db
-from market.models import Enterprise, region_prefix
+from market.models import Enterprise
+from core.regions import region_prefix
 from notifications.services import Message, enqueue, path_for
 from policies.enterprise_facts import facts_of, stored_facts
 from policies.evaluate import Status, evaluate_policy
 from policies.models import Policy as PolicyRow
 from policies.store import current_library
+from core.clock import shanghai_date
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 REMIND_DAYS_BEFORE = 7
 KIND = "policy_deadline"
-
-
-def shanghai_date(now: dt.datetime) -> dt.date:
-    """The Asia/Shanghai calendar date of a naive-UTC (or aware) moment."""
-    aware = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now
-    return aware.astimezone(SHANGHAI).date()
 
 
 def _enterprises_in(regions: list[str]) -> list[Enterprise]:

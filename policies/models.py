@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKe
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chainmatch.extensions import db
-from market.models import utcnow
+from core.clock import utcnow
 
 KEY_MAX = 60
 TITLE_MAX = 300

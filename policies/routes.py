@@ -9,9 +9,10 @@ from sqlalchemy import select
 from chainmatch import submissions
 from chainmatch.access import role_required
 from chainmatch.extensions import db
-from market.forms import attach_field_error
+from core.forms import attach_field_error
 from market.models import Chain
-from market.services import FieldError, region_names
+from market.services import region_names
+from core.errors import FieldError
 from policies import editing, services
 from policies.display import condition_outline
 from policies.forms import RULE_EXAMPLE, NewPolicyForm, PolicyForm, facts_form

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from chainmatch.extensions import db
 from market.enums import FinancingType
-from market.models import Enterprise, Product, region_covers
+from market.models import Enterprise, Product
+from core.regions import region_covers
 from policies import commands
 from policies.enterprise_facts import DERIVED_FACTS, facts_of, stored_facts, write_facts
 from policies.evaluate import Evaluation, PolicyResult, SetAside, Status, evaluate, subsidised_loan

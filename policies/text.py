@@ -40,26 +40,6 @@ def _plain(value: Decimal) -> str:
     return text
 
 
-def money(value: Decimal | int, lang: str = "zh") -> str:
-    """12000000 → '12,000,000元（1200万元）', 2e8 → '200,000,000元（2亿元）' / 'CNY 12,000,000'. Exact."""
-    value = Decimal(value)
-    if value == value.to_integral_value():
-        value = value.quantize(Decimal(1))
-    grouped = format(value, ",")
-    if lang == "en":
-        return f"CNY {grouped}"
-    if abs(value) >= 100_000_000:
-        return f"{grouped}元（{_plain(value / 100_000_000)}亿元）"
-    if abs(value) >= 10000:
-        return f"{grouped}元（{_plain(value / 10000)}万元）"
-    return f"{grouped}元"
-
-
-def wan(value: Decimal | int) -> str:
-    """5000000 → '500万' (exact; used to tie a cap to the clause text that states it)."""
-    return _plain(Decimal(value) / 10000) + "万"
-
-
 def percent(value: Decimal) -> str:
     """Decimal('0.015') → '1.5%'."""
     return _plain(Decimal(value) * 100) + "%"

@@ -48,6 +48,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import requests
+from core.clock import shanghai_date
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Lantern-orbit-93-quiet"  # long and unguessable enough for zxcvbn
@@ -301,7 +302,7 @@ def prepare_in_app(kind: str) -> dict:
 
 
 def _build_fixture(session) -> dict:
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from flask_babel import force_locale
     from sqlalchemy import select
@@ -311,8 +312,8 @@ def _build_fixture(session) -> dict:
     from events.enums import EventStatus
     from events.services import planning, publication, registration, scheduling
     from events.services.consent import registration_consent_text
-    from events.workdays import SHANGHAI
-    from market.models import Institution, Product, utcnow
+    from market.models import Institution, Product
+    from core.clock import utcnow
 
     password_hash = hash_password(PASSWORD)
     office = session.scalar(select(OrganiserOffice).where(OrganiserOffice.name == OFFICE))
@@ -326,7 +327,7 @@ def _build_fixture(session) -> dict:
 
     organiser = user("organiser@load.test", "organiser", organiser_office_id=office.id)
     now = utcnow()
-    today = now.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+    today = shanghai_date(now)
     smes = [e for e in _demo_smes(session) if any(n.type == "loan" and n.status != "withdrawn" for n in e.needs)]
     institutions = []
     for name, _tables in CREDIT_INSTITUTIONS:

@@ -31,8 +31,8 @@ from chainmatch.accounts.models import OrganiserOffice, Role, User
 from market.credit_code import CreditCodeError, normalise_credit_code
 from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, InstitutionStatus,
                           NeedStatus, ProductStatus, RegionLevel, Stage, Tier)
-from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institution, Product, Region,
-                           utcnow)
+from market.models import Chain, ChainNode, Enterprise, FinancingNeed, Institution, Product, Region
+from core.clock import utcnow
 from policies.store import load_policy_library  # the policy library (政策库), seeded by policy key
 
 SEEDS_DIR = Path(__file__).resolve().parent

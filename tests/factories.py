@@ -17,7 +17,7 @@ from chainmatch.extensions import db
 from market import services as market
 from market.credit_code import make_credit_code
 from market.enums import InstitutionStatus
-from market.models import utcnow
+from core.clock import utcnow
 from notifications.models import Notification
 from tests.conftest import DEMO_PASSWORD
 

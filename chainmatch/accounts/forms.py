@@ -7,7 +7,8 @@ from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from chainmatch.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, is_guessable
-from chainmatch.audit import AuditFilter, AuditKind, utc_start_of
+from chainmatch.audit import AuditFilter, AuditKind
+from core.clock import utc_of_shanghai
 from market.fields import BoundedIntegerField
 from market.forms import REQUIRED, EnterpriseForm, InstitutionForm
 
@@ -116,5 +117,5 @@ class AuditFilterForm(FlaskForm):
 
     def filters(self) -> AuditFilter:
         return AuditFilter(kind=self.kind.data or None, email=(self.email.data or "").strip() or None,
-                           since=utc_start_of(self.since.data) if self.since.data else None,
-                           until=utc_start_of(self.until.data + timedelta(days=1)) if self.until.data else None)
+                           since=utc_of_shanghai(self.since.data) if self.since.data else None,
+                           until=utc_of_shanghai(self.until.data + timedelta(days=1)) if self.until.data else None)

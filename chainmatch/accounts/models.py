@@ -8,8 +8,10 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chainmatch.extensions import db
-from market.enums import LabelledEnum, sql_in
-from market.models import Enterprise, Institution, Region, region_covers, utcnow
+from core.enums import LabelledEnum, sql_in
+from market.models import Enterprise, Institution, Region
+from core.regions import region_covers
+from core.clock import utcnow
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 _dummy_hash: list[str] = []

@@ -12,8 +12,8 @@ from chainmatch.accounts.forms import (AuditFilterForm, ChangePasswordForm, Forg
 from chainmatch.database import commit_keeping
 from chainmatch.extensions import db, limiter
 from chainmatch.home import safe_next
-from market.forms import attach_field_error
-from market.services import FieldError
+from core.forms import attach_field_error
+from core.errors import FieldError
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 

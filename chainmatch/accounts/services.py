@@ -20,7 +20,8 @@ from chainmatch.audit import AuditKind
 from chainmatch.database import release_read_transaction
 from chainmatch.extensions import db
 from market import services as market
-from market.models import utcnow
+from core.clock import utcnow
+from core.errors import FieldError
 
 INVALID_LINK = _l("链接无效或已过期，请重新申请。")
 
@@ -63,13 +64,13 @@ def _sign_up(email: str, display_name: str, password: str, role: Role, locale: s
     address is free or taken (so both cost the same time)."""
     email = email.strip().lower()
     if is_demo_address(email):
-        raise market.FieldError("email", _l("该邮箱不能用于注册。"))
+        raise FieldError("email", _l("该邮箱不能用于注册。"))
     password_hash = _hash_unlocked(password)
     owner_of_address = find_user(email)
     savepoint = db.session.begin_nested()
     try:
         owner = create_owner()
-    except market.FieldError:
+    except FieldError:
         savepoint.rollback()
         raise
     if owner_of_address is not None:
@@ -124,7 +125,7 @@ def verify_email(token: str) -> tuple[User, bool]:
     found = passwords.verification_token_user(token)
     user = db.session.get(User, found[0]) if found else None
     if user is None or user.email != found[1] or not user.is_enabled:
-        raise market.FieldError("token", INVALID_LINK)
+        raise FieldError("token", INVALID_LINK)
     verified_now = db.session.execute(update(User).where(User.id == user.id, User.email_verified_at.is_(None))
                                       .values(email_verified_at=utcnow())).rowcount == 1
     db.session.refresh(user)
@@ -230,14 +231,14 @@ def change_password(actor: User, current_password: str, new_password: str) -> No
     """The signed-in user's new password; every other session of the user ends (the caller signs this one in again)."""
     stored_hash = actor.password_hash
     if not _verify_unlocked(stored_hash, current_password):
-        raise market.FieldError("current_password", _l("当前密码不正确。"))
+        raise FieldError("current_password", _l("当前密码不正确。"))
     if check_password_hash(stored_hash, new_password):
-        raise market.FieldError("password", _l("新密码不能与当前密码相同。"))
+        raise FieldError("password", _l("新密码不能与当前密码相同。"))
     new_hash = hash_password(new_password)
     changed = db.session.execute(update(User).where(User.id == actor.id, User.password_hash == stored_hash)
                                  .values(password_hash=new_hash, session_version=User.session_version + 1)).rowcount
     if changed != 1:  # changed or reset in another request since it was checked
-        raise market.FieldError("current_password", _l("当前密码不正确。"))
+        raise FieldError("current_password", _l("当前密码不正确。"))
     db.session.refresh(actor)
     event = audit.record(AuditKind.PASSWORD_CHANGED, actor, subject=actor)
     mails.send_password_changed(actor, event)
@@ -271,7 +272,7 @@ def reset_password(token: str, new_password: str) -> User:
     """
     user = user_of_reset_token(token)
     if user is None:
-        raise market.FieldError("token", INVALID_LINK)
+        raise FieldError("token", INVALID_LINK)
     old_hash, user_id = user.password_hash, user.id
     new_hash = _hash_unlocked(new_password)
     changed = db.session.execute(
@@ -279,7 +280,7 @@ def reset_password(token: str, new_password: str) -> User:
         .values(password_hash=new_hash, session_version=User.session_version + 1,
                 email_verified_at=func.coalesce(User.email_verified_at, utcnow()))).rowcount
     if changed != 1:
-        raise market.FieldError("token", INVALID_LINK)
+        raise FieldError("token", INVALID_LINK)
     db.session.refresh(user)
     audit.record(AuditKind.PASSWORD_RESET, None, subject=user)
     return user

@@ -4,7 +4,7 @@ Times are typed in Asia/Shanghai (datetime-local inputs) and handed to services 
 order rules are the services' own (`event_problems`, `session_problems`), shown beside every field
 they concern at once.
 """
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -19,6 +19,8 @@ from events.services import planning, scope
 from market import services as market
 from market.enums import FinancingType
 from market.fields import BoundedIntegerField, MultiCheckboxField, column_int
+from core.clock import to_shanghai
+from core.clock import shanghai_wall_to_utc
 
 REQUIRED = _l("此项必填。")
 DATETIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -44,13 +46,13 @@ def local_to_utc(moment: datetime | None) -> datetime | None:
     """A wall-clock time in Asia/Shanghai (as typed) as naive UTC."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=planning.SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+    return shanghai_wall_to_utc(moment)
 
 
 def utc_to_local(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC).astimezone(planning.SHANGHAI).replace(tzinfo=None)
+    return to_shanghai(moment).replace(tzinfo=None)
 
 
 def _attach(form, problems) -> bool:

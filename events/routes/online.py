@@ -15,7 +15,7 @@ from events.enums import EventStatus, LeadSource, SessionKind
 from events.forms.online import HallFilterForm, LeadFilterForm
 from events.services import online, online_hall, online_leads, registration
 from market.enums import FinancingType, InstitutionStatus
-from market.models import utcnow
+from core.clock import utcnow
 from market.services import region_names
 
 bp = Blueprint("online", __name__)

@@ -17,8 +17,8 @@ from events.models import Meeting, Registration, UnmatchedEnterprise
 from events.services import (planning, publication, registration, requests, schedule_edits, scheduling, scope,
                              venue_tables)
 from market.enums import FinancingType
-from market.forms import attach_field_error
-from market.services import FieldError
+from core.forms import attach_field_error
+from core.errors import FieldError
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 ORGANISERS = ("organiser", "admin")

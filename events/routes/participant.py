@@ -16,9 +16,10 @@ from events.models import Event, EventSession, MeetingRequest, Registration
 from events.services import agenda, consent, outcomes, registration, requests, venue_tables
 from events.workdays import calendar_note
 from market.enums import FinancingType, NeedStatus, ProductStatus
-from market.forms import attach_field_error
-from market.models import Enterprise, FinancingNeed, Institution, utcnow
-from market.services import FieldError
+from core.forms import attach_field_error
+from market.models import Enterprise, FinancingNeed, Institution
+from core.clock import utcnow
+from core.errors import FieldError
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 PARTIES = ("sme", "institution")

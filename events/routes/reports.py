@@ -16,7 +16,8 @@ from events.services.event_summary import event_summaries
 from events.services.scope import visible_events_query
 from market import services as market
 from market.fields import BoundedIntegerField, column_int, optional_column_int
-from market.models import Chain, utcnow
+from market.models import Chain
+from core.clock import utcnow
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

@@ -22,11 +22,14 @@ from events.services.consent import enterprise_names, share_registration_details
 from events.services.outcomes import refresh_need_status
 from events.services.registration import notify_party, registration_of
 from events.services.scope import ensure_manages_event
-from events.workdays import SHANGHAI, local_date
+from core.clock import shanghai_date
 from market.enums import NeedStatus
-from market.models import FinancingNeed, Institution, Product, utcnow
-from market.services import FieldError
+from market.models import FinancingNeed, Institution, Product
+from core.clock import utcnow
+from core.errors import FieldError
 from notifications.services import Message, path_for
+from core.clock import format_shanghai
+from core.clock import to_shanghai
 
 SLOT_TAKEN = _l("该时段刚刚被预约，请选择其他时段")
 ACTIVE_PLANNED = (MeetingStatus.PROPOSED.value, MeetingStatus.SCHEDULED.value)
@@ -108,8 +111,8 @@ def agenda_ics(actor, meetings: list[Meeting]) -> bytes:
         entry = CalendarEvent()
         entry.add("uid", f"meeting-{meeting.id}@chainmatch")
         entry.add("dtstamp", stamp)
-        entry.add("dtstart", meeting.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI))
-        entry.add("dtend", meeting.ends_at.replace(tzinfo=UTC).astimezone(SHANGHAI))
+        entry.add("dtstart", to_shanghai(meeting.starts_at))
+        entry.add("dtend", to_shanghai(meeting.ends_at))
         entry.add("summary", str(_("融资对接：%(name)s", name=names[meeting.id])))
         entry.add("location", meeting_location(meeting))
         lines = [session.title, str(_("对方：%(name)s", name=names[meeting.id]))]
@@ -238,7 +241,7 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
                 _after_new_meeting(existing)
             return existing  # the same booking submitted twice
         raise FieldError("slot", _("您已与该机构安排了会谈（%(at)s）。",
-                                   at=existing.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%H:%M")))
+                                   at=format_shanghai(existing.starts_at, "%H:%M")))
     if (slot, table) in _taken(session.id, Meeting.institution_id, institution.id):
         raise FieldError("slot", SLOT_TAKEN)
     availability.refuse_clash(session, slot, actor.enterprise_id, institution.id, table, for_sme=True)
@@ -291,7 +294,7 @@ def offer_freed_slot(meeting: Meeting) -> int:
         .order_by(Registration.created_at, Registration.id)).all()
     link = path_for("events.book", session_id=session.id, institution=meeting.institution_id, slot=meeting.slot,
                     table=meeting.table_number)
-    start = meeting.starts_at.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    start = format_shanghai(meeting.starts_at, "%m-%d %H:%M")
     known = availability.Availability.load(meeting.starts_at, meeting.ends_at,
                                            [r.enterprise_id for r in candidates])
     where_zh, where_en = venue_tables.meeting_table_labels(meeting)
@@ -383,7 +386,7 @@ def check_in(actor, meeting: Meeting, now: datetime | None = None) -> Meeting:
         ensure_manages_event(actor, meeting.session.event)
     now = now or utcnow()
     availability.lock_parties([meeting.session_id])  # the one lock order of meeting writes
-    if local_date(now) < local_date(meeting.session.starts_at):
+    if shanghai_date(now) < shanghai_date(meeting.session.starts_at):
         raise FieldError("meeting", _l("会谈当天才能签到。"))
     result = db.session.execute(
         update(Meeting).where(Meeting.id == meeting.id,
@@ -411,5 +414,5 @@ def bookable_institutions(session: EventSession, actor) -> list[tuple[Registrati
 
 
 def slot_label(session: EventSession, slot: int) -> str:
-    start = session.slot_starts_at(slot).replace(tzinfo=UTC).astimezone(SHANGHAI)
+    start = to_shanghai(session.slot_starts_at(slot))
     return f"{start:%H:%M}–{(start + timedelta(minutes=session.slot_minutes)):%H:%M}"

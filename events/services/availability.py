@@ -54,7 +54,7 @@ On SQLite the row locks are plain SELECTs and ``BEGIN IMMEDIATE`` (chainmatch/da
 """
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import logging
 
@@ -68,9 +68,9 @@ from chainmatch.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES
 from events.models import EventSession, Meeting, Registration, RegistrationStaff
 from events.services import venue_tables
-from events.workdays import SHANGHAI
 from market.models import Enterprise, Institution
-from market.services import FieldError
+from core.errors import FieldError
+from core.clock import format_shanghai
 
 LIVE = tuple(status.value for status in ACTIVE_MEETING_STATUSES)
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class Busy:
     def when(self) -> str:
         """"01-12 10:00–10:30" in Asia/Shanghai."""
         def local(moment: datetime, pattern: str) -> str:
-            return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(pattern)
+            return format_shanghai(moment, pattern)
         return f"{local(self.starts_at, '%m-%d %H:%M')}–{local(self.ends_at, '%H:%M')}"
 
 

@@ -28,8 +28,9 @@ from chainmatch.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Consent, EventSession, Meeting, MeetingRequest, Registration
 from market.enums import FinancingType, InstitutionStatus, NeedStatus
-from market.models import Enterprise, FinancingNeed, Institution, Region, utcnow
-from market.services import FieldError
+from market.models import Enterprise, FinancingNeed, Institution, Region
+from core.clock import utcnow
+from core.errors import FieldError
 
 WAN = 10_000
 AMOUNT_BANDS = (  # (upper bound in yuan, exclusive; label)

@@ -29,7 +29,8 @@ from events.services.outcomes import OUTCOME_TERMS
 from events.services.reports import (MATCHED_STATUSES, UNSPECIFIED, ReportFilter, effective_outcome,
                                      enterprise_conditions, event_conditions, financing_type_label)
 from market.enums import FinancingType
-from market.models import Enterprise, FinancingNeed, Institution, Product, utcnow
+from market.models import Enterprise, FinancingNeed, Institution, Product
+from core.clock import utcnow
 
 
 @dataclass

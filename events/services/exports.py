@@ -5,7 +5,6 @@ The same reach and filters as the dashboard (events.services.reports); the total
 dashboard's figures for the same filters (需求金额 counts each need once, like the funnel).
 """
 from dataclasses import dataclass
-from datetime import UTC
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -19,13 +18,14 @@ from chainmatch.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration
 from events.services import venue_tables
-from events.services.reports import (MATCHED_STATUSES, SHANGHAI, ReportFilter, effective_outcome,
+from events.services.reports import (MATCHED_STATUSES, ReportFilter, effective_outcome,
                                      enterprise_conditions, event_conditions, financing_type_label)
 from events.services.event_summary import event_summaries
 from events.services.outcomes import OUTCOME_TERMS
 from events.services.workbooks import TextOnlyWorkbook, workbook_bytes
 from market.enums import FinancingType
 from market.models import Chain, Enterprise, Institution, Region
+from core.clock import format_shanghai
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
@@ -49,12 +49,6 @@ class Download:
 
 def _wan(yuan: int | None) -> Decimal | None:
     return None if yuan is None else Decimal(yuan) / 10_000
-
-
-def _local(moment, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(pattern)
 
 
 def _write_sheet(sheet, title: str, columns: list[tuple[str, int]], rows: list[list], totals: list | None,
@@ -180,7 +174,7 @@ def registrations_workbook(actor, filters: ReportFilter) -> Download:
         rows.append([number, enterprise.name, enterprise.credit_code, regions[enterprise.region_code],
                      enterprise.chain.name_zh, "、".join(financing_type_label(t) for t in types),
                      _wan(amount) if registration.needs else None, _session_label(registration.session, several_events),
-                     RegistrationStatus(registration.status).label, _local(registration.created_at)])
+                     RegistrationStatus(registration.status).label, format_shanghai(registration.created_at)])
     approved = sum(1 for r in smes if r.status == RegistrationStatus.APPROVED)
     totals = [_("合计"), _("%(n)s 条报名，其中已通过 %(a)s 条", n=len(smes), a=approved), "", "", "", "",
               _wan(sum(approved_needs.values())), _("金额为已通过报名的需求合计（每项需求计一次）"), "", ""]
@@ -192,7 +186,7 @@ def registrations_workbook(actor, filters: ReportFilter) -> Download:
     sheet = workbook.create_sheet(_("机构报名"))
     rows = [[number, r.institution.name, r.institution.kind_label, _session_label(r.session, several_events),
              r.tables, "、".join(person.name for person in r.staff), RegistrationStatus(r.status).label,
-             _local(r.created_at)] for number, r in enumerate(institutions, start=1)]
+             format_shanghai(r.created_at)] for number, r in enumerate(institutions, start=1)]
     _write_sheet(sheet, _("金融机构报名汇总表 — %(title)s", title=title),
                  [(_("序号"), 6), (_("机构名称"), 32), (_("机构类别"), 12), (_("报名场次"), 26), (_("桌数"), 8),
                   (_("参会人员"), 24), (_("状态"), 10), (_("报名时间"), 17)], rows,
@@ -221,7 +215,7 @@ def schedule_workbook(actor, filters: ReportFilter) -> Download:
     several_events = len({m.session.event_id for m in meetings}) > 1
     rows = []
     for meeting in meetings:
-        times = f"{_local(meeting.starts_at, '%m-%d %H:%M')}–{_local(meeting.ends_at, '%H:%M')}"
+        times = f"{format_shanghai(meeting.starts_at, '%m-%d %H:%M')}–{format_shanghai(meeting.ends_at, '%H:%M')}"
         table = venue_tables.meeting_table_label(meeting) or _("线上会议室 %(n)s", n=meeting.table_number)
         rows.append([_session_label(meeting.session, several_events), times, table,
                      meeting.enterprise.name, meeting.institution.name,
@@ -373,7 +367,7 @@ def _type_sheet(sheet, summaries, title: str) -> None:
 
 
 def _dispute_sheet(sheet, summaries, title: str) -> None:
-    rows = [[s.event.title, d.session_title, _local(d.starts_at), d.enterprise_name, d.institution_name,
+    rows = [[s.event.title, d.session_title, format_shanghai(d.starts_at), d.enterprise_name, d.institution_name,
              financing_type_label(d.financing_type), _wan(d.intent_yuan), _wan(d.agreed_yuan), _wan(d.funded_yuan),
              d.reason] for s in summaries for d in s.disputes]
     _write_sheet(sheet, _("企业对机构填报数据的异议 — %(title)s", title=title),

@@ -12,7 +12,7 @@ opens its registration only after the organiser has added sessions and marked it
 """
 import calendar
 import logging
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -20,10 +20,12 @@ from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingStatus
 from events.models import Event, EventSession, Meeting, UnmatchedEnterprise, YearPlanEntry
 from events.services import planning
-from events.services.planning import SCHEDULER, SHANGHAI, advance_event, format_shanghai, shanghai_date
+from events.services.planning import SCHEDULER, advance_event, shanghai_date
+from core.clock import format_shanghai
 from events.services.reminders import LAST_OUTCOME_ASK, all_outcomes_recorded, office_users
-from market.services import FieldError
+from core.errors import FieldError
 from notifications.services import Message, enqueue, path_for
+from core.clock import utc_of_shanghai
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,6 @@ DRAFT_PUBLICATION = (0, 8, time(9, 0))   # 8th, 09:00 (published automatically o
 DRAFT_LEAST_NOTICE = timedelta(days=3)   # registration never opens sooner than 3 days after the draft appears
 
 
-def _utc(day: date, at: time) -> datetime:
-    """Asia/Shanghai wall-clock `at` on `day`, as naive UTC."""
-    return datetime.combine(day, at, tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
-
-
 def _session_bounds(event_id: int) -> tuple[datetime | None, datetime | None]:
     return db.session.execute(select(func.min(EventSession.starts_at), func.max(EventSession.ends_at))
                               .where(EventSession.event_id == event_id)).one()
@@ -47,12 +44,12 @@ def _session_bounds(event_id: int) -> tuple[datetime | None, datetime | None]:
 
 def _first_start(event: Event) -> datetime:
     first, _last = _session_bounds(event.id)
-    return first or _utc(event.starts_on, time(0, 0))
+    return first or utc_of_shanghai(event.starts_on, time(0, 0))
 
 
 def _last_end(event: Event) -> datetime:
     _first, last = _session_bounds(event.id)
-    return last or _utc(event.ends_on + timedelta(days=1), time(0, 0))
+    return last or utc_of_shanghai(event.ends_on + timedelta(days=1), time(0, 0))
 
 
 def _advance_where(status: EventStatus, to_status: EventStatus, is_due) -> list[int]:
@@ -156,7 +153,7 @@ def _month_shift(year: int, month: int, delta: int) -> tuple[int, int]:
 def _at(year: int, month: int, spec: tuple[int, int, time]) -> datetime:
     shift, day, at = spec
     y, m = _month_shift(year, month, shift)
-    return _utc(date(y, m, day), at)
+    return utc_of_shanghai(date(y, m, day), at)
 
 
 def draft_facts(entry: YearPlanEntry, now: datetime) -> planning.EventFacts:
@@ -168,7 +165,7 @@ def draft_facts(entry: YearPlanEntry, now: datetime) -> planning.EventFacts:
     set for the 8th at 09:00 but not approved.
     """
     today = shanghai_date(now)
-    opens = max(_at(entry.year, entry.month, DRAFT_OPENS), _utc(today + DRAFT_LEAST_NOTICE, time(9, 0)))
+    opens = max(_at(entry.year, entry.month, DRAFT_OPENS), utc_of_shanghai(today + DRAFT_LEAST_NOTICE, time(9, 0)))
     closes = _at(entry.year, entry.month, DRAFT_CLOSES)
     last_day = calendar.monthrange(entry.year, entry.month)[1]
     return planning.EventFacts(

@@ -15,7 +15,7 @@ The month's hall is in `events.services.online_hall`, the lead report (views, re
 zone and stream) in `events.services.online_leads`.
 """
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import abort, current_app
@@ -25,10 +25,12 @@ from chainmatch.extensions import db
 from events.enums import EventStatus, SessionKind
 from events.models import Event, EventSession, OnlineVisit, Registration
 from events.services.registration import LIVE_STATUSES
-from events.workdays import SHANGHAI
+from core.clock import SHANGHAI
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
-from market.models import FinancingNeed, Institution, Product, utcnow
+from market.models import FinancingNeed, Institution, Product
+from core.clock import utcnow
 from market.web_links import is_web_url
+from core.clock import shanghai_today
 
 BROADCAST_KINDS = (SessionKind.LIVESTREAM.value, SessionKind.KNOWLEDGE_TALK.value)
 # The statuses in which `requests.request_meeting` takes requests tied to an event.
@@ -45,10 +47,6 @@ class VisitKind:
 
 
 # ---- times and events -----------------------------------------------------------------------------
-
-def shanghai_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).replace(tzinfo=UTC).astimezone(SHANGHAI).date()
-
 
 def public_event(event_id: int) -> Event:
     """A non-draft event, else 404."""

@@ -11,9 +11,12 @@ from sqlalchemy import or_, select
 
 from chainmatch.extensions import db
 from events.models import Event, EventSession
-from events.services.online import BROADCAST_KINDS, participating_institution_ids, shanghai_today, viewer_counts
+from events.services.online import BROADCAST_KINDS, participating_institution_ids, viewer_counts
+from core.clock import shanghai_today
 from market.enums import ProductStatus
-from market.models import Institution, Product, region_covers, utcnow
+from market.models import Institution, Product
+from core.regions import region_covers
+from core.clock import utcnow
 from market.services import CatalogueFilter, catalogue
 
 

@@ -35,8 +35,10 @@ from events.enums import MeetingStatus, Side, Verdict
 from events.models import Meeting, Outcome
 from events.services import availability
 from market.enums import FinancingType, NeedStatus
-from market.models import MAX_AMOUNT_YUAN, FinancingNeed, utcnow
-from market.services import FieldError
+from market.models import MAX_AMOUNT_YUAN, FinancingNeed
+from core.clock import utcnow
+from core.errors import FieldError
+from core.money import wan_figure
 
 ABSURD_MULTIPLE_OF_NEED = 10
 FIGURES = ("intent_amount_yuan", "agreed_amount_yuan", "funded_amount_yuan", "premium_yuan")
@@ -113,12 +115,6 @@ def outcome_of(meeting: Meeting, side: Side) -> Outcome | None:
     return db.session.scalar(select(Outcome).where(Outcome.meeting_id == meeting.id, Outcome.side == side.value))
 
 
-def wan_text(yuan: int) -> str:
-    """Yuan as a plain 万 figure for messages: 11500000 → "1,150"."""
-    wan = yuan / 10_000
-    return f"{wan:,.0f}" if wan == int(wan) else f"{wan:,.4f}".rstrip("0")
-
-
 def _label(text) -> str:
     """A field label without its unit, for messages: "放款金额（万元）" → "放款金额"."""
     return str(text).split("（")[0].split(" (")[0]
@@ -155,8 +151,8 @@ def check_figures(meeting: Meeting, report: OutcomeReport, terms: OutcomeTerms) 
         if value and value > agreed:
             raise FieldError(name, _("%(what)s（%(amount)s 万元）不能超过%(limit)s（%(limit_amount)s 万元）；"
                                      "请先填写或核对%(limit)s。",
-                                     what=_label(fields[name]), amount=wan_text(value),
-                                     limit=_label(terms.agreed), limit_amount=wan_text(agreed)))
+                                     what=_label(fields[name]), amount=wan_figure(value),
+                                     limit=_label(terms.agreed), limit_amount=wan_figure(agreed)))
     need = meeting.need
     if need is not None:
         for name in ("intent", "agreed", "funded"):
@@ -166,13 +162,13 @@ def check_figures(meeting: Meeting, report: OutcomeReport, terms: OutcomeTerms) 
             if value > need.amount_yuan * ABSURD_MULTIPLE_OF_NEED:
                 raise FieldError(name, _("%(what)s（%(amount)s 万元）超过本需求金额（%(need)s 万元）的 %(times)s 倍，"
                                          "不予保存；请核对单位（万元）。",
-                                         what=_label(fields[name]), amount=wan_text(value),
-                                         need=wan_text(need.amount_yuan), times=ABSURD_MULTIPLE_OF_NEED))
+                                         what=_label(fields[name]), amount=wan_figure(value),
+                                         need=wan_figure(need.amount_yuan), times=ABSURD_MULTIPLE_OF_NEED))
             if not report.confirm_above_need:
                 raise FieldError(name, _("%(what)s（%(amount)s 万元）超过本需求金额（%(need)s 万元）；"
                                          "如确属实，请勾选“金额超过需求金额，确认无误”后再保存。",
-                                         what=_label(fields[name]), amount=wan_text(value),
-                                         need=wan_text(need.amount_yuan)))
+                                         what=_label(fields[name]), amount=wan_figure(value),
+                                         need=wan_figure(need.amount_yuan)))
     return amounts
 
 

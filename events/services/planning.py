@@ -4,8 +4,7 @@ Times arrive and are stored as naive UTC; dates of the event are Asia/Shanghai c
 Every refusal is a `FieldError` naming the form field it belongs beside.
 """
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,11 +18,15 @@ from events.services import availability, scope, venue_tables
 from events.services.availability import set_place
 from events.services.registration import promote_waitlist
 from market.enums import FinancingType
-from market.models import Institution, Region, utcnow
-from market.services import FieldError, get_chain, get_region
+from market.models import Institution, Region
+from core.clock import utcnow
+from market.services import get_chain, get_region
+from core.errors import FieldError
 from market.web_links import is_web_url
+from core.clock import format_shanghai
+from core.clock import to_shanghai
+from core.clock import shanghai_date
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULER = None  # the actor of the scheduler's jobs
 
 # Sane dates (the database holds the outer bounds: YearPlanEntry.year, Event.dates_in_plan_years).
@@ -35,11 +38,6 @@ REGISTRATION_LEAD = timedelta(days=183)  # registration opens at most half a yea
 EVENT_FIELD_NAMES = {"starts_on": _l("开始日期"), "ends_on": _l("结束日期"),
                      "registration_opens_at": _l("报名开始"), "registration_closes_at": _l("报名截止"),
                      "matching_at": _l("智能匹配时间"), "publication_at": _l("日程发布时间")}
-
-
-def shanghai_date(moment: datetime) -> date:
-    """The Asia/Shanghai calendar date of a naive-UTC moment."""
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
 
 
 def shanghai_today() -> date:
@@ -187,7 +185,7 @@ def _window_problems(facts: EventFacts, plan_entry: YearPlanEntry | None, today:
         moment = getattr(facts, name)
         if moment is None:
             continue
-        local = moment.replace(tzinfo=UTC).astimezone(SHANGHAI).replace(tzinfo=None)
+        local = to_shanghai(moment).replace(tzinfo=None)
         if not first_time <= local <= last_time:
             problems.append(FieldError(name, _(
                 "%(field)s须在 %(start)s 至 %(end)s 之间（活动开始前半年内，且不晚于活动结束）。",
@@ -607,9 +605,3 @@ def next_status(event: Event) -> EventStatus | None:
 def previous_statuses(event: Event) -> list[EventStatus]:
     return list(EventStatus)[: EventStatus(event.status).rank]
 
-
-def format_shanghai(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A naive-UTC moment as Asia/Shanghai wall-clock text."""
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(pattern)

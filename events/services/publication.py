@@ -17,13 +17,15 @@ from events.enums import EventStatus, MeetingStatus, SessionMode
 from events.models import Event, EventSession, Meeting
 from events.services import availability, scope, venue_tables
 from events.services.consent import consented_enterprise_ids, share_details_for_session
-from events.services.planning import SCHEDULER, format_shanghai
+from events.services.planning import SCHEDULER
+from core.clock import format_shanghai
 from events.services.registration import party_users
 from events.services.scheduling import (MATCHABLE_EVENT_STATUSES, active_meetings, matchmaking_sessions,
                                         settle_event_status)
 from market.enums import NeedStatus
-from market.models import FinancingNeed, utcnow
-from market.services import FieldError
+from market.models import FinancingNeed
+from core.clock import utcnow
+from core.errors import FieldError
 from notifications.services import Message, enqueue, path_for
 
 log = logging.getLogger(__name__)

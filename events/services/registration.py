@@ -5,7 +5,7 @@ registration per party and session (unique constraints): a second submission ret
 full session puts SMEs on the waitlist, which moves up by itself whenever a place frees.
 """
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import abort
 from flask_babel import gettext as _
@@ -18,11 +18,12 @@ from events.enums import EventStatus, RegistrationStatus, SessionKind
 from events.models import EventSession, Registration, RegistrationStaff
 from events.services import availability, venue_tables
 from events.services.scope import ensure_manages_event
-from events.workdays import SHANGHAI
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
-from market.models import FinancingNeed, Institution, Product, utcnow
-from market.services import FieldError
+from market.models import FinancingNeed, Institution, Product
+from core.clock import utcnow
+from core.errors import FieldError
 from notifications.services import Message, enqueue, path_for
+from core.clock import format_shanghai
 
 LIVE_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED)
 MAX_TABLES_PER_INSTITUTION = 50
@@ -57,10 +58,6 @@ def notify_party(kind: str, object_type: str, object_id: int, message: Message, 
     """Queue `message` once for every user of the party; returns how many rows were added."""
     return sum(enqueue(user, kind, object_type, object_id, message)
                for user in party_users(enterprise_id, institution_id))
-
-
-def _local_text(moment: datetime) -> str:
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -124,9 +121,9 @@ def ensure_registration_open(session: EventSession, now: datetime | None = None)
         raise FieldError("registration", _("该活动当前不接受报名（状态：%(status)s）。",
                                            status=EventStatus(event.status).label))
     if now < event.registration_opens_at:
-        raise FieldError("registration", _("报名尚未开始，%(at)s 起可报名。", at=_local_text(event.registration_opens_at)))
+        raise FieldError("registration", _("报名尚未开始，%(at)s 起可报名。", at=format_shanghai(event.registration_opens_at)))
     if now >= event.registration_closes_at:
-        raise FieldError("registration", _("报名已于 %(at)s 截止。", at=_local_text(event.registration_closes_at)))
+        raise FieldError("registration", _("报名已于 %(at)s 截止。", at=format_shanghai(event.registration_closes_at)))
 
 
 def _lock_session(session: EventSession) -> None:

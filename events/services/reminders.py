@@ -23,7 +23,7 @@ from events.enums import EventStatus, MeetingStatus, RegistrationStatus, Session
 from events.models import Event, EventSession, Meeting, Outcome, Registration, UnmatchedEnterprise
 from events.services import venue_tables
 from events.services.consent import has_active_consent
-from events.services.planning import format_shanghai
+from core.clock import format_shanghai
 from events.services.publication import ANONYMOUS_EN, ANONYMOUS_ZH
 from notifications.models import Notification
 from notifications.services import Message, enqueue, path_for

@@ -28,9 +28,8 @@ Scope: an organiser sees the events hosted within its office's region, an admini
 Filters: event, chain, year, month (of the event) and the SME's region.
 """
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from statistics import mean, median
-from zoneinfo import ZoneInfo
 
 from flask import abort
 from flask_babel import gettext as _
@@ -45,9 +44,12 @@ from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome
 from events.services.scope import ensure_manages_event, host_region_condition
 from events.workdays import is_working_day
 from market.enums import FinancingType
-from market.models import Chain, Enterprise, FinancingNeed, Institution, Product, Region, region_prefix, utcnow
+from market.models import Chain, Enterprise, FinancingNeed, Institution, Product, Region
+from core.regions import region_prefix
+from core.clock import utcnow
+from core.clock import SHANGHAI
+from core.clock import to_shanghai
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNSPECIFIED = "unspecified"
 
 STAGES = ("registered", "matched", "met", "intent", "credit", "disbursed")
@@ -410,8 +412,8 @@ def working_days_between(start: datetime, end: datetime) -> float:
     """Elapsed time between two naive-UTC moments counting only working days (Asia/Shanghai), in days."""
     if end <= start:
         return 0.0
-    local_start = start.replace(tzinfo=UTC).astimezone(SHANGHAI)
-    local_end = end.replace(tzinfo=UTC).astimezone(SHANGHAI)
+    local_start = to_shanghai(start)
+    local_end = to_shanghai(end)
     seconds = 0.0
     day = local_start.date()
     while day <= local_end.date():

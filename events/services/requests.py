@@ -25,12 +25,13 @@ from events.models import Event, EventSession, Meeting, MeetingRequest, Registra
 from events.services import availability
 from events.services.agenda import place_meeting
 from events.services.consent import grant_consent
-from events.services.planning import format_shanghai
+from core.clock import format_shanghai
 from events.services.registration import notify_party, serves_type
 from events.workdays import add_working_days
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
-from market.models import Enterprise, FinancingNeed, Institution, Product, utcnow
-from market.services import FieldError
+from market.models import Enterprise, FinancingNeed, Institution, Product
+from core.clock import utcnow
+from core.errors import FieldError
 from notifications.services import Message, path_for
 
 DEFAULT_RESPONSE_WORKING_DAYS = 5

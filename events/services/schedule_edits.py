@@ -17,8 +17,8 @@ from events.services.publication import notify_meeting_cancelled, notify_meeting
 from events.services.requests import pending_request_for
 from events.services.scheduling import active_meetings, approved_registration_of, slot_label, unavailable_slots
 from market.enums import NeedStatus, ProductStatus
-from market.models import utcnow
-from market.services import FieldError
+from core.clock import utcnow
+from core.errors import FieldError
 
 
 def _check_place(session: EventSession, enterprise_id: int, institution_id: int, slot, table) -> None:

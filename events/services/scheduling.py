@@ -21,11 +21,12 @@ from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatu
                           RegistrationStatus, RequestDirection, RequestStatus, SessionKind)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
 from events.services import availability, scope, venue_tables
-from events.services.planning import SCHEDULER, advance_event, format_shanghai
+from events.services.planning import SCHEDULER, advance_event
+from core.clock import format_shanghai
 from events.services.requests import pending_requests_for_session, settled_request_ids
 from market.enums import NeedStatus, ProductStatus
-from market.models import utcnow
-from market.services import FieldError
+from core.clock import utcnow
+from core.errors import FieldError
 
 MATCHABLE_EVENT_STATUSES = (EventStatus.CLOSED, EventStatus.MATCHED, EventStatus.PUBLISHED, EventStatus.RUNNING)
 ENGINE_REQUEST_STATUS = {RequestStatus.ACCEPTED: "accepted", RequestStatus.REQUESTED: "requested",

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, select, true
 
 from chainmatch.extensions import db
 from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
-from market.models import region_prefix
+from core.regions import region_prefix
 
 ORGANISER_ROLES = ("organiser", "admin")
 

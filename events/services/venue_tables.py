@@ -19,7 +19,7 @@ from chainmatch.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.models import EventSession, Meeting, Registration, VenueTable
 from events.services import scope
-from market.services import FieldError
+from core.errors import FieldError
 
 TABLED_MODES = (SessionMode.OFFLINE.value, SessionMode.HYBRID.value)
 

@@ -9,11 +9,13 @@ from chainmatch import audit
 from chainmatch.accounts import services as accounts
 from chainmatch.accounts.models import User
 from chainmatch.audit import AuditEvent, AuditKind
-from market.models import Institution, utcnow
+from market.models import Institution
+from core.clock import utcnow
 from tests import factories
 from tests.conftest import sign_in
 from tests.events.test_permissions import build_world
 from tests.market.helpers import database
+from core.clock import utc_of_shanghai
 
 
 def text(response) -> str:
@@ -152,7 +154,7 @@ def test_filters_and_pages(app):
     with database(app) as session:
         admin = factories.admin()
         day = (utcnow() + timedelta(hours=8)).date() - timedelta(days=3)  # a Beijing day three days ago
-        start = audit.utc_start_of(day) + timedelta(hours=2)             # 02:00 that day in Beijing
+        start = utc_of_shanghai(day) + timedelta(hours=2)             # 02:00 that day in Beijing
         session.add_all([AuditEvent(kind=AuditKind.SIGN_IN_FAILED.value, occurred_at=start + timedelta(minutes=n),
                                     email=f"tried{n}@example.com", client_address="198.51.100.1", user_agent="",
                                     detail="unknown address") for n in range(60)])

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from chainmatch.accounts.models import User
 from chainmatch.audit import AuditEvent
-from market.models import utcnow
+from core.clock import utcnow
 from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import Notification

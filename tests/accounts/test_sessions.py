@@ -8,7 +8,7 @@ from sqlalchemy import select
 from chainmatch import create_app
 from chainmatch.audit import AuditEvent
 from chainmatch.extensions import db
-from market.models import utcnow
+from core.clock import utcnow
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, extract_csrf, sign_in
 from tests.market.helpers import database

@@ -9,7 +9,6 @@ The clock is moved with time-machine (registration in early March, matching on t
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -20,10 +19,8 @@ from chainmatch.extensions import db
 from events.models import EventSession, Meeting, Registration
 from tests import factories
 from tests.conftest import DEMO_PASSWORD
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from core.clock import SHANGHAI
 WAN = 10_000
-
-
 
 
 def shanghai(*args) -> datetime:

@@ -21,8 +21,9 @@ from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import EventSession, Meeting, MeetingRequest, Registration, VenueTable
 from events.services import agenda, availability, publication, registration, requests, schedule_edits, scheduling
-from market.models import Institution, utcnow
-from market.services import FieldError
+from market.models import Institution
+from core.clock import utcnow
+from core.errors import FieldError
 from tests import factories
 from tests.events.participant.helpers import make_event, make_meeting, make_session, registered_bank, registered_sme
 from tests.market.helpers import database

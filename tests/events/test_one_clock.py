@@ -14,7 +14,7 @@ from events.enums import EventStatus, MeetingSource, MeetingStatus, RequestStatu
 from events.models import Meeting, MeetingRequest, Registration, RegistrationStaff
 from events.services import agenda, availability, requests, schedule_edits, scheduling
 from market.models import Enterprise, Institution
-from market.services import FieldError
+from core.errors import FieldError
 from tests import factories
 from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
                                               registered_sme, utc)

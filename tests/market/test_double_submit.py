@@ -19,7 +19,8 @@ from chainmatch.extensions import db
 from chainmatch.submissions import SubmissionToken
 from events.enums import RequestStatus
 from events.models import MeetingRequest, Registration
-from market.models import FinancingNeed, Product, utcnow
+from market.models import FinancingNeed, Product
+from core.clock import utcnow
 from notifications.models import Notification
 from tests import factories
 from tests.conftest import sign_in

@@ -12,7 +12,7 @@ from chainmatch.extensions import db
 from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import DeliveryStatus, Notification
-from market.models import utcnow
+from core.clock import utcnow
 from notifications.services import Message, enqueue
 from tests import factories
 from tests.notifications.smtp_sink import free_port

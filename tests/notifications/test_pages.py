@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from chainmatch.accounts.models import User
-from market.models import utcnow
+from core.clock import utcnow
 from notifications.models import Notification
 from notifications.services import Message, enqueue
 from tests import factories

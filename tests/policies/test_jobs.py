@@ -5,12 +5,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from notifications.models import Notification
-from policies.jobs import remind_policy_deadlines, shanghai_date
+from policies.jobs import remind_policy_deadlines
 from policies.models import Policy as PolicyRow
 from tests import factories
 from tests.market.helpers import database
 from tests.policies.pages_support import (  # noqa: F401
                                           seeded, store_facts)
+from core.clock import shanghai_date
 
 # 2024-05-25 09:00 in Shanghai: the 2024 first-batch notice closes for enterprises on 2024-05-30.
 FIVE_DAYS_BEFORE = datetime(2024, 5, 25, 1, 0)

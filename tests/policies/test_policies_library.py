@@ -12,6 +12,7 @@ from policies import RuleError, load_library, parse_library, parse_policy, verif
 from policies import text as fmt
 from policies.loader import library_path
 from policies.rules import CHAIN_CODES, Compare, IfElse, Min, Mul, Rate, RateBy, Yuan, cited_texts
+from core.money import wan_exact
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,7 +130,7 @@ def test_every_figure_is_in_its_cited_passage(library):
     for p in library.policies:
         for value, kind, passage in _figures(p):
             if kind == "yuan":
-                forms = {fmt.wan(value)}
+                forms = {wan_exact(value)}
                 if value % 100_000_000 == 0:
                     forms.add(f"{value // 100_000_000}亿")
             else:

@@ -11,7 +11,7 @@ from chainmatch.extensions import db
 from events.enums import RegistrationStatus
 from events.models import Registration
 from market.models import Product
-from market.services import FieldError
+from core.errors import FieldError
 from policies import editing, evaluate, services
 from policies.enterprise_facts import facts_of
 from policies.loader import load_library

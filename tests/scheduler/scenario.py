@@ -6,7 +6,6 @@ Times are written as Asia/Shanghai wall clock (`local(...)`) and stored as naive
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -14,12 +13,12 @@ from chainmatch.accounts.models import User
 from chainmatch.extensions import db
 from events.models import Event, EventSession, EventStatusChange, Meeting, Registration
 from events.services import planning, registration
-from market.models import utcnow
+from core.clock import utcnow
 from notifications.models import Notification
 from tests import factories
 from tests.market.helpers import database
+from core.clock import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CONSENT = "同意向对接金融机构提供企业名称、联系人及融资需求信息。"
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from chainmatch.extensions import db
 from chainmatch.scheduler import Leadership
-from market.models import utcnow
+from core.clock import utcnow
 from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import Notification

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from chainmatch.scheduler import (DELIVERY_JOB_ID, SWEEP_JOB_ID, Leadership, deliver_outbox, run_due_work,
                                   start_scheduler)
 from events.services import planning
-from market.models import utcnow
+from core.clock import utcnow
 from notifications import delivery
 from notifications.models import Notification
 from tests.market.helpers import database

@@ -12,9 +12,11 @@ from chainmatch.accounts.models import User
 from events.enums import EventStatus
 from events.models import Event
 from events.services import planning
-from market.models import utcnow
+from core.clock import utcnow
 from tests import factories
 from tests.conftest import DEMO_PASSWORD
+from core.clock import SHANGHAI
+from core.clock import utc_of_shanghai
 
 USERS = {"sme": "sme@demo.local", "bank": "bank@demo.local", "organiser": "organiser@demo.local",
          "admin": "admin@demo.local"}
@@ -45,7 +47,7 @@ def _event_open_for_registration(session) -> None:
         registration_opens_at=now - timedelta(days=1), registration_closes_at=now + timedelta(days=20),
         matching_at=None, publication_at=None, publication_approved=False))
     session.flush()
-    nine = datetime.combine(day, time(9), tzinfo=planning.SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+    nine = utc_of_shanghai(day, time(9))
     planning.create_session(organiser, event, planning.SessionFacts(
         kind="credit_matching", mode="offline", title="信贷融资对接会（报名中）", starts_at=nine,
         ends_at=nine + timedelta(hours=2), slot_minutes=30, tables=10, financing_types=["loan"],

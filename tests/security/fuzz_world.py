@@ -10,7 +10,8 @@ from sqlalchemy import select
 from chainmatch.accounts.models import User
 from chainmatch.extensions import db
 from events.models import Event, EventSession, Outcome
-from market.models import FinancingNeed, Product, utcnow
+from market.models import FinancingNeed, Product
+from core.clock import utcnow
 from notifications.models import Notification
 from policies.models import EnterpriseFact
 from policies.store import load_policy_library

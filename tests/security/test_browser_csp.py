@@ -9,7 +9,8 @@ from chainmatch.accounts.models import User
 from events.enums import EventStatus, SessionKind
 from events.models import Event, EventSession, Meeting
 from events.services import scheduling
-from market.models import Product, utcnow
+from market.models import Product
+from core.clock import utcnow
 from policies.models import Policy
 from tests.browser_support import browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import DEMO_PASSWORD

@@ -6,7 +6,8 @@ import pytest
 
 from market.credit_code import is_valid_credit_code
 from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, SizeClass, Stage, Tier)
-from market.models import MAX_AMOUNT_YUAN, region_covers
+from market.models import MAX_AMOUNT_YUAN
+from core.regions import region_covers
 from market.sizing import classify_size
 from seeds import generate_demo_smes
 from seeds.loader import (read_chains, read_demo_smes, read_institutions, read_offices, read_regions,

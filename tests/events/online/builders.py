@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 
 from chainmatch.extensions import db
 from events.models import EventSession, MeetingRequest, OnlineVisit
-from market.models import utcnow
+from core.clock import utcnow
 
 PLAYER = "https://player.example-video.com/live/123"
 

@@ -9,7 +9,7 @@ from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus
 from events.models import Event, Outcome, Registration
 from events.services import online, online_leads
-from market.models import utcnow
+from core.clock import utcnow
 from tests import factories
 from tests.events.online.builders import lead_request, stream, visit
 from tests.events.participant.helpers import make_event, make_meeting, make_session, registered_bank

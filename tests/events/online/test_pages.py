@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from events.enums import EventStatus
 from events.models import OnlineVisit
-from market.models import utcnow
+from core.clock import utcnow
 from tests import factories
 from tests.conftest import sign_in
 from tests.events.online.builders import stream

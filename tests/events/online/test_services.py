@@ -8,10 +8,12 @@ from chainmatch.extensions import db
 from events.enums import EventStatus, RegistrationStatus
 from events.models import Event, OnlineVisit, Registration
 from events.services import online, online_hall
-from market.models import Institution, utcnow
+from market.models import Institution
+from core.clock import utcnow
 from tests import factories
 from tests.events.online.builders import stream, visit
 from tests.events.participant.helpers import make_event, make_session, registered_bank
+from core.clock import shanghai_today
 
 WAN = 10_000
 
@@ -160,7 +162,7 @@ def test_the_current_event_is_the_public_one_running_today(db_session):
     assert online.current_event() is None
     running = make_event(status=EventStatus.RUNNING, title="本月活动")
     draft = make_event(status=EventStatus.DRAFT, title="草稿活动")
-    today = online.shanghai_today()
+    today = shanghai_today()
     for event in (running, draft):
         row = db.session.get(Event, event.id)
         row.starts_on, row.ends_on = today - timedelta(days=3), today + timedelta(days=3)
@@ -233,7 +235,7 @@ def test_the_hall_shows_the_valid_policies_of_the_events_chain(db_session):
     policy("pharma_only", ["pharma"])
     policy("expired", ["ai"], valid_until=date(2024, 12, 31))
     policy("applications_closed", ["ai"], enterprise_deadline=date(2024, 5, 30))
-    policy("applications_open", [], enterprise_deadline=online.shanghai_today() + timedelta(days=30))
+    policy("applications_open", [], enterprise_deadline=shanghai_today() + timedelta(days=30))
     db.session.commit()
     assert [p.key for p in online_hall.chain_policies(event)] == ["ai_only", "any_chain", "applications_open"]
 

@@ -11,9 +11,7 @@ from events.models import Event, EventSession, Registration
 from events.services import planning, venue_tables
 from market.models import FinancingNeed, Product
 from tests import factories
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
+from core.clock import SHANGHAI
 
 def utc(year, month, day, hour=0, minute=0) -> datetime:
     """Naive UTC of a Shanghai wall-clock time."""

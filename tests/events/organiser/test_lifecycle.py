@@ -10,7 +10,7 @@ from events.enums import EventStatus, MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration
 from events.services import planning
 from events.services import registration as reg
-from market.services import FieldError
+from core.errors import FieldError
 from notifications.models import Notification
 from tests import factories
 from tests.conftest import sign_in

@@ -9,7 +9,7 @@ from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus
 from events.models import Event, EventSession, Meeting, Registration, UnmatchedEnterprise
 from events.services import publication, schedule_edits, scheduling
-from market.services import FieldError
+from core.errors import FieldError
 from tests import factories
 from tests.events.organiser.builders import actor, approve_sme, make_session, matching_scenario
 
@@ -165,7 +165,7 @@ def test_engine_ids_and_requests(db_session):
     session = _session(scenario)
     sme, (bank_a, bank_b) = scenario["smes"][0], scenario["banks"]
     from events.models import MeetingRequest
-    from market.models import utcnow
+    from core.clock import utcnow
     for bank, status in ((bank_a, "declined"), (bank_b, "accepted")):
         db.session.add(MeetingRequest(event_id=session.event_id, enterprise_id=sme.enterprise_id,
                                       institution_id=bank.institution_id, direction="from_enterprise",

@@ -9,7 +9,7 @@ from events.models import Event, EventSession, Meeting
 from events.services import publication, schedule_edits, scheduling
 from market.enums import NeedStatus
 from market.models import FinancingNeed
-from market.services import FieldError
+from core.errors import FieldError
 from notifications.models import Notification
 from tests import factories
 from tests.conftest import DEMO_PASSWORD

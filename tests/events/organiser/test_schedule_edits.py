@@ -6,8 +6,8 @@ from chainmatch.extensions import db
 from events.enums import MeetingSource, MeetingStatus
 from events.models import EventSession, Meeting, Registration
 from events.services import schedule_edits, scheduling, venue_tables
-from events.services.planning import format_shanghai
-from market.services import FieldError
+from core.clock import format_shanghai
+from core.errors import FieldError
 from tests import factories
 from tests.conftest import sign_in
 from tests.events.organiser.builders import actor, approve_sme, matching_scenario

@@ -6,7 +6,7 @@ from chainmatch.extensions import db
 from events.enums import EventStatus
 from events.models import Event, EventStatusChange
 from events.services import planning
-from market.services import FieldError
+from core.errors import FieldError
 from tests import factories
 from tests.events.organiser.builders import actor, make_event, make_session, utc
 

@@ -19,7 +19,7 @@ from events.services import planning, registration, scheduling, venue_tables
 from events.services.exports import schedule_workbook
 from events.services.reports import ReportFilter
 from market.models import Product
-from market.services import FieldError
+from core.errors import FieldError
 from tests import factories
 from tests.events.organiser.builders import (actor, approve_institution, approve_sme, make_event, make_session,
                                              session_facts, utc)

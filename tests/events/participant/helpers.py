@@ -13,10 +13,11 @@ from chainmatch.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration, RegistrationStaff
 from events.services import venue_tables
-from market.models import Chain, FinancingNeed, Product, utcnow
+from market.models import Chain, FinancingNeed, Product
+from core.clock import utcnow
 from tests import factories
+from core.clock import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")
 
 

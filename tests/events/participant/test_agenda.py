@@ -1,6 +1,5 @@
 """Agenda: meetings in Shanghai time, the iCalendar file, cancelling, freed slots, booking, check-in."""
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -14,11 +13,12 @@ from events.models import EventSession, Meeting, UnmatchedEnterprise
 from events.services import agenda
 from market.enums import NeedStatus
 from market.models import FinancingNeed, Institution
-from market.services import FieldError
+from core.errors import FieldError
 from notifications.models import Notification
 from tests import factories
 from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
                                               registered_sme, utc)
+from core.clock import SHANGHAI
 
 
 def _count(model, **where) -> int:
@@ -68,7 +68,7 @@ def test_ics_parses_back_with_the_right_times_and_stable_uids(db_session):
     assert [str(e["UID"]) for e in events] == [f"meeting-{first.id}@chainmatch", f"meeting-{second.id}@chainmatch"]
     start = events[0].decoded("DTSTART")
     assert start.astimezone(UTC) == datetime(2030, 3, 12, 1, 0, tzinfo=UTC)
-    assert start.astimezone(ZoneInfo("Asia/Shanghai")).hour == 9
+    assert start.astimezone(SHANGHAI).hour == 9
     assert events[0].decoded("DTEND") - start == timedelta(minutes=30)
     assert events[1].decoded("DTSTART").astimezone(UTC) == datetime(2030, 3, 12, 2, 0, tzinfo=UTC)
     assert "第 01 桌" in str(events[0]["LOCATION"]) and "杭州国际博览中心" in str(events[0]["LOCATION"])

@@ -12,7 +12,7 @@ from events.services import outcomes
 from events.services.outcomes import OutcomeReport
 from market.enums import NeedStatus
 from market.models import FinancingNeed
-from market.services import FieldError
+from core.errors import FieldError
 from tests import factories
 from tests.conftest import sign_in
 from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,

@@ -8,7 +8,7 @@ from events.enums import EventStatus, MeetingStatus, RegistrationStatus
 from events.models import Meeting, Registration, RegistrationStaff
 from events.services import registration as reg
 from market.models import FinancingNeed
-from market.services import FieldError
+from core.errors import FieldError
 from notifications.models import Notification
 from tests import factories
 from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,

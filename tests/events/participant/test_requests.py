@@ -12,7 +12,7 @@ from events.models import Consent, Meeting, MeetingRequest
 from events.services import requests as req
 from events.workdays import add_working_days
 from market.models import Enterprise, Institution
-from market.services import FieldError
+from core.errors import FieldError
 from notifications.models import Notification
 from tests import factories
 from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,

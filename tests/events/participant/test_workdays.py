@@ -4,8 +4,9 @@ from datetime import date, datetime, timedelta
 import chinese_calendar
 import pytest
 
-from events.workdays import (add_working_days, calendar_is_official, calendar_note, is_working_day, local_date,
+from events.workdays import (add_working_days, calendar_is_official, calendar_note, is_working_day,
                              nth_working_day_after)
+from core.clock import shanghai_date
 from tests.events.participant.helpers import utc
 
 # (request day, working days, expected deadline day) — written by hand from the State Council notices.
@@ -79,7 +80,7 @@ def test_deadline_is_end_of_day_in_shanghai_as_utc():
 def test_request_day_is_the_shanghai_date_not_the_utc_date():
     # 2024-02-08 17:30 UTC is already Fri 2/9 01:30 in Shanghai.
     start = datetime(2024, 2, 8, 17, 30)
-    assert local_date(start) == date(2024, 2, 9)
+    assert shanghai_date(start) == date(2024, 2, 9)
     assert add_working_days(start, 1) == datetime(2024, 2, 18, 15, 59, 59)
 
 
