@@ -13,6 +13,7 @@ import chainmatch.accounts.models as account_models
 from chainmatch import create_app
 from chainmatch.extensions import db, limiter
 
+pytest_plugins = ["tests.outside_files_plugin"]  # the summary names the tests that need files outside the repository
 REFERENCE_TABLES = {"chains", "chain_nodes", "regions"}
 DEMO_PASSWORD = "a-long-test-password"
 

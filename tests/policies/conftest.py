@@ -15,10 +15,14 @@ AI_DAY = dt.date(2025, 6, 1)
 NOTICE_DAY = dt.date(2024, 5, 20)
 
 
-def source_dir() -> Path | None:
+def source_path() -> Path:
     """$CHAINMATCH_SOURCE_DOCUMENTS, else ../shared/source-documents next to the repository."""
     env = os.environ.get("CHAINMATCH_SOURCE_DOCUMENTS")
-    path = Path(env) if env else REPO.parent / "shared" / "source-documents"
+    return Path(env) if env else REPO.parent / "shared" / "source-documents"
+
+
+def source_dir() -> Path | None:
+    path = source_path()
     return path if path.is_dir() else None
 
 
@@ -27,11 +31,16 @@ def library():
     return load_library()
 
 
-@pytest.fixture(scope="session")
-def sources():
+@pytest.fixture
+def sources(request):
+    """The source documents' folder (outside the repository): the test skips without it; it carries
+    @pytest.mark.outside_files so that the summary says so (tests/outside_files_plugin.py)."""
+    if request.node.get_closest_marker("outside_files") is None:
+        pytest.fail("a test that uses `sources` carries @pytest.mark.outside_files", pytrace=False)
     path = source_dir()
     if path is None:
-        pytest.skip("source documents not available (set CHAINMATCH_SOURCE_DOCUMENTS)")
+        pytest.skip(f"needs the source documents in {source_path()} "
+                    "(../shared/source-documents beside the checkout, or set CHAINMATCH_SOURCE_DOCUMENTS)")
     return path
 
 

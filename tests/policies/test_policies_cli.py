@@ -143,6 +143,7 @@ def test_list_and_facts(runner):
     assert "compute_use" in names and "tiers" in names
 
 
+@pytest.mark.outside_files
 def test_check(runner, sources):
     result = runner.invoke(policies_group, ["check", "--sources", str(sources)])
     assert result.exit_code == 0, result.output
