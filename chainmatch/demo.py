@@ -22,7 +22,7 @@ def prepare_demo_database() -> dict:
     """Upgrade the schema to the newest migration and load seeds and demo accounts (idempotent)."""
     from flask_migrate import upgrade
 
-    from chainmatch.extensions import db
+    from core.extensions import db
     from seeds.loader import load_all
 
     upgrade()
@@ -34,7 +34,7 @@ def prepare_demo_database() -> dict:
 
 def _load_demo_activity() -> dict:
     """Domain packages that have demo content of their own (events, policies) add it here."""
-    from chainmatch.extensions import db
+    from core.extensions import db
     loaded = {}
     for module_name in ("events.demo", "events.demo_online", "policies.demo"):
         try:

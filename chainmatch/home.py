@@ -1,27 +1,15 @@
 """The home page and the language switch."""
-from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from market.enums import ProductStatus
 from market.models import Chain, Enterprise, FinancingNeed, Institution, Product
+from accounts.redirects import safe_next
 
 bp = Blueprint("home", __name__)
-
-
-def safe_next(target: str | None, fallback: str) -> str:
-    """Only same-site paths: refuses //evil.com, /\\evil.com, schemes and hosts."""
-    if not target:
-        return fallback
-    if "\\" in target or any(ord(char) < 32 for char in target):
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    return target
 
 
 @bp.get("/")

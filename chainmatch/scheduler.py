@@ -26,7 +26,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from chainmatch.extensions import db
+from core.extensions import db
 
 log = logging.getLogger("chainmatch.scheduler")
 
@@ -133,7 +133,7 @@ def due_work() -> tuple[tuple[str, Callable[[datetime], object]], ...]:
     """The jobs of one sweep, in order: the month's (events.jobs.DUE_WORK), policy deadline reminders, then the
     purge of old submission tokens."""
     from events.jobs import DUE_WORK
-    from chainmatch.submissions import purge_submission_tokens
+    from core.submissions import purge_submission_tokens
     from policies.jobs import remind_policy_deadlines
     return DUE_WORK + (("remind_policy_deadlines", remind_policy_deadlines),
                        ("purge_submission_tokens", purge_submission_tokens))

@@ -11,8 +11,9 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from chainmatch import database, input_bounds, security
-from chainmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
+from chainmatch import input_bounds, security
+from core import database
+from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from market.web_links import is_web_url
 from core.money import money_text
 from core.clock import format_shanghai
@@ -37,7 +38,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     limiter.init_app(app)
-    from chainmatch.accounts import sessions
+    from accounts import sessions
     sessions.init_app(app)
 
     _import_models()
@@ -58,9 +59,9 @@ def _translations_dir():
 
 def _import_models() -> None:
     """Every table must be known to the metadata before migrations or create_all look at it."""
-    import chainmatch.accounts.models  # noqa: F401
-    import chainmatch.audit  # noqa: F401
-    import chainmatch.submissions  # noqa: F401
+    import accounts.models  # noqa: F401
+    import accounts.audit  # noqa: F401
+    import core.submissions  # noqa: F401
     import market.models  # noqa: F401
     import events.models  # noqa: F401
     import notifications.models  # noqa: F401
@@ -68,7 +69,7 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from chainmatch.accounts.routes import bp as auth_bp
+    from accounts.routes import bp as auth_bp
     from chainmatch.home import bp as home_bp
     from events.routes.online import bp as online_bp
     from events.routes.organiser import bp as organiser_bp
@@ -96,8 +97,8 @@ def select_locale() -> str:
 def load_user(session_id: str):
     """Sessions carry "user_id:session_version"; a stale version, a disabled user or a demo account outside
     the demo signs out."""
-    from chainmatch.accounts.models import User
-    from chainmatch.accounts.services import may_hold_session
+    from accounts.models import User
+    from accounts.services import may_hold_session
     try:
         user_id, version = (int(part) for part in session_id.split(":", 1))
     except ValueError:
@@ -254,7 +255,7 @@ def format_rate(bp: int | None) -> str:
 
 
 def _labelled_enums() -> dict:
-    from chainmatch.accounts.models import Role
+    from core.roles import Role
     from market import enums
     return {"financing_type": enums.FinancingType, "stage": enums.Stage, "tier": enums.Tier,
             "industry": enums.Industry, "size_class": enums.SizeClass, "collateral": enums.Collateral,

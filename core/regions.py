@@ -18,3 +18,15 @@ def region_covers(area_code: str, code: str) -> bool:
 def within_region(column, area_code: str):
     """A SQL condition: the region code in `column` lies within the division `area_code`."""
     return column.startswith(region_prefix(area_code))
+
+
+def covering_region(codes: list[str]) -> str | None:
+    """The smallest division that holds every code (an institution serving 杭州 and 宁波 → 浙江); None if national."""
+    if not codes:
+        return None
+    if len(set(codes)) == 1:
+        return codes[0]
+    for length, suffix in ((4, "00"), (2, "0000")):
+        if len({code[:length] for code in codes}) == 1:
+            return codes[0][:length] + suffix
+    return None

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
-from chainmatch.accounts.models import OrganiserOffice, User
+from accounts.models import OrganiserOffice, User
 from events.enums import EventStatus, RequestStatus, Verdict
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry
 from events.services import agenda, outcomes, planning, publication, registration, requests, scheduling

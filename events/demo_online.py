@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from chainmatch.accounts.models import User
+from accounts.models import User
 from events.demo import _party_for
 from events.enums import LeadSource, RequestStatus
 from events.models import Event, EventSession, MeetingRequest, OnlineVisit

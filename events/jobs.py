@@ -8,7 +8,7 @@ to run again: status moves are conditional UPDATEs, messages one outbox row per 
 from collections.abc import Callable
 from datetime import datetime
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import Event
 from events.services import lifecycle, planning, publication, reminders, requests, scheduling
 

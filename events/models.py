@@ -6,7 +6,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTi
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus,
                           RequestDirection, RequestStatus, SessionKind, SessionMode, Side, Verdict)
 from market.enums import FinancingType

@@ -7,7 +7,7 @@ from wtforms import (BooleanField, EmailField, SelectField, SelectMultipleField,
                      URLField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from chainmatch.submissions import OneSubmission
+from core.submissions import OneSubmission
 from market import services
 from market.enums import Collateral, FinancingType, Industry, InstitutionKind, Stage, Tier
 from market.fields import BoundedIntegerField, MultiCheckboxField, PercentField, WanYuanField

@@ -6,7 +6,7 @@ from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignK
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chainmatch.extensions import db
+from core.extensions import db
 from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, InstitutionStatus, NeedStatus,
                           ProductStatus, RegionLevel, Stage, Tier)
 from core.enums import sql_in

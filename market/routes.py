@@ -4,9 +4,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from chainmatch import submissions
-from chainmatch.access import role_required
-from chainmatch.extensions import db
+from core import submissions
+from core.access import role_required
+from core.extensions import db
 from market import services
 from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, NewNeedForm,
                           NewProductForm, ProductForm, WithdrawForm)

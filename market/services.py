@@ -6,8 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch import audit
-from chainmatch.extensions import db
+from core.extensions import db
 from market.credit_code import CreditCodeError, normalise_credit_code
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus, RegionLevel
 from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institution, InstitutionRegion, Product,
@@ -15,6 +14,7 @@ from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institut
 from core.regions import region_prefix
 from core.clock import utcnow
 from core.errors import FieldError
+from market import signals
 
 CREDIT_CODE_MESSAGES = {
     "length": _l("统一社会信用代码应为 18 位。"),
@@ -315,9 +315,7 @@ def review_institution(actor, institution: Institution, approve: bool, note: str
     institution.review_note = note.strip()
     institution.reviewed_at = utcnow()
     db.session.flush()
-    audit.record(audit.AuditKind.INSTITUTION_REVIEWED, actor, institution_id=institution.id,
-                 region_code=audit.covering_region(list(institution.region_codes)),  # national: the reviewer's
-                 detail=institution.status + (": " + institution.review_note if institution.review_note else ""))
+    signals.institution_reviewed.send(actor, institution=institution)
     return institution
 
 def own_product(actor, product_id: int) -> Product:

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from chainmatch.extensions import db
+from core.extensions import db
 from notifications import services
 from notifications.jobs import relay_name
 from core.clock import format_shanghai

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from chainmatch.extensions import db
+from core.extensions import db
 from notifications import delivery
 from notifications.models import Notification
 

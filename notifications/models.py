@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chainmatch.extensions import db
+from core.extensions import db
 from core.enums import LabelledEnum, sql_in
 from core.clock import utcnow
 

@@ -6,8 +6,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from chainmatch.access import role_required
-from chainmatch.extensions import db
+from core.access import role_required
+from core.extensions import db
 from notifications import services
 from notifications.jobs import relay_name
 

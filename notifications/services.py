@@ -6,7 +6,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from chainmatch.extensions import db
+from core.extensions import db
 from core.clock import utcnow
 from notifications.models import DeliveryStatus, MailRelayState, Notification
 

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch.extensions import db
+from core.extensions import db
 from core.regions import region_covers
 from core.errors import FieldError
 from policies.models import Policy as PolicyRow

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from chainmatch.extensions import db
+from core.extensions import db
 from market.enums import Industry
 from market.models import Enterprise
 from core.clock import utcnow

@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from chainmatch.submissions import OneSubmission
+from core.submissions import OneSubmission
 from market.fields import INT_MAX, BoundedDecimalField, BoundedIntegerField, MultiCheckboxField
 from market.models import MAX_AMOUNT_YUAN
 from policies.facts import FactError, FactSpec, FactType

@@ -10,7 +10,7 @@ import datetime as dt
 
 from sqlalchemy import or_, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from market.models import Enterprise
 from core.regions import region_prefix
 from notifications.services import Message, enqueue, path_for
@@ -32,7 +32,7 @@ def _enterprises_in(regions: list[str]) -> list[Enterprise]:
 
 
 def _sme_users(enterprise_ids: list[int]) -> dict[int, list]:
-    from chainmatch.accounts.models import User  # the shell's user table; read-only here
+    from accounts.models import User  # the shell's user table; read-only here
     users: dict[int, list] = {}
     if not enterprise_ids:
         return users

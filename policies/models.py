@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKe
     UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chainmatch.extensions import db
+from core.extensions import db
 from core.clock import utcnow
 
 KEY_MAX = 60

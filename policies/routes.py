@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from chainmatch import submissions
-from chainmatch.access import role_required
-from chainmatch.extensions import db
+from core import submissions
+from core.access import role_required
+from core.extensions import db
 from core.forms import attach_field_error
 from market.models import Chain
 from market.services import region_names

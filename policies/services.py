@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from flask import abort
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from market.enums import FinancingType
 from market.models import Enterprise, Product
 from core.regions import region_covers

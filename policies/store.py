@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import yaml
 from sqlalchemy import func, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from policies.loader import library_path, parse_library, parse_policy
 from policies.models import Policy as PolicyRow
 from policies.rules import Library, Policy, RuleError

@@ -289,7 +289,7 @@ def prepare_in_app(kind: str) -> dict:
     from flask_migrate import upgrade
 
     from chainmatch import create_app
-    from chainmatch.extensions import db
+    from core.extensions import db
     from seeds.loader import load_all
 
     app = create_app({"RATELIMIT_ENABLED": False})
@@ -307,7 +307,7 @@ def _build_fixture(session) -> dict:
     from flask_babel import force_locale
     from sqlalchemy import select
 
-    from chainmatch.accounts.models import OrganiserOffice, User, hash_password
+    from accounts.models import OrganiserOffice, User, hash_password
     from events.demo import CREDIT_INSTITUTIONS, OFFICE, STAFF, Party, _at, _demo_smes
     from events.enums import EventStatus
     from events.services import planning, publication, registration, scheduling

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from chainmatch.extensions import db
+from core.extensions import db
 
 SEED_LOCK_KEY = 0x5EED_C4A1  # pg_advisory_xact_lock key of `chainmatch seed`
 LOCK_WAIT_SECONDS = 300  # how long a second seed waits for the first

@@ -27,7 +27,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chainmatch.accounts.models import OrganiserOffice, Role, User
+from accounts.models import OrganiserOffice, User
+from core.roles import Role
 from market.credit_code import CreditCodeError, normalise_credit_code
 from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, InstitutionStatus,
                           NeedStatus, ProductStatus, RegionLevel, Stage, Tier)

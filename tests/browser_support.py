@@ -31,7 +31,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from chainmatch import create_app
-from chainmatch.extensions import db
+from core.extensions import db
 from tests.conftest import DEMO_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"

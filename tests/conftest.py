@@ -9,9 +9,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
-import chainmatch.accounts.models as account_models
+import accounts.models as account_models
 from chainmatch import create_app
-from chainmatch.extensions import db, limiter
+from core.extensions import db, limiter
 
 pytest_plugins = ["tests.outside_files_plugin"]  # the summary names the tests that need files outside the repository
 REFERENCE_TABLES = {"chains", "chain_nodes", "regions"}
@@ -156,7 +156,7 @@ def mailed_link(app, email: str, kind: str = "account_verify_email") -> str:
     """The site path of the newest mail of `kind` queued for `email` (the link the user would open)."""
     from sqlalchemy import func, select
 
-    from chainmatch.accounts.models import User
+    from accounts.models import User
     from notifications.models import Notification
     with app.app_context():
         link = db.session.scalar(select(Notification.link).join(User, User.id == Notification.user_id)

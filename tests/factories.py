@@ -11,9 +11,10 @@ import itertools
 
 from sqlalchemy import delete
 
-from chainmatch.accounts import services as accounts
-from chainmatch.accounts.models import OrganiserOffice, Role, User
-from chainmatch.extensions import db
+from accounts import services as accounts
+from accounts.models import OrganiserOffice, User
+from core.roles import Role
+from core.extensions import db
 from market import services as market
 from market.credit_code import make_credit_code
 from market.enums import InstitutionStatus

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import event, func, select
 
 from chainmatch import create_app
-from chainmatch.accounts.models import User
-from chainmatch.audit import AuditEvent, AuditKind
-from chainmatch.database import read_only
-from chainmatch.extensions import db
+from accounts.models import User
+from accounts.audit import AuditEvent, AuditKind
+from core.database import read_only
+from core.extensions import db
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, sign_in
 from tests.events.test_permissions import build_world

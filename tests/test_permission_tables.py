@@ -8,8 +8,8 @@ The other tables: tests/events/test_permissions.py (organiser, events, reports) 
 import pytest
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.models import Event
 from market.models import Enterprise, FinancingNeed, Institution
 from notifications.models import Notification

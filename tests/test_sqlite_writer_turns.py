@@ -1,4 +1,4 @@
-"""SQLite writers of one process take turns first come, first served (chainmatch.database.WriterTurns).
+"""SQLite writers of one process take turns first come, first served (core.database.WriterTurns).
 
 The queue itself: order, hand-over, a wait that times out leaves the queue. On a real SQLite file engine: the
 turn is taken by `BEGIN IMMEDIATE` and given back at COMMIT, at ROLLBACK, when a connection is returned or
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from chainmatch.database import WriterTurns, configure_engine, read_only
+from core.database import WriterTurns, configure_engine, read_only
 
 
 def _until_queued(turns: WriterTurns, count: int) -> None:

@@ -13,7 +13,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, SelectField, S
                      URLField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL, ValidationError
 
-from chainmatch.submissions import OneSubmission
+from core.submissions import OneSubmission
 from events.enums import EventStatus, SessionKind, SessionMode
 from events.services import planning, scope
 from market import services as market

@@ -8,7 +8,7 @@ from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, Radi
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
-from chainmatch.submissions import OneSubmission
+from core.submissions import OneSubmission
 from events.services.registration import MAX_TABLES_PER_INSTITUTION, StaffMember
 from market.fields import BoundedIntegerField, MultiCheckboxField, WanYuanField, column_int
 

@@ -9,8 +9,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from chainmatch.access import role_required
-from chainmatch.extensions import db
+from core.access import role_required
+from core.extensions import db
 from events.enums import EventStatus, LeadSource, SessionKind
 from events.forms.online import HallFilterForm, LeadFilterForm
 from events.services import online, online_hall, online_leads, registration

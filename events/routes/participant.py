@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from chainmatch import submissions
-from chainmatch.access import role_required
-from chainmatch.extensions import db, limiter
+from core import submissions
+from core.access import role_required
+from core.extensions import db, limiter
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
                           SessionKind, SessionMode, Side, Verdict)
 from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,

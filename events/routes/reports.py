@@ -8,9 +8,9 @@ from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import Optional, ValidationError
 
-from chainmatch import audit
-from chainmatch.access import role_required
-from chainmatch.extensions import db
+from accounts import audit
+from core.access import role_required
+from core.extensions import db
 from events.services import exports, reports
 from events.services.event_summary import event_summaries
 from events.services.scope import visible_events_query

@@ -14,7 +14,7 @@ from icalendar import Event as CalendarEvent
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.models import EventSession, Meeting, Registration, UnmatchedEnterprise
 from events.services import availability, venue_tables

@@ -64,7 +64,7 @@ from sqlalchemy import event, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES
 from events.models import EventSession, Meeting, Registration, RegistrationStaff
 from events.services import venue_tables

@@ -23,8 +23,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch import audit
-from chainmatch.extensions import db
+from accounts import audit
+from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Consent, EventSession, Meeting, MeetingRequest, Registration
 from market.enums import FinancingType, InstitutionStatus, NeedStatus

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import contains_eager
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus, SessionMode, Side
 from events.models import Event, EventSession, Meeting, Outcome, Registration, RegistrationNeed
 from events.services.outcomes import OUTCOME_TERMS

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration
 from events.services import venue_tables

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, MeetingStatus
 from events.models import Event, EventSession, Meeting, UnmatchedEnterprise, YearPlanEntry
 from events.services import planning

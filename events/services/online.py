@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app
 from sqlalchemy import func, or_, select, union
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, SessionKind
 from events.models import Event, EventSession, OnlineVisit, Registration
 from events.services.registration import LIVE_STATUSES

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import Event, EventSession
 from events.services.online import BROADCAST_KINDS, participating_institution_ids, viewer_counts
 from core.clock import shanghai_today

@@ -25,7 +25,7 @@ from datetime import datetime
 from flask import abort
 from sqlalchemy import and_, case, distinct, func, or_, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import LeadSource, MeetingStatus, RequestStatus
 from events.models import Event, EventSession, Meeting, MeetingRequest, OnlineVisit
 from events.services import online, scope

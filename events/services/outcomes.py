@@ -30,7 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import MeetingStatus, Side, Verdict
 from events.models import Meeting, Outcome
 from events.services import availability

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus, SessionKind
 from events.models import EventSession, Registration, RegistrationStaff
 from events.services import availability, venue_tables
@@ -44,7 +44,7 @@ class StaffMember:
 
 def party_users(enterprise_id: int | None = None, institution_id: int | None = None) -> list:
     """The enabled users acting for an enterprise or an institution."""
-    from chainmatch.accounts.models import User  # the shell's user table; read-only here
+    from accounts.models import User  # the shell's user table; read-only here
     query = select(User).where(User.is_enabled.is_(True)).order_by(User.id)
     if enterprise_id is not None:
         query = query.where(User.enterprise_id == enterprise_id)

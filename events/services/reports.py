@@ -37,7 +37,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, String, and_, case, extract, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus, RequestDirection, RequestStatus, Side, Verdict
 from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome, Registration,
                            RegistrationNeed)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import (LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestDirection,
                           RequestStatus, SessionKind, SessionMode)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration

@@ -6,7 +6,7 @@ An object outside the actor's reach is answered with 404, so that other regions'
 from flask import abort
 from sqlalchemy import ColumnElement, select, true
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
 from core.regions import region_prefix
 
@@ -103,7 +103,7 @@ def plan_entry_for(actor, entry_id: int) -> YearPlanEntry:
 
 def _office_model():
     """The shell's office table (read-only here; imported late, as domain packages do with the shell)."""
-    from chainmatch.accounts.models import OrganiserOffice
+    from accounts.models import OrganiserOffice
     return OrganiserOffice
 
 

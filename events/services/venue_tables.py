@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.models import EventSession, Meeting, Registration, VenueTable
 from events.services import scope

@@ -5,9 +5,9 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from chainmatch.accounts import services as accounts
-from chainmatch.accounts.models import User
-from chainmatch.home import safe_next
+from accounts import services as accounts
+from accounts.models import User
+from accounts.redirects import safe_next
 from market.models import FinancingNeed, Institution, Product
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, finish_sign_up, mailed_link, sign_in
@@ -394,7 +394,7 @@ def test_demo_accounts_sign_in_in_the_demo_only(app, monkeypatch):
     refused = app.test_client().post("/account/sign-in", data={"email": email, "password": DEMO_PASSWORD})
     assert refused.status_code == 200 and "邮箱或密码不正确" in refused.get_data(as_text=True)
     with database(app) as session:
-        from chainmatch.audit import AuditEvent
+        from accounts.audit import AuditEvent
         failure = session.scalars(select(AuditEvent).where(AuditEvent.kind == "sign_in_failed")).all()[-1]
         assert (failure.email, failure.detail) == (email, "demo account outside the demo")
 

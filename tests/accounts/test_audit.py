@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from chainmatch import audit
-from chainmatch.accounts import services as accounts
-from chainmatch.accounts.models import User
-from chainmatch.audit import AuditEvent, AuditKind
+from accounts import audit
+from accounts import services as accounts
+from accounts.models import User
+from accounts.audit import AuditEvent, AuditKind
 from market.models import Institution
 from core.clock import utcnow
 from tests import factories

@@ -13,9 +13,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-import chainmatch.accounts.models as account_models
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db, limiter
+import accounts.models as account_models
+from accounts.models import User
+from core.extensions import db, limiter
 from market.models import Enterprise
 from tests import factories
 from tests.conftest import DEMO_PASSWORD

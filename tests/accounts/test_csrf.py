@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from werkzeug.routing import IntegerConverter
 
 from chainmatch import create_app
-from chainmatch.extensions import db
+from core.extensions import db
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, extract_csrf
 from tests.market.helpers import database

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
-from chainmatch.audit import AuditEvent
+from accounts.models import User
+from accounts.audit import AuditEvent
 from core.clock import utcnow
 from notifications import delivery
 from notifications.jobs import deliver_due

@@ -6,8 +6,8 @@ import time_machine
 from sqlalchemy import select
 
 from chainmatch import create_app
-from chainmatch.audit import AuditEvent
-from chainmatch.extensions import db
+from accounts.audit import AuditEvent
+from core.extensions import db
 from core.clock import utcnow
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, extract_csrf, sign_in

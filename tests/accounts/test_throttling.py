@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from chainmatch.audit import AuditEvent
+from accounts.audit import AuditEvent
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, sign_in
 from tests.market.helpers import database

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import SessionKind
 from events.models import Event, EventSession, Meeting, MeetingRequest, Outcome, Registration
 from market.models import Institution

@@ -15,7 +15,7 @@ import time_machine
 from icalendar import Calendar
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import EventSession, Meeting, Registration
 from tests import factories
 from tests.conftest import DEMO_PASSWORD

@@ -16,8 +16,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import EventSession, Meeting, MeetingRequest, Registration, VenueTable
 from events.services import agenda, availability, publication, registration, requests, schedule_edits, scheduling

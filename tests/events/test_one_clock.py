@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RequestStatus
 from events.models import Meeting, MeetingRequest, Registration, RegistrationStaff
 from events.services import agenda, availability, requests, schedule_edits, scheduling

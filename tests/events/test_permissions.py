@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import (Consent, Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry)
 from market.models import Chain, FinancingNeed, Product
 from tests import factories

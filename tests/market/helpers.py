@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 from sqlalchemy import func, inspect, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 
 
 @contextmanager

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch import submissions
-from chainmatch.extensions import db
-from chainmatch.submissions import SubmissionToken
+from core import submissions
+from core.extensions import db
+from core.submissions import SubmissionToken
 from events.enums import RequestStatus
 from events.models import MeetingRequest, Registration
 from market.models import FinancingNeed, Product

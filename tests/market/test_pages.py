@@ -4,7 +4,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
+from accounts.models import User
 from market.models import Enterprise, FinancingNeed, Institution, Product
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, finish_sign_up, mailed_link, sign_in

@@ -6,7 +6,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from chainmatch import create_app
-from chainmatch.extensions import db
+from core.extensions import db
 from tests.migrations.test_schema import empty_database_url  # noqa: F401 (fixture)
 
 

@@ -8,7 +8,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from chainmatch import create_app
-from chainmatch.extensions import db
+from core.extensions import db
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from flask_migrate import upgrade
 from sqlalchemy import inspect, text
 
 from chainmatch import create_app
-from chainmatch.extensions import db
+from core.extensions import db
 from tests.migrations.test_schema import empty_database_url  # noqa: F401 (fixture)
 
 SESSION = ("INSERT INTO event_sessions (id, event_id, kind, mode, title, description, venue, room, online_url, "

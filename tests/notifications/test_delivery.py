@@ -8,7 +8,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import DeliveryStatus, Notification
@@ -30,7 +30,7 @@ def _empty_memory_outbox():
 
 
 def queue(user_id: int, kind: str = "meeting_reminder_24h", object_id: int = 1) -> int:
-    from chainmatch.accounts.models import User
+    from accounts.models import User
     user = db.session.get(User, user_id)
     assert enqueue(user, kind, "meeting", object_id, MESSAGE)
     db.session.commit()

@@ -10,8 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.services import reminders
 from notifications import delivery
 from notifications.commands import outbox_group

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
+from accounts.models import User
 from core.clock import utcnow
 from notifications.models import Notification
 from notifications.services import Message, enqueue

@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from chainmatch.extensions import db
+from core.extensions import db
 from policies.store import load_policy_library
 from tests.market.helpers import database
 
@@ -41,7 +41,7 @@ def on_day(monkeypatch):
 
 def store_facts(app, user, **raw) -> None:
     """Store answers for `user`'s enterprise through the service (committed)."""
-    from chainmatch.accounts.models import User
+    from accounts.models import User
     from policies import services
     from policies.store import vocabulary
     with database(app):

@@ -9,7 +9,7 @@ from flask import render_template_string
 from flask_login import login_user
 from sqlalchemy import func, select
 
-from chainmatch.accounts.models import User
+from accounts.models import User
 from events.enums import RegistrationStatus
 from events.models import Registration
 from market.models import Product
@@ -311,16 +311,16 @@ def test_loan_products_show_the_rate_after_the_interest_subsidy(seeded, ai_sme):
         assert "最多贴 1.5 个百分点且不超过利息的 50%）" in html
         assert 'href="/policies/clause/compute_interest_subsidy#clause-compute_interest_subsidy"' in html
     with seeded.test_request_context():
-        from chainmatch.extensions import db
+        from core.extensions import db
         login_user(db.session.get(User, ai_sme.id))
         html = render_template_string(include, product=db.session.get(Product, product.id))
         assert "贴息后实际利率约 2.35%" in html and "按贵企业填报的信息，项目符合" in html
     with seeded.test_request_context():  # the catalogue's card: one line
-        from chainmatch.extensions import db
+        from core.extensions import db
         card = "{% with compact=true %}{% include 'policies/_loan_subsidy.html' %}{% endwith %}"
         assert "贴息后约 2.35%（第(二)条）" in render_template_string(card, product=db.session.get(Product, product.id))
     with seeded.test_request_context():
-        from chainmatch.extensions import db
+        from core.extensions import db
         equity = db.session.get(Product, product.id)
         equity.type = "equity"
         assert render_template_string(include, product=equity).strip() == ""

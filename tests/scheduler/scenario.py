@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.models import Event, EventSession, EventStatusChange, Meeting, Registration
 from events.services import planning, registration
 from core.clock import utcnow

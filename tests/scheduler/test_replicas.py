@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
-from chainmatch.extensions import db
+from core.extensions import db
 from chainmatch.scheduler import Leadership
 from core.clock import utcnow
 from notifications import delivery

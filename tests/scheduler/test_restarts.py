@@ -131,7 +131,7 @@ def test_a_failing_job_is_logged_and_the_others_still_run(app, monkeypatch, capl
 
 
 def test_on_sqlite_every_process_leads(app):
-    from chainmatch.extensions import db
+    from core.extensions import db
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite only")

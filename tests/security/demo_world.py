@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select, update
 
-from chainmatch.accounts.models import User
+from accounts.models import User
 from events.enums import EventStatus
 from events.models import Event
 from events.services import planning

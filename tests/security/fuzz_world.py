@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.models import Event, EventSession, Outcome
 from market.models import FinancingNeed, Product
 from core.clock import utcnow

@@ -15,7 +15,7 @@ from wtforms import DecimalField, FloatField, Form, IntegerField, SelectField, S
 from wtforms.fields.core import UnboundField
 
 from chainmatch import create_app
-from chainmatch.extensions import db
+from core.extensions import db
 from chainmatch.input_bounds import CleanParameters, strip_control_characters
 from events.models import Outcome
 from market.fields import (INT_MAX, BoundedDecimalField, BoundedIntegerField, WanYuanField, column_int,
@@ -30,7 +30,7 @@ from tests.market.test_pages import need_data, product_data
 from tests.policies.pages_support import seeded  # noqa: F401 - fixture
 
 FORM_MODULES = ("market.forms", "events.forms.organiser", "events.forms.participant", "events.forms.online",
-                "events.routes.reports", "policies.forms", "chainmatch.accounts.forms")
+                "events.routes.reports", "policies.forms", "accounts.forms")
 
 
 # ---- the body ------------------------------------------------------------------------------------

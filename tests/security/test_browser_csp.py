@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from chainmatch.accounts.models import User
+from accounts.models import User
 from events.enums import EventStatus, SessionKind
 from events.models import Event, EventSession, Meeting
 from events.services import scheduling

@@ -10,7 +10,7 @@ from flask import render_template_string
 from flask_babel import force_locale, lazy_gettext
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import EventSession, Meeting
 from events.services import scheduling
 from market.models import Institution

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import EventSession, Meeting, Outcome, RegistrationStaff, Registration
 from events.services.workbooks import FORMULA_STARTS, TextOnlyWorkbook, workbook_bytes
 from market.models import Enterprise, Institution, Product

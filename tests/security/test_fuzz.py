@@ -19,7 +19,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import IntegerConverter
 
 from chainmatch import create_app
-from chainmatch.extensions import db
+from core.extensions import db
 from tests import factories
 from tests.conftest import DEMO_PASSWORD
 from tests.market.helpers import database

@@ -7,7 +7,7 @@ from flask import render_template_string, request
 
 from chainmatch import PROJECT_ROOT, create_app
 from chainmatch.config import load_config
-from chainmatch.extensions import db
+from core.extensions import db
 from events.services.online import DEFAULT_EMBED_HOSTS
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, sign_in

@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import pytest
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.models import EventSession, Meeting, Registration
 from market.models import Institution
 from tests.browser_support import browser, live_server  # noqa: F401 (fixtures)

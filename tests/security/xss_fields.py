@@ -205,7 +205,7 @@ def create_forms_over_edit_forms(fields: dict[str, set[str]]) -> dict[str, str]:
     """Create form → the edit form it extends with nothing but the one-time submission token (`NewEventForm`
     → `EventForm`): the same free-text fields (`fields`: `text_fields_of_forms()`), stored in the same columns
     and shown by the same pages."""
-    from chainmatch.submissions import OneSubmission
+    from core.submissions import OneSubmission
     pairs = {}
     for cls in _project_form_classes():
         bases = [base for base in cls.__bases__ if base is not OneSubmission and issubclass(base, FlaskForm)]

@@ -11,10 +11,10 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import create_engine, text
 
-import chainmatch.accounts.models as account_models
+import accounts.models as account_models
 import market.models  # noqa: F401  (registers the tables)
-from chainmatch.database import configure_sqlite
-from chainmatch.extensions import db
+from core.database import configure_sqlite
+from core.extensions import db
 
 SCRATCH_DATABASE = "chainmatch_seeds_check"
 

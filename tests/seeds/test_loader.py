@@ -5,8 +5,8 @@ import time
 import pytest
 from sqlalchemy import event, func, select
 
-from chainmatch.accounts.models import OrganiserOffice, User
-from chainmatch.extensions import db
+from accounts.models import OrganiserOffice, User
+from core.extensions import db
 from policies.loader import load_library
 from policies.models import Policy as PolicyRow
 from market.enums import SizeClass

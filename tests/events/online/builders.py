@@ -1,7 +1,7 @@
 """Builders of online-half test data (committed): livestreams and talks, visits, requests from a lead source."""
 from datetime import datetime, timedelta
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import EventSession, MeetingRequest, OnlineVisit
 from core.clock import utcnow
 

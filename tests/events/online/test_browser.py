@@ -3,7 +3,7 @@ stream's lead on the institution's report; the hall and a zone on a 375 px phone
 import pytest
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
+from accounts.models import User
 from events.enums import EventStatus
 from events.models import MeetingRequest
 from notifications.models import Notification

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import EventSession, MeetingRequest, OnlineVisit
 from events.services import online
 from market.models import Institution

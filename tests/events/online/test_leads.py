@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from werkzeug.exceptions import Forbidden, NotFound
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus
 from events.models import Event, Outcome, Registration
 from events.services import online, online_leads

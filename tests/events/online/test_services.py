@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus
 from events.models import Event, OnlineVisit, Registration
 from events.services import online, online_hall
@@ -179,7 +179,7 @@ def test_recording_visits_skips_the_institutions_own_users(db_session):
     bank = factories.institution_user()
     sme = factories.sme()
     institution = db.session.get(Institution, bank.institution_id)
-    from chainmatch.accounts.models import User
+    from accounts.models import User
     assert online.record_zone_view(db.session.get(User, bank.id), institution) is None
     row = online.record_zone_view(db.session.get(User, sme.id), institution)
     assert (row.kind, row.enterprise_id, row.user_id) == ("zone_view", sme.enterprise_id, sme.id)

@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus
 from events.models import Event, EventSession, Registration
 from events.services import planning, venue_tables

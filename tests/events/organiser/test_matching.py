@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus
 from events.models import Event, EventSession, Meeting, Registration, UnmatchedEnterprise
 from events.services import publication, schedule_edits, scheduling

@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.enums import EventStatus, MeetingStatus
 from events.models import Event, EventSession, Meeting
 from events.services import publication, schedule_edits, scheduling

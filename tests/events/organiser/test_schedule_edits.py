@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import MeetingSource, MeetingStatus
 from events.models import EventSession, Meeting, Registration
 from events.services import schedule_edits, scheduling, venue_tables

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select, update
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus
 from events.models import Event, EventStatusChange
 from events.services import planning

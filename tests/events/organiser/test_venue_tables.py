@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus
 from events.models import EventSession, Meeting, Registration, VenueTable
 from events.services import planning, registration, scheduling, venue_tables

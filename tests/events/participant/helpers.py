@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration, RegistrationStaff
 from events.services import venue_tables

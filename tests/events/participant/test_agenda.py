@@ -7,7 +7,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden, NotFound
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import EventSession, Meeting, UnmatchedEnterprise
 from events.services import agenda

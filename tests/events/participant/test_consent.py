@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from chainmatch.extensions import db
-from chainmatch.audit import AuditEvent
+from core.extensions import db
+from accounts.audit import AuditEvent
 from events.models import Consent, EventSession, Meeting
 from events.services import consent
 from market.models import Enterprise, Institution

@@ -5,7 +5,7 @@ import pytest
 from flask_babel import refresh
 from sqlalchemy import func, select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import MeetingStatus, Verdict
 from events.models import Meeting, Outcome
 from events.services import outcomes

@@ -5,7 +5,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from events.enums import MeetingStatus, RequestStatus
-from chainmatch.audit import AuditEvent
+from accounts.audit import AuditEvent
 from events.models import Consent, Meeting, MeetingRequest, Outcome, Registration, RegistrationStaff
 from tests import factories
 from tests.conftest import sign_in

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, RegistrationStatus
 from events.models import Meeting, Registration, RegistrationStaff
 from events.services import registration as reg

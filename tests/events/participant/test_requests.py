@@ -6,7 +6,7 @@ import time_machine
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.enums import LeadSource, MeetingSource, MeetingStatus, RequestStatus
 from events.models import Consent, Meeting, MeetingRequest
 from events.services import requests as req

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from openpyxl import load_workbook
 from sqlalchemy import event as sa_event
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.models import EventSession, Meeting, Outcome, Registration
 from events.services.availability import set_place
 from events.services.event_summary import event_summaries

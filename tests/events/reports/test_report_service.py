@@ -4,8 +4,8 @@ from datetime import datetime
 import pytest
 from werkzeug.exceptions import NotFound
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from events.routes.reports import chart_data_of
 from events.services import reports
 from events.services.reports import ReportFilter

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from chainmatch.extensions import db
+from core.extensions import db
 from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome, Registration)
 from events.services import venue_tables
 from market import services as market

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from chainmatch.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, is_guessable
-from chainmatch.audit import AuditFilter, AuditKind
+from accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, is_guessable
+from accounts.audit import AuditFilter, AuditKind
 from core.clock import utc_of_shanghai
 from market.fields import BoundedIntegerField
 from market.forms import REQUIRED, EnterpriseForm, InstitutionForm

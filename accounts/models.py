@@ -3,15 +3,15 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chainmatch.extensions import db
-from core.enums import LabelledEnum, sql_in
+from core.extensions import db
+from core.enums import sql_in
 from market.models import Enterprise, Institution, Region
 from core.regions import region_covers
 from core.clock import utcnow
+from core.roles import Role
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 _dummy_hash: list[str] = []
@@ -51,18 +51,6 @@ def spend_password_check(password: str) -> None:
         _hasher.verify(_dummy_hash[0], password)
     except VerificationError:
         pass
-
-
-class Role(LabelledEnum):
-    SME = "sme"
-    INSTITUTION = "institution"
-    ORGANISER = "organiser"
-    ADMIN = "admin"
-
-    @classmethod
-    def _labels(cls):
-        return {cls.SME: _l("企业"), cls.INSTITUTION: _l("金融机构"), cls.ORGANISER: _l("主办/承办单位"),
-                cls.ADMIN: _l("管理员")}
 
 
 class OrganiserOffice(db.Model):

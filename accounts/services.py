@@ -12,13 +12,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chainmatch import audit
-from chainmatch.accounts import mails, passwords
-from chainmatch.accounts.models import (Role, User, check_password_hash, hash_password, is_demo_address,
-                                        needs_rehash, spend_password_check)
-from chainmatch.audit import AuditKind
-from chainmatch.database import release_read_transaction
-from chainmatch.extensions import db
+from accounts import audit
+from accounts import mails, passwords
+from accounts.models import User, check_password_hash, hash_password, is_demo_address, needs_rehash, spend_password_check
+from core.roles import Role
+from accounts.audit import AuditKind
+from core.database import release_read_transaction
+from core.extensions import db
 from market import services as market
 from core.clock import utcnow
 from core.errors import FieldError
@@ -36,7 +36,7 @@ def _demo_allowed() -> bool:
 
 # Argon2 takes tens of milliseconds and much memory on purpose. Hashing and verifying run with no transaction
 # open where the caller has written nothing yet: on SQLite a writer's transaction holds the one write lock,
-# and every other writer would wait for the hash (see chainmatch.database).
+# and every other writer would wait for the hash (see core.database).
 
 def _hash_unlocked(password: str) -> str:
     release_read_transaction(db.session)

@@ -1,3 +1,5 @@
+from core.regions import covering_region
+from market.signals import institution_reviewed
 """The audit log: one table of security events, and who may read which of them.
 
 Recorded: sign-in, failed and throttled sign-in (with the address tried), sign-out, expired sessions,
@@ -10,7 +12,7 @@ Readers: an administrator sees everything; an organiser the events of its office
 event carries the region of the user, enterprise or event it is about); an SME the views of its own
 details. Rows are only ever added, in the transaction of the action they describe.
 
-Shared like `chainmatch.extensions` and `chainmatch.access`: domain packages record their own events
+Shared like `core.extensions` and `core.access`: domain packages record their own events
 (`events` records detail views and exports) through `record` and `record_detail_views`.
 """
 from dataclasses import dataclass
@@ -21,8 +23,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chainmatch.accounts.models import User
-from chainmatch.extensions import db
+from accounts.models import User
+from core.extensions import db
 from core.enums import LabelledEnum, sql_in
 from market.models import Enterprise, Institution
 from core.regions import region_prefix
@@ -114,18 +116,6 @@ def home_region(user) -> str | None:
     return None
 
 
-def covering_region(codes: list[str]) -> str | None:
-    """The smallest division that holds every code (an institution serving 杭州 and 宁波 → 浙江); None if national."""
-    if not codes:
-        return None
-    if len(set(codes)) == 1:
-        return codes[0]
-    for length, suffix in ((4, "00"), (2, "0000")):
-        if len({code[:length] for code in codes}) == 1:
-            return codes[0][:length] + suffix
-    return None
-
-
 def record(kind: AuditKind, actor=None, *, subject=None, email: str = "", enterprise_id: int | None = None,
            institution_id: int | None = None, region_code: str | None = None, detail: str = "") -> AuditEvent:
     """Add one event to the session (the caller's transaction commits it with the action)."""
@@ -141,6 +131,14 @@ def record(kind: AuditKind, actor=None, *, subject=None, email: str = "", enterp
     db.session.add(event)
     db.session.flush()
     return event
+
+
+@institution_reviewed.connect
+def _record_institution_review(actor, institution, **_ignored) -> None:
+    """The market's review of an institution, in the log (market announces it; it cannot import accounts)."""
+    record(AuditKind.INSTITUTION_REVIEWED, actor, institution_id=institution.id,
+           region_code=covering_region(list(institution.region_codes)),  # national: the reviewer's
+           detail=institution.status + (": " + institution.review_note if institution.review_note else ""))
 
 
 def record_detail_views(viewer, enterprises, page: str) -> int:

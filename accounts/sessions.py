@@ -15,9 +15,9 @@ from flask import Flask, current_app, flash, session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 
-from chainmatch.accounts.services import record_session_expired
-from chainmatch.database import begin_writing
-from chainmatch.extensions import db
+from accounts.services import record_session_expired
+from core.database import begin_writing
+from core.extensions import db
 
 TOUCH_EVERY_SECONDS = 60  # the last-seen stamp is rewritten at most once a minute
 

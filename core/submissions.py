@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
-from chainmatch.extensions import db
+from core.extensions import db
 from core.clock import utcnow
 
 TOKEN_HOURS = 12  # a form left open longer must be reloaded

@@ -4,14 +4,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from chainmatch import audit
-from chainmatch.access import role_required
-from chainmatch.accounts import services, sessions
-from chainmatch.accounts.forms import (AuditFilterForm, ChangePasswordForm, ForgotPasswordForm,
+from accounts import audit
+from core.access import role_required
+from accounts import services, sessions
+from accounts.forms import (AuditFilterForm, ChangePasswordForm, ForgotPasswordForm,
                                        InstitutionSignUpForm, ResetPasswordForm, SignInForm, SmeSignUpForm)
-from chainmatch.database import commit_keeping
-from chainmatch.extensions import db, limiter
-from chainmatch.home import safe_next
+from core.database import commit_keeping
+from core.extensions import db, limiter
+from accounts.redirects import safe_next
 from core.forms import attach_field_error
 from core.errors import FieldError
 
