@@ -121,9 +121,6 @@ class User(db.Model):
     def is_verified(self) -> bool:
         return self.email_verified_at is not None
 
-    def has_role(self, *roles: str) -> bool:
-        return self.role in roles
-
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN

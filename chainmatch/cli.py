@@ -3,6 +3,12 @@ import click
 from flask.cli import FlaskGroup
 
 from chainmatch import create_app
+from chainmatch.demo import demo_command
+from chainmatch.match_commands import bench_group, match_command
+from chainmatch.scheduler import scheduler_command
+from notifications.commands import outbox_group
+from policies.commands import policies_group
+from seeds.commands import seed_command
 
 
 def _create_app():
@@ -14,22 +20,6 @@ def cli():
     """chainmatch — 一月一链 · 益企畅融 platform."""
 
 
-def _register_commands() -> None:
-    from chainmatch.demo import demo_command
-    cli.add_command(demo_command)
-    for module_name, attribute in (("seeds.commands", "seed_command"),
-                                   ("chainmatch.match_commands", "match_command"),
-                                   ("chainmatch.match_commands", "bench_group"),
-                                   ("policies.commands", "policies_group"),
-                                   ("notifications.commands", "outbox_group"),
-                                   ("chainmatch.scheduler", "scheduler_command")):
-        try:
-            module = __import__(module_name, fromlist=[attribute])
-        except ModuleNotFoundError as error:
-            if not module_name.startswith(error.name or "?"):
-                raise
-            continue
-        cli.add_command(getattr(module, attribute))
-
-
-_register_commands()
+for command in (demo_command, seed_command, match_command, bench_group, policies_group, outbox_group,
+                scheduler_command):
+    cli.add_command(command)

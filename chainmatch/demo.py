@@ -7,7 +7,16 @@ them at sign-in and `chainmatch seed --demo-accounts` refuses to create them.
 import os
 
 import click
+from flask_migrate import upgrade
 from werkzeug.serving import run_simple
+
+from chainmatch import create_app
+from chainmatch.scheduler import start_scheduler
+from core.extensions import db
+from events import demo as events_demo
+from events import demo_online as events_demo_online
+from policies import demo as policies_demo
+from seeds.loader import load_all
 
 DEMO_ACCOUNTS = [
     ("sme@demo.local", "企业 / SME"),
@@ -20,11 +29,6 @@ DEMO_PASSWORD = "demo-password"
 
 def prepare_demo_database() -> dict:
     """Upgrade the schema to the newest migration and load seeds and demo accounts (idempotent)."""
-    from flask_migrate import upgrade
-
-    from core.extensions import db
-    from seeds.loader import load_all
-
     upgrade()
     counts = load_all(db.session, demo_accounts=True)
     extra = _load_demo_activity()
@@ -33,16 +37,9 @@ def prepare_demo_database() -> dict:
 
 
 def _load_demo_activity() -> dict:
-    """Domain packages that have demo content of their own (events, policies) add it here."""
-    from core.extensions import db
+    """The demo content of the domains that have some (events, the online half, policies)."""
     loaded = {}
-    for module_name in ("events.demo", "events.demo_online", "policies.demo"):
-        try:
-            module = __import__(module_name, fromlist=["load_demo"])
-        except ModuleNotFoundError as error:
-            if not module_name.startswith(error.name or "?"):
-                raise
-            continue
+    for module in (events_demo, events_demo_online, policies_demo):
         loaded.update(module.load_demo(db.session) or {})
     return loaded
 
@@ -53,7 +50,6 @@ def _load_demo_activity() -> dict:
 @click.option("--no-serve", is_flag=True, help="Prepare the database and stop (used by tests).")
 def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Create and migrate the demo's own SQLite database, load seeds and demo accounts, and serve."""
-    from chainmatch import create_app
     os.environ["CHAINMATCH_DEMO"] = "1"  # the app (and the embedded scheduler's) picks the demo's database
     app = create_app()
     with app.app_context():
@@ -85,10 +81,4 @@ def _prepare_and_serve(app, host: str, port: int, no_serve: bool) -> None:
 
 def _start_embedded_scheduler(app):
     """The one-process demo embeds the scheduler; web workers elsewhere never start it."""
-    try:
-        from chainmatch.scheduler import start_scheduler
-    except ModuleNotFoundError as error:
-        if not "chainmatch.scheduler".startswith(error.name or "?"):
-            raise
-        return None
     return start_scheduler(app, background=True)

@@ -13,6 +13,7 @@ from matchmaking import (
     InputError, dumps_plan, instance_from_dict, load_instance, plan_meetings, write_atomic,
 )
 from matchmaking.jsonio import loads_document, read_bounded
+from matchmaking import bench
 
 BENCH_SIZES = ("tiny", "small", "event", "national")
 
@@ -94,8 +95,6 @@ def bench_match(size_values: tuple[str, ...], seed: int, keep: str | None,
     Prints per size: wall time, peak RSS, enterprises covered against the max-flow bound,
     meetings, and total score against a first-come-first-served baseline.
     """
-    from matchmaking import bench
-
     for size in _sizes(size_values):
         row = bench.run([size], seed=seed, keep=keep)[0]
         click.echo(json.dumps(row, ensure_ascii=False) if as_json else bench.format_row(row))

@@ -27,6 +27,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from core.extensions import db
+from events import jobs as event_jobs
+from core.submissions import purge_submission_tokens
+from policies.jobs import remind_policy_deadlines
+from notifications.jobs import deliver_due
 
 log = logging.getLogger("chainmatch.scheduler")
 
@@ -132,10 +136,7 @@ def run_unit(app: Flask, name: str, work: Callable[[], object]):
 def due_work() -> tuple[tuple[str, Callable[[datetime], object]], ...]:
     """The jobs of one sweep, in order: the month's (events.jobs.DUE_WORK), policy deadline reminders, then the
     purge of old submission tokens."""
-    from events.jobs import DUE_WORK
-    from core.submissions import purge_submission_tokens
-    from policies.jobs import remind_policy_deadlines
-    return DUE_WORK + (("remind_policy_deadlines", remind_policy_deadlines),
+    return event_jobs.DUE_WORK + (("remind_policy_deadlines", remind_policy_deadlines),
                        ("purge_submission_tokens", purge_submission_tokens))
 
 
@@ -150,7 +151,6 @@ def run_due_work(app: Flask, now: datetime | None = None) -> dict[str, object]:
 
 def deliver_outbox(app: Flask, now: datetime | None = None):
     """One delivery sweep over the outbox (the job commits each message itself)."""
-    from notifications.jobs import deliver_due
     return run_unit(app, "deliver_outbox", lambda: deliver_due(now or _utcnow()))
 
 

@@ -9,6 +9,7 @@ from flask import Flask, Response, request
 from flask_login import current_user
 from flask_talisman import DENY, Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
+from events.services.online import embed_hosts
 
 ONE_YEAR = 365 * 24 * 60 * 60
 
@@ -70,7 +71,6 @@ def content_security_policy(app: Flask) -> dict:
 
 def _stream_player_origins(app: Flask) -> list[str]:
     """The providers whose players the online half embeds (`STREAM_EMBED_HOSTS`, read at start-up)."""
-    from events.services.online import embed_hosts
     with app.app_context():
         return [f"https://{host}" for host in embed_hosts()]
 

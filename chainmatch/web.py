@@ -11,7 +11,33 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+# Every table must be known to the metadata before migrations or create_all look at it: the models of each
+# package are imported here, also those no blueprint imports.
+import accounts.audit  # noqa: F401
+import core.submissions  # noqa: F401
+import notifications.models  # noqa: F401
+import policies.models  # noqa: F401
+from accounts import sessions
+from accounts.models import User
+from accounts.routes import bp as auth_bp
+from accounts.services import may_hold_session
 from chainmatch import input_bounds, security
+from chainmatch.home import bp as home_bp
+from core.roles import Role
+from events import ports as events_ports
+from events.routes.online import bp as online_bp
+from events.routes.organiser import bp as organiser_bp
+from events.routes.participant import bp as events_bp
+from events.routes.reports import bp as reports_bp
+from events.services import participants
+from events.services import scope as event_scope
+from market import enums
+from market.enums import NeedStatus
+from market.routes import bp as market_bp
+from notifications.routes import bp as notifications_bp
+from policies import ports as policies_ports
+from policies import services as policy_services
+from policies.routes import bp as policies_bp
 from core import database
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from market.web_links import is_web_url
@@ -38,11 +64,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     limiter.init_app(app)
-    from accounts import sessions
     sessions.init_app(app)
 
-    _import_models()
     _register_blueprints(app)
+    _plug_ports()
     _register_errors(app)
     _register_template_helpers(app)
 
@@ -57,30 +82,19 @@ def _translations_dir():
     return PROJECT_ROOT / "translations"
 
 
-def _import_models() -> None:
-    """Every table must be known to the metadata before migrations or create_all look at it."""
-    import accounts.models  # noqa: F401
-    import accounts.audit  # noqa: F401
-    import core.submissions  # noqa: F401
-    import market.models  # noqa: F401
-    import events.models  # noqa: F401
-    import notifications.models  # noqa: F401
-    import policies.models  # noqa: F401
-
-
 def _register_blueprints(app: Flask) -> None:
-    from accounts.routes import bp as auth_bp
-    from chainmatch.home import bp as home_bp
-    from events.routes.online import bp as online_bp
-    from events.routes.organiser import bp as organiser_bp
-    from events.routes.participant import bp as events_bp
-    from events.routes.reports import bp as reports_bp
-    from market.routes import bp as market_bp
-    from notifications.routes import bp as notifications_bp
-    from policies.routes import bp as policies_bp
     for blueprint in (home_bp, auth_bp, market_bp, organiser_bp, events_bp, online_bp, reports_bp,
                       notifications_bp, policies_bp):
         app.register_blueprint(blueprint)
+
+
+def _plug_ports() -> None:
+    """The sibling domains use each other only through ports (core/ports.py); this is where they meet."""
+    events_ports.open_chain_policies.plug(policy_services.open_policies_for_chain)
+    policies_ports.event_for.plug(event_scope.event_for)
+    policies_ports.visible_events.plug(participants.visible_events)
+    policies_ports.approved_enterprises.plug(participants.approved_enterprises)
+    policies_ports.event_status_labels.plug(participants.event_status_labels)
 
 
 def select_locale() -> str:
@@ -97,8 +111,6 @@ def select_locale() -> str:
 def load_user(session_id: str):
     """Sessions carry "user_id:session_version"; a stale version, a disabled user or a demo account outside
     the demo signs out."""
-    from accounts.models import User
-    from accounts.services import may_hold_session
     try:
         user_id, version = (int(part) for part in session_id.split(":", 1))
     except ValueError:
@@ -255,8 +267,6 @@ def format_rate(bp: int | None) -> str:
 
 
 def _labelled_enums() -> dict:
-    from core.roles import Role
-    from market import enums
     return {"financing_type": enums.FinancingType, "stage": enums.Stage, "tier": enums.Tier,
             "industry": enums.Industry, "size_class": enums.SizeClass, "collateral": enums.Collateral,
             "need_status": enums.NeedStatus, "institution_kind": enums.InstitutionKind,
@@ -276,7 +286,6 @@ def _label_filter(enum_cls):
 
 def need_status_of(need) -> str:
     """`{{ need|need_status_of }}`: the need's status in its financing type's words (已出单 for insurance …)."""
-    from market.enums import NeedStatus
     try:
         return NeedStatus(need.status).label_for(need.type)
     except ValueError:

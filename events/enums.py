@@ -54,10 +54,6 @@ class SessionKind(LabelledEnum):
         """Sessions where SMEs sit with institutions at tables in slots."""
         return self in MATCHMAKING_KINDS
 
-    @property
-    def is_broadcast(self) -> bool:
-        return self in (SessionKind.LIVESTREAM, SessionKind.KNOWLEDGE_TALK)
-
 
 MATCHMAKING_KINDS = (SessionKind.EQUITY_MATCHING, SessionKind.CREDIT_MATCHING, SessionKind.INSURANCE_MATCHING,
                      SessionKind.MNA_MATCHING, SessionKind.INDUSTRY_MATCHING, SessionKind.POLICY_MATCHING)

@@ -107,5 +107,3 @@ class Plan:
     unkept_requests: tuple[UnkeptRequest, ...] = ()
     stats: dict = field(default_factory=dict)
 
-    def meetings_of(self, enterprise: str) -> list[Meeting]:
-        return [m for m in self.meetings if m.enterprise == enterprise]

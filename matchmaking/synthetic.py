@@ -7,6 +7,9 @@ requests. Event-sized instances sit in one province (Zhejiang) and lean on the m
 from __future__ import annotations
 
 import numpy as np
+from .candidates import candidate_arcs
+from .columns import Columns
+from .jsonio import instance_from_dict
 
 SIZES = {
     "tiny": (200, 20, 8),
@@ -136,10 +139,6 @@ def generate(size: str = "small", seed: int = 0, *, enterprises: int | None = No
 
 def _requests(doc: dict, rng) -> list:
     """Requests on about 3% of the eligible enterprise–institution pairs, a few elsewhere."""
-    from .candidates import candidate_arcs
-    from .columns import Columns
-    from .jsonio import instance_from_dict
-
     arcs = candidate_arcs(Columns(instance_from_dict(doc)))
     ents, insts = doc["enterprises"], doc["institutions"]
     count = max(1, len(ents) // 30)

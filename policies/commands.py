@@ -16,6 +16,7 @@ from policies.facts import FactError, parse_facts, read_facts_file
 from policies.loader import library_path, load_library, verify_citations
 from policies.rules import RuleError
 from core.clock import shanghai_today
+from policies.reference import reference_markdown
 
 def today() -> dt.date:
     """Today's date in Asia/Shanghai, where the policies' deadlines are set."""
@@ -139,6 +140,4 @@ def check_command(sources: str, library: str | None) -> None:
 @_library_option
 def reference_command(library: str | None) -> None:
     """Print the policy and fact reference in Markdown (the generated part of docs/policy-facts.md)."""
-    from policies.reference import reference_markdown
-
     click.echo(reference_markdown(_load(library)), nl=False)

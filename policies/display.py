@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.rules import AllOf, Compare, Condition, Library, NotOf, Policy
+from policies.rules import AllOf, Compare, Condition, Library, NotOf
 from policies.text import Text
 
 ALL = Text("同时满足以下各项", "All of the following")
@@ -44,7 +44,4 @@ def condition_outline(node: Condition | None, library: Library, depth: int = 0) 
         lines += condition_outline(item, library, depth + 1)
     return lines
 
-
-def prerequisite_lines(policy: Policy) -> list[Text]:
-    return [pre.label for pre in policy.prerequisites if pre.label is not None]
 

@@ -13,7 +13,7 @@ from core.forms import attach_field_error
 from market.models import Chain
 from market.services import region_names
 from core.errors import FieldError
-from policies import editing, services
+from policies import editing, ports, services
 from policies.display import condition_outline
 from policies.forms import RULE_EXAMPLE, NewPolicyForm, PolicyForm, facts_form
 from policies.rules import CHAIN_CODES, PERIOD_TEXT
@@ -174,9 +174,8 @@ def edit_policy(key: str):
 @bp.get("/events")
 @role_required(*ORGANISERS)
 def events():
-    from events.enums import EventStatus
     return render_template("policies/events.html", events=services.visible_events(current_user),
-                           statuses={status.value: status.label for status in EventStatus})
+                           statuses=ports.event_status_labels())
 
 
 @bp.get("/events/<int:event_id>")

@@ -12,13 +12,14 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from core.extensions import db
 from market.enums import FinancingType
 from market.models import Enterprise, Product
 from core.regions import region_covers
-from policies import commands
+from policies import commands, ports
+from policies.models import Policy as PolicyRow
 from policies.enterprise_facts import DERIVED_FACTS, facts_of, stored_facts, write_facts
 from policies.evaluate import Evaluation, PolicyResult, SetAside, Status, evaluate, subsidised_loan
 from policies.facts import FactError, FactSpec
@@ -179,25 +180,13 @@ class EventPolicies:
     on: dt.date
 
 
-def event_enterprises(event) -> list[Enterprise]:
-    """The enterprises with an approved registration for any session of `event`."""
-    from events.enums import RegistrationStatus
-    from events.models import EventSession, Registration
-    ids = select(Registration.enterprise_id).join(EventSession, EventSession.id == Registration.session_id).where(
-        EventSession.event_id == event.id, Registration.status == RegistrationStatus.APPROVED.value,
-        Registration.enterprise_id.is_not(None))
-    return list(db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ids))
-                                   .order_by(Enterprise.name, Enterprise.id)))
-
-
 def event_policies(actor, event_id: int, on: dt.date | None = None) -> EventPolicies:
     """For an event within the actor's region: each registered SME × each policy, and per policy who
     qualifies (eligible) or might (needs information). 404 outside the actor's region."""
-    from events.services.scope import event_for
-    event = event_for(actor, event_id)
+    event = ports.event_for(actor, event_id)
     on = on or today()
     library = current_library().library
-    enterprises = event_enterprises(event)
+    enterprises = ports.approved_enterprises(event)
     stored = stored_facts([e.id for e in enterprises], library.facts)
     rows = []
     for enterprise in enterprises:
@@ -216,8 +205,17 @@ def event_policies(actor, event_id: int, on: dt.date | None = None) -> EventPoli
 
 
 def visible_events(actor) -> list:
-    from events.services.scope import visible_events_query
-    return list(db.session.scalars(visible_events_query(actor)))
+    return ports.visible_events(actor)
+
+
+def open_policies_for_chain(chain_code: str, today: dt.date) -> list[PolicyRow]:
+    """Policy rows still valid and open to applications (no enterprise deadline, or one not yet passed) whose
+    chains include `chain_code` or that name no chain, in the library's order (the online hall lists them)."""
+    rows = db.session.scalars(select(PolicyRow).where(
+        or_(PolicyRow.valid_until.is_(None), PolicyRow.valid_until >= today),
+        or_(PolicyRow.enterprise_deadline.is_(None), PolicyRow.enterprise_deadline >= today))
+        .order_by(PolicyRow.sort_order, PolicyRow.id)).all()
+    return [row for row in rows if not row.chains or chain_code in row.chains]
 
 
 # ---- loan products: the effective rate after 第(二)条's interest subsidy ---------------------------

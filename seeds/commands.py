@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from core.extensions import db
+from seeds.loader import load_all
 
 SEED_LOCK_KEY = 0x5EED_C4A1  # pg_advisory_xact_lock key of `chainmatch seed`
 LOCK_WAIT_SECONDS = 300  # how long a second seed waits for the first
@@ -110,8 +111,6 @@ def _problem_after() -> str | None:
 @with_appcontext
 def seed_command(demo_accounts: bool) -> None:
     """Load chains, regions, institutions, products, demo SMEs and offices; safe to run again (and at once)."""
-    from seeds.loader import load_all
-
     if demo_accounts and not current_app.config.get("DEMO_MODE"):
         raise click.UsageError("--demo-accounts belongs to the demo's own database: run `chainmatch demo`, or set "
                                "CHAINMATCH_DEMO=1 (which uses instance/demo.sqlite). A real instance never holds "

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from core.extensions import db
+from events import ports
 from events.models import Event, EventSession
 from events.services.online import BROADCAST_KINDS, participating_institution_ids, viewer_counts
 from core.clock import shanghai_today
@@ -96,20 +97,5 @@ def hall(event: Event, financing_type: str | None = None, region_code: str | Non
 
 
 def chain_policies(event: Event, now: datetime | None = None) -> list:
-    """Policies of the library whose chains include the event's chain (or that name no chain), still valid and
-    still open to applications (no enterprise deadline, or one not yet passed), in the library's order.
-
-    The policy library is another package (`policies`); it is read here, lazily, only when it is installed.
-    """
-    try:
-        from policies.models import Policy
-    except ModuleNotFoundError as error:
-        if not "policies.models".startswith(error.name or "?"):
-            raise
-        return []
-    today = shanghai_today(now)
-    rows = db.session.scalars(select(Policy).where(
-        or_(Policy.valid_until.is_(None), Policy.valid_until >= today),
-        or_(Policy.enterprise_deadline.is_(None), Policy.enterprise_deadline >= today))
-        .order_by(Policy.sort_order, Policy.id)).all()
-    return [row for row in rows if not row.chains or event.chain.code in row.chains]
+    """Policies of the library that concern the event's chain, still valid and open to applications."""
+    return ports.open_chain_policies(event.chain.code, shanghai_today(now))

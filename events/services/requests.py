@@ -9,7 +9,7 @@ linked to it. The organiser's schedule page lists pending requests, the next mat
 first, and both sides' pages and messages say so. A direct request (no event) has no sessions: it is
 accepted, and the two sides agree the time themselves.
 """
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import abort
 from flask_babel import gettext as _
@@ -313,14 +313,6 @@ def requests_of(actor) -> tuple[list[MeetingRequest], list[MeetingRequest]]:
     rows = db.session.scalars(select(MeetingRequest).where(party).order_by(MeetingRequest.created_at.desc(),
                                                                           MeetingRequest.id.desc())).all()
     return [r for r in rows if r.direction == incoming], [r for r in rows if r.direction != incoming]
-
-
-def due_soon_query(within_hours: int = 24, now: datetime | None = None):
-    """For reminders: open requests whose deadline falls within the next `within_hours` hours."""
-    now = now or utcnow()
-    return select(MeetingRequest).where(MeetingRequest.status == RequestStatus.REQUESTED,
-                                        MeetingRequest.respond_by >= now,
-                                        MeetingRequest.respond_by < now + timedelta(hours=within_hours))
 
 
 def settled_request_ids():

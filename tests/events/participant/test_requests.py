@@ -199,11 +199,3 @@ def test_an_answer_after_the_deadline_is_refused_and_the_job_expires_it_once(db_
     assert _count(Notification, kind="request_expired") == 2  # one to each side
 
 
-def test_due_soon_query_for_reminders(db_session):
-    sme_user = factories.sme()
-    bank = factories.institution_user()
-    request = req.request_meeting(actor(sme_user), None, db.session.get(Institution, bank.institution_id),
-                                  consent_text="同意")
-    soon = request.respond_by - timedelta(hours=10)
-    assert [r.id for r in db.session.scalars(req.due_soon_query(24, now=soon))] == [request.id]
-    assert list(db.session.scalars(req.due_soon_query(24, now=soon - timedelta(days=2)))) == []
