@@ -92,8 +92,8 @@ def test_the_wheel_carries_the_data_and_runs_outside_the_checkout(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTHONPATH", "DATABASE_URL", "CHAINMATCH_DEMO", "CHAINMATCH_POLICY_LIBRARY")}
-    env["CHAINMATCH_INSTANCE_PATH"] = str(tmp_path / "instance")
+           if key not in ("PYTHONPATH", "DATABASE_URL", "SECRET_KEY", "CHAINMATCH_DEMO", "CHAINMATCH_POLICY_LIBRARY")}
+    env["CHAINMATCH_INSTANCE_PATH"] = str(tmp_path / "instance")  # without SECRET_KEY, the key is generated there
     run = subprocess.run([str(python), "-c", IN_THE_VENV, str(tmp_path / "installed.sqlite")], cwd=elsewhere,
                          env=env, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr[-3000:]
