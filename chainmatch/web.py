@@ -73,13 +73,13 @@ def init_app(app: Flask) -> None:
 
 
 def _migrations_dir():
-    from chainmatch import PROJECT_ROOT
-    return PROJECT_ROOT / "migrations"
+    from chainmatch.resources import data_folder
+    return data_folder("migrations")
 
 
 def _translations_dir():
-    from chainmatch import PROJECT_ROOT
-    return PROJECT_ROOT / "translations"
+    from chainmatch.resources import data_folder
+    return data_folder("translations")
 
 
 def _register_blueprints(app: Flask) -> None:

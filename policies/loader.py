@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from importlib import resources
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
@@ -49,8 +50,7 @@ from policies.rules import (
 )
 from policies.text import Text
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_LIBRARY = REPO_ROOT / "seeds" / "policies.yaml"
+DEFAULT_LIBRARY = Path(str(resources.files("seeds") / "policies.yaml"))  # also in an installed wheel
 
 
 # -- parsing ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -36,7 +37,7 @@ from market.models import Chain, ChainNode, Enterprise, FinancingNeed, Instituti
 from core.clock import utcnow
 from policies.store import load_policy_library  # the policy library (政策库), seeded by policy key
 
-SEEDS_DIR = Path(__file__).resolve().parent
+SEEDS_DIR = Path(str(resources.files("seeds")))  # the data files travel with the package
 WAN = 10_000
 TABLES = ("chains", "chain_nodes", "regions", "institutions", "products", "enterprises",
           "financing_needs", "organiser_offices", "users")

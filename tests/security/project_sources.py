@@ -8,10 +8,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def project_packages() -> list[str]:
-    """Top-level packages of the distribution (pyproject's `packages.find.include`): a new one is checked too."""
+    """Top-level packages of the distribution (pyproject's `packages` list): a new one is checked too."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    patterns = config["tool"]["setuptools"]["packages"]["find"]["include"]
-    return sorted({pattern.split(".")[0].rstrip("*") for pattern in patterns})
+    names = config["tool"]["setuptools"]["packages"]
+    return sorted({name.split(".")[0] for name in names})
 
 
 @dataclass(frozen=True)
