@@ -2,7 +2,8 @@
 from importlib import resources
 from pathlib import Path
 
-from chainmatch import PROJECT_ROOT
+# The folder above the package: the checkout when run from one (source scans in the tests read it).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DATA_FOLDERS = ("templates", "static", "migrations", "translations")
 

@@ -23,6 +23,7 @@ from accounts.routes import bp as auth_bp
 from accounts.services import may_hold_session
 from chainmatch import input_bounds, security
 from chainmatch.home import bp as home_bp
+from chainmatch.resources import data_folder
 from core.roles import Role
 from events import ports as events_ports
 from events.routes.online import bp as online_bp
@@ -73,12 +74,10 @@ def init_app(app: Flask) -> None:
 
 
 def _migrations_dir():
-    from chainmatch.resources import data_folder
     return data_folder("migrations")
 
 
 def _translations_dir():
-    from chainmatch.resources import data_folder
     return data_folder("translations")
 
 
