@@ -1,6 +1,6 @@
 """The shared extension objects: created bare here, bound to an app in `create_app`.
 
-Domain packages (market, events, policies) import only this module of the shell.
+Every layer uses them; chainmatch/web.py binds them.
 """
 from flask_babel import Babel
 from flask_limiter import Limiter

@@ -78,7 +78,7 @@ class Event(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     plan_entry: Mapped[YearPlanEntry | None] = relationship(back_populates="event")
-    ready_by = relationship("User", foreign_keys=[ready_by_user_id])  # by name: the shell's users table
+    ready_by = relationship("User", foreign_keys=[ready_by_user_id])  # by name, like every relationship to accounts' users
     chain: Mapped[Chain] = relationship()
     host_region: Mapped[Region] = relationship()
     sessions: Mapped[list["EventSession"]] = relationship(back_populates="event", order_by="EventSession.starts_at",

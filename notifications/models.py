@@ -55,7 +55,7 @@ class Notification(db.Model):
     failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # when it became failed (for `outbox retry --since`)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    user = relationship("User")  # by name: a domain package does not import the shell's accounts
+    user = relationship("User")  # by name: accounts sits above notifications in the layers
 
     @property
     def is_unread(self) -> bool:
