@@ -37,7 +37,7 @@ def commit_or_refuse(form, action: Callable[[], Any], *, success=None, next_url=
     - `success`: the message flashed after the commit, or a callable of the action's result giving the message,
       a (message, category) pair or None (nothing to flash); the category defaults to "success".
     - `next_url`: where to go (a URL, or a callable of the result); `respond` instead: a callable of the
-      result giving the response.
+      result giving the response. A refused button post has no result: a callable gets None.
     - `once`: the create form's one-time submission token is claimed first, in the same transaction; the
       value is where a repeated post goes when the first stored no address. The claim is fulfilled with
       `next_url`. A post already made is answered by `submissions.already_done` and the action is not run.
