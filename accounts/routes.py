@@ -12,8 +12,8 @@ from accounts.forms import (AuditFilterForm, ChangePasswordForm, ForgotPasswordF
 from core.database import commit_keeping
 from core.extensions import db, limiter
 from accounts.redirects import safe_next
-from core.forms import attach_field_error
 from core.errors import FieldError
+from core.views import commit_or_refuse
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
@@ -71,12 +71,12 @@ def sign_in():
 @login_required
 def sign_out():
     """Signing out ends every session of the user, including copies of the session cookie."""
-    services.end_all_sessions(current_user, current_user)
-    services.record_sign_out(current_user)
-    db.session.commit()
-    sessions.end()
-    flash(_("您已退出登录。"), "info")
-    return redirect(url_for("home.index"))
+    def sign_out_everywhere():
+        services.end_all_sessions(current_user, current_user)
+        services.record_sign_out(current_user)
+
+    return commit_or_refuse(None, sign_out_everywhere, then=lambda _result: sessions.end(),
+                            success=(_("您已退出登录。"), "info"), next_url=url_for("home.index"))
 
 
 # ---- sign-up and verification -------------------------------------------------------------------------
@@ -89,16 +89,12 @@ def sign_up_choice():
 def _sign_up(form, sign_up, template: str):
     if form.validate_on_submit():
         next_path = safe_next(form.next.data, "")
-        try:
-            sign_up(form.email.data, form.display_name.data, form.password.data, form.facts(),
-                    locale=str(get_locale()), next_path=next_path)
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            db.session.commit()
-            # The same page whether the address was free or taken: its owner got a mail either way.
-            return render_template("auth/check_mail.html", email=form.email.data)
+        # The same page whether the address was free or taken: its owner got a mail either way.
+        done = commit_or_refuse(form, lambda: sign_up(form.email.data, form.display_name.data, form.password.data,
+                                                      form.facts(), locale=str(get_locale()), next_path=next_path),
+                                respond=lambda _user: render_template("auth/check_mail.html", email=form.email.data))
+        if done is not None:
+            return done
     return render_template(template, form=form)
 
 
@@ -143,17 +139,13 @@ def verify_email(token: str):
 def change_password():
     form = ChangePasswordForm(current_user)
     if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.password.data)
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            user = current_user._get_current_object()
-            commit_keeping(db.session, user)
-            sessions.restart(user)
-            flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
-            return redirect(url_for("auth.account"))
+        user = current_user._get_current_object()
+        done = commit_or_refuse(form, lambda: services.change_password(user, form.current_password.data,
+                                                                       form.password.data),
+                                keep=(user,), then=lambda _result: sessions.restart(user),
+                                success=_("密码已修改，其他设备上的登录已全部退出。"), next_url=url_for("auth.account"))
+        if done is not None:
+            return done
     return render_template("auth/change_password.html", form=form)
 
 
@@ -164,10 +156,9 @@ def change_password():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
-        flash(_("如果该邮箱已注册，重置密码的链接已发送到该邮箱，1 小时内有效。"), "info")
-        return redirect(url_for("auth.sign_in"))
+        return commit_or_refuse(form, lambda: services.request_password_reset(form.email.data),
+                                success=(_("如果该邮箱已注册，重置密码的链接已发送到该邮箱，1 小时内有效。"), "info"),
+                                next_url=url_for("auth.sign_in"))
     return render_template("auth/forgot_password.html", form=form)
 
 

@@ -2,28 +2,19 @@
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from core.extensions import db
-from market.enums import ProductStatus
-from market.models import Chain, Enterprise, FinancingNeed, Institution, Product
 from accounts.redirects import safe_next
+from core.extensions import db
+from market import services as market
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
 def index():
-    chains = db.session.scalars(select(Chain).order_by(Chain.sort_order, Chain.id)).all()
-    counts = {
-        "enterprises": db.session.scalar(select(func.count(Enterprise.id))),
-        "needs": db.session.scalar(select(func.count(FinancingNeed.id))),
-        "institutions": db.session.scalar(select(func.count(Institution.id))),
-        "products": db.session.scalar(select(func.count(Product.id)).where(Product.status == ProductStatus.ACTIVE)),
-    }
-    exclusive = db.session.scalars(
-        select(Product).where(Product.is_exclusive.is_(True), Product.status == ProductStatus.ACTIVE)
-        .order_by(Product.id).limit(6)).all()
+    chains = market.chains()
+    counts = market.market_figures()
+    exclusive = market.exclusive_products(6)
     return render_template("home/index.html", chains=chains, counts=counts, exclusive=exclusive)
 
 

@@ -1,18 +1,14 @@
 """Pages of the market: an SME's enterprise and needs, an institution's products, the catalogue."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import submissions
 from core.access import role_required
-from core.extensions import db
+from core.views import commit_or_refuse
 from market import services
 from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, NewNeedForm,
                           NewProductForm, ProductForm, WithdrawForm)
-from core.forms import attach_field_error
-from market.models import Enterprise, Institution, Product
-from core.errors import FieldError
 
 bp = Blueprint("market", __name__)
 
@@ -22,26 +18,21 @@ bp = Blueprint("market", __name__)
 @bp.get("/enterprise")
 @role_required("sme")
 def my_enterprise():
-    enterprise = db.session.get(Enterprise, current_user.enterprise_id)
+    enterprise = services.enterprise_of(current_user)
     return render_template("market/my_enterprise.html", enterprise=enterprise, withdraw_form=WithdrawForm())
 
 
 @bp.route("/enterprise/edit", methods=["GET", "POST"])
 @role_required("sme")
 def edit_enterprise():
-    enterprise = db.session.get(Enterprise, current_user.enterprise_id)
+    enterprise = services.enterprise_of(current_user)
     form = EnterpriseForm.from_enterprise(enterprise)
     form.credit_code.data = enterprise.credit_code  # identity: shown, never changed here
     if form.validate_on_submit():
-        try:
-            services.update_enterprise(current_user, enterprise, form.facts())
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("企业资料已保存。"), "success")
-            return redirect(url_for("market.my_enterprise"))
+        done = commit_or_refuse(form, lambda: services.update_enterprise(current_user, enterprise, form.facts()),
+                                success=_("企业资料已保存。"), next_url=url_for("market.my_enterprise"))
+        if done is not None:
+            return done
     return render_template("market/enterprise_form.html", form=form, enterprise=enterprise)
 
 
@@ -50,19 +41,11 @@ def edit_enterprise():
 def new_need():
     form = NewNeedForm()
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("market.my_enterprise"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            services.create_need(current_user, form.facts())
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("market.my_enterprise"))
-            db.session.commit()
-            flash(_("融资需求已发布。"), "success")
-            return redirect(url_for("market.my_enterprise"))
+        done = commit_or_refuse(form, lambda: services.create_need(current_user, form.facts()),
+                                success=_("融资需求已发布。"), next_url=url_for("market.my_enterprise"),
+                                once=url_for("market.my_enterprise"))
+        if done is not None:
+            return done
     return render_template("market/need_form.html", form=form, need=None)
 
 
@@ -72,15 +55,10 @@ def edit_need(need_id: int):
     need = services.own_need(current_user, need_id)
     form = NeedForm.from_need(need)
     if form.validate_on_submit():
-        try:
-            services.update_need(current_user, need, form.facts())
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("融资需求已更新。"), "success")
-            return redirect(url_for("market.my_enterprise"))
+        done = commit_or_refuse(form, lambda: services.update_need(current_user, need, form.facts()),
+                                success=_("融资需求已更新。"), next_url=url_for("market.my_enterprise"))
+        if done is not None:
+            return done
     return render_template("market/need_form.html", form=form, need=need)
 
 
@@ -91,15 +69,8 @@ def withdraw_need(need_id: int):
     form = WithdrawForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.withdraw_need(current_user, need, form.reason.data or "")
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("需求已撤回。"), "success")
-    return redirect(url_for("market.my_enterprise"))
+    return commit_or_refuse(None, lambda: services.withdraw_need(current_user, need, form.reason.data or ""),
+                            success=_("需求已撤回。"), next_url=url_for("market.my_enterprise"))
 
 
 # ---- the institution's own profile and products ----------------------------------------------
@@ -120,15 +91,10 @@ def edit_institution():
     if not form.is_submitted():
         form.region_codes.data = list(institution.region_codes)
     if form.validate_on_submit():
-        try:
-            services.update_institution(current_user, institution, form.facts())
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("机构资料已保存。"), "success")
-            return redirect(url_for("market.my_institution"))
+        done = commit_or_refuse(form, lambda: services.update_institution(current_user, institution, form.facts()),
+                                success=_("机构资料已保存。"), next_url=url_for("market.my_institution"))
+        if done is not None:
+            return done
     return render_template("market/institution_form.html", form=form, institution=institution)
 
 
@@ -137,19 +103,11 @@ def edit_institution():
 def new_product():
     form = NewProductForm()
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("market.my_institution"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            services.create_product(current_user, form.facts())
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("market.my_institution"))
-            db.session.commit()
-            flash(_("产品已发布。"), "success")
-            return redirect(url_for("market.my_institution"))
+        done = commit_or_refuse(form, lambda: services.create_product(current_user, form.facts()),
+                                success=_("产品已发布。"), next_url=url_for("market.my_institution"),
+                                once=url_for("market.my_institution"))
+        if done is not None:
+            return done
     return render_template("market/product_form.html", form=form, product=None)
 
 
@@ -159,15 +117,10 @@ def edit_product(product_id: int):
     product = services.own_product(current_user, product_id)
     form = ProductForm.from_product(product)
     if form.validate_on_submit():
-        try:
-            services.update_product(current_user, product, form.facts())
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("产品已更新。"), "success")
-            return redirect(url_for("market.my_institution"))
+        done = commit_or_refuse(form, lambda: services.update_product(current_user, product, form.facts()),
+                                success=_("产品已更新。"), next_url=url_for("market.my_institution"))
+        if done is not None:
+            return done
     return render_template("market/product_form.html", form=form, product=product)
 
 
@@ -175,20 +128,16 @@ def edit_product(product_id: int):
 @role_required("institution")
 def retire_product(product_id: int):
     product = services.own_product(current_user, product_id)
-    services.retire_product(current_user, product)
-    db.session.commit()
-    flash(_("产品已下架。"), "success")
-    return redirect(url_for("market.my_institution"))
+    return commit_or_refuse(None, lambda: services.retire_product(current_user, product),
+                            success=_("产品已下架。"), next_url=url_for("market.my_institution"))
 
 
 @bp.post("/products/<int:product_id>/reactivate")
 @role_required("institution")
 def reactivate_product(product_id: int):
     product = services.own_product(current_user, product_id)
-    services.reactivate_product(current_user, product)
-    db.session.commit()
-    flash(_("产品已重新上架。"), "success")
-    return redirect(url_for("market.my_institution"))
+    return commit_or_refuse(None, lambda: services.reactivate_product(current_user, product),
+                            success=_("产品已重新上架。"), next_url=url_for("market.my_institution"))
 
 
 # ---- the public catalogue (金融超市) -------------------------------------------------------------
@@ -202,7 +151,7 @@ def catalogue():
 
 @bp.get("/catalogue/<int:product_id>")
 def product_detail(product_id: int):
-    product = db.session.get(Product, product_id)
+    product = services.product_by_id(product_id)
     visible = product is not None and product.institution.is_approved
     own = product is not None and current_user.is_authenticated and current_user.institution_id == product.institution_id
     if not (visible or own):
@@ -225,13 +174,13 @@ def review_institutions():
 @bp.post("/institutions/<int:institution_id>/review")
 @role_required("organiser", "admin")
 def review_institution(institution_id: int):
-    institution = db.session.get(Institution, institution_id) or abort(404)
+    institution = services.institution_by_id(institution_id) or abort(404)
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)
     # The column holds 500 characters (PostgreSQL refuses more); the page's input has maxlength=500.
     note = request.form.get("note", "").strip()[:500]
-    services.review_institution(current_user, institution, decision == "approve", note)
-    db.session.commit()
-    flash(_("已审核：%(name)s", name=institution.name), "success")
-    return redirect(url_for("market.review_institutions"))
+    return commit_or_refuse(None, lambda: services.review_institution(current_user, institution,
+                                                                       decision == "approve", note),
+                            success=lambda reviewed: _("已审核：%(name)s", name=reviewed.name),
+                            next_url=url_for("market.review_institutions"))

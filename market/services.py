@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
@@ -464,3 +464,52 @@ def institution_for(actor) -> Institution:
     if actor.institution_id is None:
         abort(403)
     return db.session.get(Institution, actor.institution_id)
+
+
+# ---- what pages ask --------------------------------------------------------------------------
+
+def enterprise_of(actor) -> Enterprise | None:
+    """The SME user's own enterprise."""
+    return db.session.get(Enterprise, actor.enterprise_id)
+
+
+def product_by_id(product_id: int) -> Product | None:
+    return db.session.get(Product, product_id)
+
+
+def institution_by_id(institution_id: int) -> Institution | None:
+    return db.session.get(Institution, institution_id)
+
+
+def chains(codes=None) -> list[Chain]:
+    """The industrial chains in their display order (only those of `codes` when given)."""
+    query = select(Chain).order_by(Chain.sort_order, Chain.id)
+    if codes is not None:
+        query = query.where(Chain.code.in_(codes))
+    return list(db.session.scalars(query))
+
+
+def market_figures() -> dict[str, int]:
+    """The home page's counts: enterprises, needs, institutions and active products."""
+    return {
+        "enterprises": db.session.scalar(select(func.count(Enterprise.id))),
+        "needs": db.session.scalar(select(func.count(FinancingNeed.id))),
+        "institutions": db.session.scalar(select(func.count(Institution.id))),
+        "products": db.session.scalar(select(func.count(Product.id)).where(Product.status == ProductStatus.ACTIVE)),
+    }
+
+
+def exclusive_products(limit: int = 6) -> list[Product]:
+    """Active exclusive products (专属产品), oldest first."""
+    return list(db.session.scalars(
+        select(Product).where(Product.is_exclusive.is_(True), Product.status == ProductStatus.ACTIVE)
+        .order_by(Product.id).limit(limit)))
+
+
+def enterprise_by_id(enterprise_id: int) -> Enterprise | None:
+    return db.session.get(Enterprise, enterprise_id)
+
+
+def institutions_by_id(institution_ids) -> dict[int, Institution]:
+    """These institutions, by id."""
+    return {i.id: i for i in db.session.scalars(select(Institution).where(Institution.id.in_(set(institution_ids))))}

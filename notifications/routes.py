@@ -2,12 +2,12 @@
 Also the outbox's health for organisers and administrators, and the administrators' requeue button."""
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.access import role_required
-from core.extensions import db
+from core.views import commit_or_refuse
 from notifications import services
 from notifications.jobs import relay_name
 
@@ -36,21 +36,22 @@ def inject_outbox_health():
     return {"outbox_health": outbox_health}
 
 
-def _back_to_referrer_or(endpoint: str):
+def _referrer_or(endpoint: str) -> str:
     """Back to the page the button was on when it is one of ours, else `endpoint`."""
     target = request.form.get("next", "")
-    return redirect(target if services.is_site_path(target) else url_for(endpoint))
+    return target if services.is_site_path(target) else url_for(endpoint)
 
 
 @bp.post("/outbox/requeue")
 @role_required("admin")
 def requeue_failed():
     """Every failed message back in the queue (an administrator's button; `chainmatch outbox retry --all`)."""
-    count = services.requeue_failed(current_user, datetime.now(UTC).replace(tzinfo=None))
-    db.session.commit()
-    current_app.logger.info("administrator %s requeued %s failed message(s)", current_user.id, count)
-    flash(_("已将 %(count)s 条发送失败的消息重新排队。", count=count), "success")
-    return _back_to_referrer_or("reports.dashboard")
+    return commit_or_refuse(
+        None, lambda: services.requeue_failed(current_user, datetime.now(UTC).replace(tzinfo=None)),
+        then=lambda count: current_app.logger.info("administrator %s requeued %s failed message(s)",
+                                                   current_user.id, count),
+        success=lambda count: _("已将 %(count)s 条发送失败的消息重新排队。", count=count),
+        next_url=_referrer_or("reports.dashboard"))
 
 
 @bp.get("/")
@@ -73,10 +74,9 @@ def _own_or_404(notification_id: int):
 @login_required
 def mark_read(notification_id: int):
     message = _own_or_404(notification_id)
-    services.mark_read(current_user, message)
-    db.session.commit()
-    return redirect(url_for("notifications.inbox", page=request.form.get("page", 1, type=int)) +
-                    f"#message-{message.id}")
+    return commit_or_refuse(None, lambda: services.mark_read(current_user, message),
+                            next_url=url_for("notifications.inbox", page=request.form.get("page", 1, type=int))
+                            + f"#message-{message.id}")
 
 
 @bp.post("/<int:notification_id>/open")
@@ -84,14 +84,13 @@ def mark_read(notification_id: int):
 def open_message(notification_id: int):
     """Mark read and go to the page the message is about."""
     message = _own_or_404(notification_id)
-    services.mark_read(current_user, message)
-    db.session.commit()
-    return redirect(message.link if services.is_site_path(message.link) else url_for("notifications.inbox"))
+    return commit_or_refuse(None, lambda: services.mark_read(current_user, message),
+                            next_url=message.link if services.is_site_path(message.link)
+                            else url_for("notifications.inbox"))
 
 
 @bp.post("/read-all")
 @login_required
 def mark_all_read():
-    services.mark_all_read(current_user)
-    db.session.commit()
-    return redirect(url_for("notifications.inbox"))
+    return commit_or_refuse(None, lambda: services.mark_all_read(current_user),
+                            next_url=url_for("notifications.inbox"))

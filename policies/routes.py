@@ -4,15 +4,12 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from core import submissions
 from core.access import role_required
 from core.extensions import db
-from core.forms import attach_field_error
-from market.models import Chain
+from core.views import commit_or_refuse
+from market.services import chains as market_chains
 from market.services import region_names
-from core.errors import FieldError
 from policies import editing, ports, services
 from policies.display import condition_outline
 from policies.forms import RULE_EXAMPLE, NewPolicyForm, PolicyForm, facts_form
@@ -109,7 +106,7 @@ def my_facts():
 # ---- organisers: edit the library ---------------------------------------------------------------
 
 def _chain_names() -> dict[str, str]:
-    chains = db.session.scalars(select(Chain).where(Chain.code.in_(CHAIN_CODES))).all()
+    chains = market_chains(CHAIN_CODES)
     return {chain.code: chain.name(_lang()) for chain in chains}
 
 
@@ -130,19 +127,12 @@ def _render_policy_form(form: PolicyForm, row):
 def new_policy():
     form = _policy_form(NewPolicyForm)
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("policies.library"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            row = editing.create_policy(current_user, form.definition())
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("policies.detail", key=row.key))
-            db.session.commit()
-            flash(_("政策已添加：%(title)s", title=row.title(_lang())), "success")
-            return redirect(url_for("policies.detail", key=row.key))
+        done = commit_or_refuse(form, lambda: editing.create_policy(current_user, form.definition()),
+                                success=lambda row: _("政策已添加：%(title)s", title=row.title(_lang())),
+                                once=url_for("policies.library"),
+                                next_url=lambda row: url_for("policies.detail", key=row.key))
+        if done is not None:
+            return done
     return _render_policy_form(form, None)
 
 
@@ -157,15 +147,11 @@ def edit_policy(key: str):
         form.fill_from(row.definition)
     form.key.data = row.key  # the key is the policy's identity: shown, never changed here
     if form.validate_on_submit():
-        try:
-            changed = editing.update_policy(current_user, row, form.definition(row.definition))
-        except FieldError as error:
-            db.session.rollback()
-            attach_field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("政策已保存。") if changed else _("没有改动。"), "success")
-            return redirect(url_for("policies.detail", key=row.key))
+        done = commit_or_refuse(form, lambda: editing.update_policy(current_user, row, form.definition(row.definition)),
+                                success=lambda changed: _("政策已保存。") if changed else _("没有改动。"),
+                                next_url=url_for("policies.detail", key=row.key))
+        if done is not None:
+            return done
     return _render_policy_form(form, row)
 
 

@@ -1,24 +1,19 @@
 """The organiser's desk: year plan, events, sessions, registrations review, matching, schedule, publication."""
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from core import submissions
 from core.access import role_required
-from core.extensions import db
+from core.views import commit_or_refuse
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
                                     MoveMeetingForm, NewEventForm, NewPlanEntryForm, NewSessionForm, PlanEntryForm,
                                     SessionForm, StatusForm)
-from events.models import Meeting, Registration, UnmatchedEnterprise
 from events.services import (planning, publication, registration, requests, schedule_edits, scheduling, scope,
                              venue_tables)
 from market.enums import FinancingType
-from core.forms import attach_field_error
-from core.errors import FieldError
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 ORGANISERS = ("organiser", "admin")
@@ -30,11 +25,6 @@ def _vocabularies() -> dict:
             "RegistrationStatus": RegistrationStatus, "MeetingStatus": MeetingStatus, "MeetingSource": MeetingSource,
             "FinancingType": FinancingType, "slot_label": scheduling.slot_label,
             "stored_unavailable_slots": registration.stored_unavailable_slots}
-
-
-def _refused(form, error: FieldError) -> None:
-    db.session.rollback()
-    attach_field_error(form, error)
 
 
 # ---- year plan --------------------------------------------------------------------------------
@@ -63,18 +53,11 @@ def new_plan_entry():
     if not form.is_submitted():
         form.year.data = request.args.get("year", type=int) or date.today().year
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("organiser.plan"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            entry = planning.create_plan_entry(current_user, form.facts())
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("organiser.plan", year=entry.year))
-            db.session.commit()
-            flash(_("已加入年度计划。"), "success")
-            return redirect(url_for("organiser.plan", year=entry.year))
+        done = commit_or_refuse(form, lambda: planning.create_plan_entry(current_user, form.facts()),
+                                success=_("已加入年度计划。"), once=url_for("organiser.plan"),
+                                next_url=lambda entry: url_for("organiser.plan", year=entry.year))
+        if done is not None:
+            return done
     return render_template("events/organiser/plan_entry_form.html", form=form, entry=None)
 
 
@@ -85,14 +68,11 @@ def edit_plan_entry(entry_id: int):
     form = PlanEntryForm(current_user)
     form.fill_from(entry)
     if form.validate_on_submit():
-        try:
-            planning.update_plan_entry(current_user, entry, form.facts())
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("年度计划已更新。"), "success")
-            return redirect(url_for("organiser.plan", year=entry.year))
+        done = commit_or_refuse(form, lambda: planning.update_plan_entry(current_user, entry, form.facts()),
+                                success=_("年度计划已更新。"),
+                                next_url=lambda _result: url_for("organiser.plan", year=entry.year))
+        if done is not None:
+            return done
     return render_template("events/organiser/plan_entry_form.html", form=form, entry=entry)
 
 
@@ -101,7 +81,7 @@ def edit_plan_entry(entry_id: int):
 @bp.get("/events")
 @role_required(*ORGANISERS)
 def events():
-    rows = db.session.scalars(scope.visible_events_query(current_user)).all()
+    rows = scope.visible_events(current_user)
     return render_template("events/organiser/events.html", events=rows)
 
 
@@ -116,18 +96,11 @@ def new_event():
     if entry is not None:
         form.fill_from_plan(entry)
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("organiser.events"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            event = planning.create_event(current_user, form.facts(), plan_entry=entry)
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("organiser.event_detail", event_id=event.id))
-            db.session.commit()
-            flash(_("活动已创建（草稿）。请添加场次。"), "success")
-            return redirect(url_for("organiser.event_detail", event_id=event.id))
+        done = commit_or_refuse(form, lambda: planning.create_event(current_user, form.facts(), plan_entry=entry),
+                                success=_("活动已创建（草稿）。请添加场次。"), once=url_for("organiser.events"),
+                                next_url=lambda event: url_for("organiser.event_detail", event_id=event.id))
+        if done is not None:
+            return done
     return render_template("events/organiser/event_form.html", form=form, event=None, entry=entry)
 
 
@@ -135,18 +108,8 @@ def new_event():
 @role_required(*ORGANISERS)
 def event_detail(event_id: int):
     event = scope.event_for(current_user, event_id)
-    counts: dict[int, dict[str, dict[str, int]]] = {}
-    rows = db.session.execute(
-        select(Registration.session_id, Registration.status, Registration.enterprise_id.is_(None), func.count())
-        .where(Registration.session_id.in_([s.id for s in event.sessions]))
-        .group_by(Registration.session_id, Registration.status, Registration.enterprise_id.is_(None)))
-    for session_id, status, is_institution, count in rows:
-        side = "institution" if is_institution else "enterprise"
-        counts.setdefault(session_id, {}).setdefault(side, {})[status] = count
-    meeting_counts = dict(db.session.execute(
-        select(Meeting.session_id, func.count()).where(Meeting.session_id.in_([s.id for s in event.sessions]),
-                                                        Meeting.status != MeetingStatus.CANCELLED.value)
-        .group_by(Meeting.session_id)).all())
+    counts = registration.registration_counts(event.sessions)
+    meeting_counts = scheduling.meeting_counts(event.sessions)
     return render_template("events/organiser/event_detail.html", event=event, counts=counts,
                            meeting_counts=meeting_counts, status_form=StatusForm(),
                            outlook=planning.opening_outlook(event),
@@ -161,14 +124,11 @@ def edit_event(event_id: int):
     form = EventForm(current_user, plan_entry=event.plan_entry)
     form.fill_from(event)
     if form.validate_on_submit():
-        try:
-            planning.update_event(current_user, event, form.facts())
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("活动信息已保存。"), "success")
-            return redirect(url_for("organiser.event_detail", event_id=event.id))
+        done = commit_or_refuse(form, lambda: planning.update_event(current_user, event, form.facts()),
+                                success=_("活动信息已保存。"),
+                                next_url=url_for("organiser.event_detail", event_id=event.id))
+        if done is not None:
+            return done
     return render_template("events/organiser/event_form.html", form=form, event=event, entry=event.plan_entry)
 
 
@@ -179,39 +139,29 @@ def change_status(event_id: int):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        changed = planning.advance_event(current_user, event, form.to_status.data, form.reason.data or "")
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
+    def said(changed):
         if changed:
-            flash(_("活动状态已改为“%(status)s”。", status=EventStatus(event.status).label), "success")
-        else:
-            flash(_("状态未变化（可能已被他人修改），当前为“%(status)s”。", status=EventStatus(event.status).label),
-                  "info")
-    return redirect(url_for("organiser.event_detail", event_id=event.id) + "#status")
+            return _("活动状态已改为“%(status)s”。", status=EventStatus(event.status).label), "success"
+        return _("状态未变化（可能已被他人修改），当前为“%(status)s”。", status=EventStatus(event.status).label), "info"
+
+    return commit_or_refuse(None, lambda: planning.advance_event(current_user, event, form.to_status.data,
+                                                                 form.reason.data or ""),
+                            success=said, next_url=url_for("organiser.event_detail", event_id=event.id) + "#status")
 
 
 def _change_readiness(event_id: int, ready: bool):
     event = scope.event_for(current_user, event_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        changed = (planning.mark_ready if ready else planning.unmark_ready)(current_user, event)
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
+    def said(changed):
         if ready:
-            flash(_("已标记为准备就绪。") if changed else _("活动此前已标记为准备就绪，未作更改。"),
-                  "success" if changed else "info")
+            text = _("已标记为准备就绪。") if changed else _("活动此前已标记为准备就绪，未作更改。")
         else:
-            flash(_("已取消准备就绪：定时任务不会开放报名。") if changed else _("活动本来就未标记为准备就绪，未作更改。"),
-                  "success" if changed else "info")
-    return redirect(url_for("organiser.event_detail", event_id=event.id) + "#status")
+            text = _("已取消准备就绪：定时任务不会开放报名。") if changed else _("活动本来就未标记为准备就绪，未作更改。")
+        return text, "success" if changed else "info"
+
+    return commit_or_refuse(None, lambda: (planning.mark_ready if ready else planning.unmark_ready)(current_user, event),
+                            success=said, next_url=url_for("organiser.event_detail", event_id=event.id) + "#status")
 
 
 @bp.post("/events/<int:event_id>/ready")
@@ -236,18 +186,11 @@ def new_session(event_id: int):
     event = scope.event_for(current_user, event_id)
     form = NewSessionForm(event)
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("organiser.event_detail", event_id=event.id))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            planning.create_session(current_user, event, form.facts())
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("organiser.event_detail", event_id=event.id))
-            db.session.commit()
-            flash(_("场次已添加。"), "success")
-            return redirect(url_for("organiser.event_detail", event_id=event.id))
+        done = commit_or_refuse(form, lambda: planning.create_session(current_user, event, form.facts()),
+                                success=_("场次已添加。"), once=url_for("organiser.event_detail", event_id=event.id),
+                                next_url=url_for("organiser.event_detail", event_id=event.id))
+        if done is not None:
+            return done
     return render_template("events/organiser/session_form.html", form=form, event=event, session=None)
 
 
@@ -258,14 +201,11 @@ def edit_session(session_id: int):
     form = SessionForm(session.event)
     form.fill_from(session)
     if form.validate_on_submit():
-        try:
-            planning.update_session(current_user, session, form.facts())
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("场次已保存。"), "success")
-            return redirect(url_for("organiser.event_detail", event_id=session.event_id))
+        done = commit_or_refuse(form, lambda: planning.update_session(current_user, session, form.facts()),
+                                success=_("场次已保存。"),
+                                next_url=lambda _result: url_for("organiser.event_detail", event_id=session.event_id))
+        if done is not None:
+            return done
     return render_template("events/organiser/session_form.html", form=form, event=session.event, session=session)
 
 
@@ -275,9 +215,7 @@ def edit_session(session_id: int):
 @role_required(*ORGANISERS)
 def session_registrations(session_id: int):
     session = scope.session_for(current_user, session_id)
-    rows = db.session.scalars(select(Registration).where(Registration.session_id == session.id)
-                              .order_by(Registration.status != RegistrationStatus.PENDING.value,
-                                        Registration.created_at, Registration.id)).all()
+    rows = registration.session_registrations(session)
     return render_template("events/organiser/registrations.html", session=session, event=session.event,
                            enterprises=[r for r in rows if r.enterprise_id is not None],
                            institutions=[r for r in rows if r.institution_id is not None])
@@ -293,16 +231,10 @@ def decide_registration(registration_id: int):
     decide = {"approve": lambda: registration.approve_registration(current_user, entry),
               "reject": lambda: registration.reject_registration(current_user, entry, form.reason.data or ""),
               "waitlist": lambda: registration.waitlist_registration(current_user, entry, form.reason.data or "")}
-    try:
-        decide[form.decision.data]()
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("已更新报名状态：%(status)s。", status=RegistrationStatus(entry.status).label), "success")
-    return redirect(url_for("organiser.session_registrations", session_id=entry.session_id)
-                    + f"#registration-{entry.id}")
+    return commit_or_refuse(
+        None, decide[form.decision.data],
+        success=lambda _result: _("已更新报名状态：%(status)s。", status=RegistrationStatus(entry.status).label),
+        next_url=url_for("organiser.session_registrations", session_id=entry.session_id) + f"#registration-{entry.id}")
 
 
 # ---- matching and the schedule ----------------------------------------------------------------
@@ -326,11 +258,8 @@ def _render_matching(session, status: int = 200, failed_meeting_id: int | None =
     meetings = scheduling.active_meetings(session)
     cells = {(m.institution_id, m.table_number, m.slot): m for m in meetings if m.slot is not None}
     table_heads = venue_tables.table_headings(session, institution_regs)
-    unmatched = db.session.scalars(select(UnmatchedEnterprise).where(UnmatchedEnterprise.session_id == session.id)
-                                   .order_by(UnmatchedEnterprise.id)).all()
-    cancelled = db.session.scalars(select(Meeting).where(Meeting.session_id == session.id,
-                                                         Meeting.status == MeetingStatus.CANCELLED.value)
-                                   .order_by(Meeting.updated_at.desc())).all()
+    unmatched = scheduling.unmatched_enterprises(session)
+    cancelled = scheduling.cancelled_meetings(session)
     return render_template(
         "events/organiser/matching.html", session=session, event=session.event, slots=slots,
         institution_regs=institution_regs, enterprise_count=len(enterprise_regs), meetings=meetings, cells=cells,
@@ -359,16 +288,11 @@ def matching(session_id: int):
 @role_required(*ORGANISERS)
 def run_matching(session_id: int):
     session = scope.session_for(current_user, session_id)
-    try:
-        summary = scheduling.run_matching(current_user, session)
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("匹配完成：拟安排 %(meetings)s 场会谈，%(unmatched)s 家企业暂无会谈。", meetings=summary.meetings,
-                unmatched=summary.unmatched), "success")
-    return redirect(url_for("organiser.matching", session_id=session.id))
+    return commit_or_refuse(
+        None, lambda: scheduling.run_matching(current_user, session),
+        success=lambda summary: _("匹配完成：拟安排 %(meetings)s 场会谈，%(unmatched)s 家企业暂无会谈。",
+                                  meetings=summary.meetings, unmatched=summary.unmatched),
+        next_url=url_for("organiser.matching", session_id=session.id))
 
 
 @bp.post("/meetings/<int:meeting_id>/move")
@@ -378,16 +302,14 @@ def move_meeting(meeting_id: int):
     session = meeting.session
     form = MoveMeetingForm(_slot_choices(session), prefix=f"m{meeting.id}")
     if form.validate_on_submit():
-        try:
-            schedule_edits.move_meeting(current_user, meeting, form.slot.data, form.table_number.data)
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("会谈已调整到%(slot)s、%(table)s。", slot=scheduling.slot_label(session, meeting.slot),
-                    table=venue_tables.meeting_table_label(meeting)
-                    or _("%(n)s 号桌", n=meeting.table_number)), "success")
-            return redirect(url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")
+        done = commit_or_refuse(
+            form, lambda: schedule_edits.move_meeting(current_user, meeting, form.slot.data, form.table_number.data),
+            success=lambda _result: _("会谈已调整到%(slot)s、%(table)s。", slot=scheduling.slot_label(session, meeting.slot),
+                                      table=venue_tables.meeting_table_label(meeting)
+                                      or _("%(n)s 号桌", n=meeting.table_number)),
+            next_url=url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")
+        if done is not None:
+            return done
     return _render_matching(session, 422, failed_meeting_id=meeting.id, move_form=form)
 
 
@@ -398,17 +320,13 @@ def cancel_meeting(meeting_id: int):
     session = meeting.session
     form = CancelMeetingForm(prefix=f"c{meeting.id}")
     if form.validate_on_submit():
-        try:
-            cancelled = schedule_edits.cancel_meeting(current_user, meeting, form.reason.data)
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
-            if cancelled:
-                flash(_("会谈已取消。"), "success")
-            else:
-                flash(_("会谈未取消：它现在是“%(status)s”状态。", status=MeetingStatus(meeting.status).label), "error")
-            return redirect(url_for("organiser.matching", session_id=session.id))
+        done = commit_or_refuse(
+            form, lambda: schedule_edits.cancel_meeting(current_user, meeting, form.reason.data),
+            success=lambda cancelled: _("会谈已取消。") if cancelled else
+            (_("会谈未取消：它现在是“%(status)s”状态。", status=MeetingStatus(meeting.status).label), "error"),
+            next_url=url_for("organiser.matching", session_id=session.id))
+        if done is not None:
+            return done
     return _render_matching(session, 422, failed_meeting_id=meeting.id, cancel_form=form)
 
 
@@ -421,20 +339,13 @@ def add_meeting(session_id: int):
                           [(r.enterprise_id, r.enterprise.name) for r in registrations if r.enterprise_id],
                           [(r.institution_id, r.institution.name) for r in registrations if r.institution_id])
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("organiser.matching", session_id=session.id))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            meeting = schedule_edits.add_meeting(current_user, session, form.enterprise.data, form.institution.data,
-                                                 form.slot.data, form.table_number.data)
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            target = url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}"
-            submissions.fulfil(claimed, target)
-            db.session.commit()
-            flash(_("已添加会谈（待发布）。"), "success")
-            return redirect(target)
+        done = commit_or_refuse(
+            form, lambda: schedule_edits.add_meeting(current_user, session, form.enterprise.data, form.institution.data,
+                                                     form.slot.data, form.table_number.data),
+            success=_("已添加会谈（待发布）。"), once=url_for("organiser.matching", session_id=session.id),
+            next_url=lambda meeting: url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")
+        if done is not None:
+            return done
     return _render_matching(session, 422, add_form=form)
 
 
@@ -453,13 +364,8 @@ def table_plan(session_id: int):
 @role_required(*ORGANISERS)
 def publish(session_id: int):
     session = scope.session_for(current_user, session_id)
-    try:
-        summary = publication.publish_schedule(current_user, session)
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("日程已发布：新排定 %(scheduled)s 场会谈，已通知 %(messages)s 位参会用户。",
-                scheduled=summary.scheduled, messages=summary.messages), "success")
-    return redirect(url_for("organiser.matching", session_id=session.id))
+    return commit_or_refuse(
+        None, lambda: publication.publish_schedule(current_user, session),
+        success=lambda summary: _("日程已发布：新排定 %(scheduled)s 场会谈，已通知 %(messages)s 位参会用户。",
+                                  scheduled=summary.scheduled, messages=summary.messages),
+        next_url=url_for("organiser.matching", session_id=session.id))

@@ -1,23 +1,24 @@
 """Pages of SMEs and institutions: the month's event, registration, requests, agenda, outcomes, consent."""
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from core import submissions
 from core.access import role_required
 from core.extensions import db, limiter
+from core.views import commit_or_refuse
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
                           SessionKind, SessionMode, Side, Verdict)
 from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
                                       InstitutionRegistrationForm, MeetingRequestForm, OutcomeForm, ReasonForm)
 from events.models import Event, EventSession, MeetingRequest, Registration
-from events.services import agenda, consent, outcomes, registration, requests, venue_tables
+from events.services import agenda, consent, online, outcomes, registration, requests, scope, venue_tables
 from events.workdays import calendar_note
 from market.enums import FinancingType, NeedStatus, ProductStatus
-from core.forms import attach_field_error
-from market.models import Enterprise, FinancingNeed, Institution
+from market import services as market
+from market.models import FinancingNeed
 from core.clock import utcnow
 from core.errors import FieldError
 
@@ -30,30 +31,18 @@ def _locale() -> str:
 
 
 def _public_event(event_id: int) -> Event:
-    event = db.session.get(Event, event_id)
-    if event is None or event.status == EventStatus.DRAFT:
-        abort(404)
-    return event
+    return online.public_event(event_id)
 
 
 def _public_session(session_id: int) -> EventSession:
-    session = db.session.get(EventSession, session_id)
-    if session is None or session.event.status == EventStatus.DRAFT:
-        abort(404)
-    return session
-
-
-def _refused(form, error: FieldError) -> None:
-    db.session.rollback()
-    attach_field_error(form, error)
+    return registration.public_session(session_id) or abort(404)
 
 
 # ---- the month's event ------------------------------------------------------------------------
 
 @bp.get("/")
 def index():
-    events = db.session.scalars(select(Event).where(Event.status != EventStatus.DRAFT)
-                                .order_by(Event.starts_on.desc(), Event.id.desc()).limit(50)).all()
+    events = registration.public_events(limit=50)
     return render_template("events/participant/index.html", events=events)
 
 
@@ -86,52 +75,46 @@ def register(session_id: int):
 
 def _register_enterprise(session: EventSession):
     form = EnterpriseRegistrationForm()
-    enterprise = db.session.get(Enterprise, current_user.enterprise_id)
+    enterprise = market.enterprise_of(current_user)
     needs = [n for n in enterprise.needs if n.status != NeedStatus.WITHDRAWN]
     form.needs.choices = [(n.id, n.id) for n in needs]
     consent_text = consent.registration_consent_text()
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("events.my_registrations"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
+        left_out = []
+
+        def sign_up():
             signed_up = registration.register_enterprise(current_user, session, form.needs.data or [], consent_text)
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            left_out = [n for n in needs if n.id in (form.needs.data or []) and n not in signed_up.needs]
-            submissions.fulfil(claimed, url_for("events.my_registrations"))
-            db.session.commit()
+            left_out.extend(n for n in needs if n.id in (form.needs.data or []) and n not in signed_up.needs)
+            return signed_up
+
+        def said(signed_up):
             _flash_registered(signed_up)
             if left_out:
                 flash(_("以下需求不在本场服务范围，未带入：%(list)s。",
                         list=_("、").join(FinancingType(n.type).label for n in left_out)), "info")
-            return redirect(url_for("events.my_registrations"))
+
+        done = commit_or_refuse(form, sign_up, then=said, once=url_for("events.my_registrations"),
+                                next_url=url_for("events.my_registrations"))
+        if done is not None:
+            return done
     return render_template("events/participant/register_enterprise.html", session=session, form=form,
                            needs=needs, consent_text=consent_text, is_open=registration.registration_is_open(session))
 
 
 def _register_institution(session: EventSession):
     form = InstitutionRegistrationForm()
-    products = [p for p in db.session.get(Institution, current_user.institution_id).products
-                if p.status == ProductStatus.ACTIVE]
+    products = [p for p in market.institution_for(current_user).products if p.status == ProductStatus.ACTIVE]
     form.products.choices = [(p.id, f"{p.name}（{FinancingType(p.type).label}）") for p in products]
     form.unavailable_slots.choices = [(slot, agenda.slot_label(session, slot)) for slot in range(session.slot_count)]
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("events.my_registrations"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            signed_up = registration.register_institution(current_user, session, form.products.data or [],
-                                                          form.tables.data, form.staff_members(),
-                                                          form.unavailable_slots.data or [])
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("events.my_registrations"))
-            db.session.commit()
-            _flash_registered(signed_up)
-            return redirect(url_for("events.my_registrations"))
+        done = commit_or_refuse(
+            form, lambda: registration.register_institution(current_user, session, form.products.data or [],
+                                                            form.tables.data, form.staff_members(),
+                                                            form.unavailable_slots.data or []),
+            then=_flash_registered, once=url_for("events.my_registrations"),
+            next_url=url_for("events.my_registrations"))
+        if done is not None:
+            return done
     return render_template("events/participant/register_institution.html", session=session, form=form,
                            products=products, is_open=registration.registration_is_open(session),
                            has_meetings=SessionKind(session.kind).has_meetings)
@@ -157,22 +140,12 @@ def my_registrations():
 @bp.post("/registrations/<int:registration_id>/cancel")
 @role_required(*PARTIES)
 def cancel_registration(registration_id: int):
-    signed_up = db.session.get(Registration, registration_id)
-    if signed_up is None or not ((current_user.enterprise_id and signed_up.enterprise_id == current_user.enterprise_id)
-                                 or (current_user.institution_id
-                                     and signed_up.institution_id == current_user.institution_id)):
-        abort(404)
+    signed_up = registration.own_registration(current_user, registration_id) or abort(404)
     form = ReasonForm()
     form.validate_on_submit()
-    try:
-        registration.cancel_registration(current_user, signed_up, form.reason.data or "")
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("报名已取消。"), "success")
-    return redirect(url_for("events.my_registrations"))
+    return commit_or_refuse(None, lambda: registration.cancel_registration(current_user, signed_up,
+                                                                           form.reason.data or ""),
+                            success=_("报名已取消。"), next_url=url_for("events.my_registrations"))
 
 
 # ---- meeting requests -------------------------------------------------------------------------
@@ -212,20 +185,18 @@ def new_request():
     event = _public_event(request.args.get("event", type=int)) if request.args.get("event") else None
     form = MeetingRequestForm()
     if current_user.role == "sme":
-        target = db.session.get(Institution, request.args.get("institution", type=int) or 0)
+        target = market.institution_by_id(request.args.get("institution", type=int) or 0)
         if target is None or not target.is_approved:
             abort(404)
-        needs = [n for n in db.session.get(Enterprise, current_user.enterprise_id).needs
-                 if n.status != NeedStatus.WITHDRAWN]
+        needs = [n for n in market.enterprise_of(current_user).needs if n.status != NeedStatus.WITHDRAWN]
         products = [p for p in target.products if p.status == ProductStatus.ACTIVE]
         consent_text, target_name = consent.request_consent_text(target.name), target.name
     else:
-        target = db.session.get(Enterprise, request.args.get("enterprise", type=int) or 0)
+        target = market.enterprise_by_id(request.args.get("enterprise", type=int) or 0)
         if target is None or not consent.enterprise_visible_to(current_user.institution_id, target.id):
             abort(404)
         needs = [n for n in target.needs if n.status != NeedStatus.WITHDRAWN]
-        products = [p for p in db.session.get(Institution, current_user.institution_id).products
-                    if p.status == ProductStatus.ACTIVE]
+        products = [p for p in market.institution_for(current_user).products if p.status == ProductStatus.ACTIVE]
         consent_text = ""
         target_name = target.name if consent.log_details_shown(current_user, [target], request.path) else \
             _("企业 #%(ref)05d", ref=target.id)
@@ -238,23 +209,18 @@ def new_request():
         form.need_id.data = request.args.get("need", 0, type=int)  # pre-selected by a zone or a stream
         form.product_id.data = request.args.get("product", 0, type=int)
     if form.validate_on_submit():
-        claimed = submissions.claim(form, url_for("events.requests"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
+        def send():
             if current_user.role == "sme" and not form.consent.data:
                 raise FieldError("consent", _("请勾选同意向该机构提供企业信息。"))
-            requests.request_meeting(current_user, event, target, form.need_id.data or None,
-                                     form.product_id.data or None, form.message.data or "",
-                                     form.lead_source.data or "direct", form.lead_session_id.data,
-                                     consent_text=consent_text)
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("events.requests"))
-            db.session.commit()
-            flash(_("约见请求已发送。"), "success")
-            return redirect(url_for("events.requests"))
+            return requests.request_meeting(current_user, event, target, form.need_id.data or None,
+                                            form.product_id.data or None, form.message.data or "",
+                                            form.lead_source.data or "direct", form.lead_session_id.data,
+                                            consent_text=consent_text)
+
+        done = commit_or_refuse(form, send, success=_("约见请求已发送。"), once=url_for("events.requests"),
+                                next_url=url_for("events.requests"))
+        if done is not None:
+            return done
     return render_template("events/participant/request_form.html", form=form, target_name=target_name,
                            consent_text=consent_text, event=event)
 
@@ -271,31 +237,26 @@ def _answer(request_id: int, verb: str):
     meeting_request = requests.own_request(current_user, request_id)
     form = AnswerForm()
     form.validate_on_submit()
-    try:
+
+    def answer() -> str:
+        """The answer given; what the page then says."""
         if verb == "accept":
             text = consent.request_consent_text(meeting_request.institution.name) \
                 if current_user.role == "sme" and form.consent.data else ""
             meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text)
             if meeting is not None:
-                done = _("已接受，会谈已排入日程：%(when)s。", when=requests.meeting_when(meeting)[
+                return _("已接受，会谈已排入日程：%(when)s。", when=requests.meeting_when(meeting)[
                     1 if _locale() == "en" else 0])
-            elif meeting_request.event_id is not None:
-                done = _("已接受，待主办方安排时段：暂无双方都空闲的时段，主办方排期时会优先安排。")
-            else:
-                done = _("已接受。该约见不属于对接活动，请与对方联系商定时间和方式。")
-        elif verb == "decline":
+            if meeting_request.event_id is not None:
+                return _("已接受，待主办方安排时段：暂无双方都空闲的时段，主办方排期时会优先安排。")
+            return _("已接受。该约见不属于对接活动，请与对方联系商定时间和方式。")
+        if verb == "decline":
             requests.decline_request(current_user, meeting_request, form.note.data or "")
-            done = _("已婉拒该请求。")
-        else:
-            requests.withdraw_request(current_user, meeting_request)
-            done = _("约见请求已撤回。")
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(done, "success")
-    return redirect(url_for("events.requests"))
+            return _("已婉拒该请求。")
+        requests.withdraw_request(current_user, meeting_request)
+        return _("约见请求已撤回。")
+
+    return commit_or_refuse(None, answer, success=lambda said: said, next_url=url_for("events.requests"))
 
 
 @bp.post("/requests/<int:request_id>/accept")
@@ -354,15 +315,8 @@ def cancel_meeting(meeting_id: int):
     meeting = agenda.own_meeting(current_user, meeting_id)
     form = ReasonForm()
     form.validate_on_submit()
-    try:
-        agenda.cancel_meeting(current_user, meeting, form.reason.data or "")
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("会谈已取消，已通知对方。"), "success")
-    return redirect(url_for("events.agenda"))
+    return commit_or_refuse(None, lambda: agenda.cancel_meeting(current_user, meeting, form.reason.data or ""),
+                            success=_("会谈已取消，已通知对方。"), next_url=url_for("events.agenda"))
 
 
 @bp.post("/meetings/<int:meeting_id>/check-in")
@@ -370,24 +324,16 @@ def cancel_meeting(meeting_id: int):
 def check_in(meeting_id: int):
     meeting = agenda.own_meeting(current_user, meeting_id) if current_user.role == "institution" else \
         _organiser_meeting(meeting_id)
-    try:
-        agenda.check_in(current_user, meeting)
-    except FieldError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("已签到，会谈标记为已会谈。"), "success")
-    return redirect(request.referrer if _same_site(request.referrer) else url_for("events.agenda"))
+    return commit_or_refuse(None, lambda: agenda.check_in(current_user, meeting),
+                            success=_("已签到，会谈标记为已会谈。"),
+                            next_url=request.referrer if _same_site(request.referrer) else url_for("events.agenda"))
 
 
 def _organiser_meeting(meeting_id: int):
-    from events.services.scope import meeting_for
-    return meeting_for(current_user, meeting_id)
+    return scope.meeting_for(current_user, meeting_id)
 
 
 def _same_site(target: str | None) -> bool:
-    from urllib.parse import urlsplit
     return bool(target) and urlsplit(target).netloc == request.host
 
 
@@ -411,18 +357,11 @@ def record_outcome(meeting_id: int):
             verdict=Verdict(verdict.data) if verdict is not None and verdict.data else None,
             dispute_reason=form.dispute_reason.data or "" if verdict is not None else "",
             confirm_above_need=bool(getattr(form, "confirm_above_need", None) and form.confirm_above_need.data))
-        claimed = submissions.claim(form, url_for("events.agenda"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            outcomes.record_outcome(current_user, meeting, report)
-        except FieldError as error:
-            _refused(form, error)
-        else:
-            submissions.fulfil(claimed, url_for("events.agenda"))
-            db.session.commit()
-            flash(_("会谈结果已保存。"), "success")
-            return redirect(url_for("events.agenda"))
+        done = commit_or_refuse(form, lambda: outcomes.record_outcome(current_user, meeting, report),
+                                success=_("会谈结果已保存。"), once=url_for("events.agenda"),
+                                next_url=url_for("events.agenda"))
+        if done is not None:
+            return done
     consent.log_details_shown(current_user, [meeting.enterprise], request.path)
     db.session.commit()
     return render_template("events/participant/outcome.html", form=form, meeting=meeting, terms=terms,
@@ -437,20 +376,13 @@ def book(session_id: int):
     session = _public_session(session_id)
     form, status = BookingForm(), 200
     if form.validate_on_submit():
-        institution = db.session.get(Institution, form.institution.data) or abort(404)
-        claimed = submissions.claim(form, url_for("events.agenda"))
-        if claimed.already_done:
-            return submissions.already_done(claimed)
-        try:
-            agenda.book_slot(current_user, session, institution, form.slot.data, form.table.data)
-        except FieldError as error:
-            _refused(form, error)
-            status = 409
-        else:
-            submissions.fulfil(claimed, url_for("events.agenda"))
-            db.session.commit()
-            flash(_("预约成功，已加入您的日程。"), "success")
-            return redirect(url_for("events.agenda"))
+        institution = market.institution_by_id(form.institution.data) or abort(404)
+        done = commit_or_refuse(
+            form, lambda: agenda.book_slot(current_user, session, institution, form.slot.data, form.table.data),
+            success=_("预约成功，已加入您的日程。"), once=url_for("events.agenda"), next_url=url_for("events.agenda"))
+        if done is not None:
+            return done
+        status = 409  # refused: the slot was taken meanwhile, say
     offered = (request.args.get("institution", type=int), request.args.get("slot", type=int),
                request.args.get("table", type=int))
     options = agenda.bookable_institutions(session, current_user)
@@ -477,7 +409,7 @@ def session_enterprises(session_id: int):
 @bp.get("/enterprises/<int:enterprise_id>")
 @role_required("institution")
 def enterprise_detail(enterprise_id: int):
-    enterprise = db.session.get(Enterprise, enterprise_id)
+    enterprise = market.enterprise_by_id(enterprise_id)
     if enterprise is None or not consent.enterprise_visible_to(current_user.institution_id, enterprise.id):
         abort(404)
     shown = consent.enterprise_view_for(current_user, enterprise, request.path)
@@ -491,8 +423,7 @@ def enterprise_detail(enterprise_id: int):
 @role_required("sme")
 def consents():
     views = consent.detail_views_of(current_user)
-    institutions = {i.id: i for i in db.session.scalars(select(Institution).where(
-        Institution.id.in_({view.institution_id for view in views})))} if views else {}
+    institutions = market.institutions_by_id({view.institution_id for view in views}) if views else {}
     return render_template("events/participant/consents.html", rows=consent.consents_of(current_user), views=views,
                            institutions=institutions, form=ConfirmForm())
 
@@ -502,10 +433,9 @@ def consents():
 def revoke_consent(consent_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    consent.revoke_consent(current_user, consent.own_consent(current_user, consent_id))
-    db.session.commit()
-    flash(_("已撤回授权：该机构今后只能看到匿名摘要。"), "success")
-    return redirect(url_for("events.consents"))
+    granted = consent.own_consent(current_user, consent_id)
+    return commit_or_refuse(None, lambda: consent.revoke_consent(current_user, granted),
+                            success=_("已撤回授权：该机构今后只能看到匿名摘要。"), next_url=url_for("events.consents"))
 
 
 @bp.context_processor

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus, SessionKind
-from events.models import EventSession, Registration, RegistrationStaff
+from events.models import Event, EventSession, Registration, RegistrationStaff
 from events.services import availability, venue_tables
 from events.services.scope import ensure_manages_event
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
@@ -460,3 +460,48 @@ def promote_waitlist(session: EventSession, exclude_id: int | None = None) -> li
             notify_party("registration_promoted", "registration", candidate.id, message,
                          enterprise_id=candidate.enterprise_id)
     return promoted
+
+
+# ---- what the pages ask --------------------------------------------------------------------------
+
+def public_events(limit: int = 50) -> list[Event]:
+    """Events past their draft, newest first."""
+    return list(db.session.scalars(select(Event).where(Event.status != EventStatus.DRAFT)
+                                   .order_by(Event.starts_on.desc(), Event.id.desc()).limit(limit)))
+
+
+def public_session(session_id: int) -> EventSession | None:
+    """A session of an event past its draft, or None."""
+    session = db.session.get(EventSession, session_id)
+    if session is None or session.event.status == EventStatus.DRAFT:
+        return None
+    return session
+
+
+def own_registration(actor, registration_id: int) -> Registration | None:
+    """The registration if it is the actor's enterprise's or institution's, else None."""
+    signed_up = db.session.get(Registration, registration_id)
+    if signed_up is None or not ((actor.enterprise_id and signed_up.enterprise_id == actor.enterprise_id)
+                                 or (actor.institution_id and signed_up.institution_id == actor.institution_id)):
+        return None
+    return signed_up
+
+
+def registration_counts(sessions) -> dict[int, dict[str, dict[str, int]]]:
+    """Registrations per session id, side ("enterprise"/"institution") and status."""
+    counts: dict[int, dict[str, dict[str, int]]] = {}
+    rows = db.session.execute(
+        select(Registration.session_id, Registration.status, Registration.enterprise_id.is_(None), func.count())
+        .where(Registration.session_id.in_([s.id for s in sessions]))
+        .group_by(Registration.session_id, Registration.status, Registration.enterprise_id.is_(None)))
+    for session_id, status, is_institution, count in rows:
+        side = "institution" if is_institution else "enterprise"
+        counts.setdefault(session_id, {}).setdefault(side, {})[status] = count
+    return counts
+
+
+def session_registrations(session: EventSession) -> list[Registration]:
+    """The session's registrations for review: pending first, then in the order they came."""
+    return list(db.session.scalars(select(Registration).where(Registration.session_id == session.id)
+                                   .order_by(Registration.status != RegistrationStatus.PENDING.value,
+                                             Registration.created_at, Registration.id)))

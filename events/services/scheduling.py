@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 import matchmaking
@@ -417,3 +417,26 @@ def approved_registration_of(session: EventSession, enterprise_id: int | None = 
     else:
         query = query.where(Registration.institution_id == institution_id)
     return db.session.scalar(query.execution_options(populate_existing=True))  # as it is now, under a lock
+
+
+# ---- what the organiser's pages ask ------------------------------------------------------------------
+
+def meeting_counts(sessions) -> dict[int, int]:
+    """Meetings not cancelled, per session id (sessions without any are left out)."""
+    return dict(db.session.execute(
+        select(Meeting.session_id, func.count()).where(Meeting.session_id.in_([s.id for s in sessions]),
+                                                        Meeting.status != MeetingStatus.CANCELLED.value)
+        .group_by(Meeting.session_id)).all())
+
+
+def unmatched_enterprises(session: EventSession) -> list[UnmatchedEnterprise]:
+    """The enterprises the last matching run left without a meeting, with its reasons."""
+    return list(db.session.scalars(select(UnmatchedEnterprise).where(UnmatchedEnterprise.session_id == session.id)
+                                   .order_by(UnmatchedEnterprise.id)))
+
+
+def cancelled_meetings(session: EventSession) -> list[Meeting]:
+    """The session's cancelled meetings, most recently changed first."""
+    return list(db.session.scalars(select(Meeting).where(Meeting.session_id == session.id,
+                                                         Meeting.status == MeetingStatus.CANCELLED.value)
+                                   .order_by(Meeting.updated_at.desc())))

@@ -124,3 +124,8 @@ def office_names(office_ids) -> dict[int, str]:
     OrganiserOffice = _office_model()  # noqa: N806
     return dict(db.session.execute(select(OrganiserOffice.id, OrganiserOffice.name)
                                    .where(OrganiserOffice.id.in_(wanted))).all())
+
+
+def visible_events(actor) -> list[Event]:
+    """Events within the actor's reach, newest first."""
+    return list(db.session.scalars(visible_events_query(actor)))
