@@ -1,10 +1,20 @@
-"""Putting messages into the outbox. Delivery is the scheduler's job (see notifications.delivery)."""
+"""Putting messages into the outbox. Delivery is the scheduler's job (see notifications.delivery).
+
+A service tells people with `notify(kind, recipients, object_key=(type, id), context={...})`: the subject and
+body come from `templates/notifications/<kind>.txt` (first line the subject, the rest the body), rendered once
+per language in the recipient's locale, its sentences translated by the English catalogue. Callers pass the
+users in (`accounts.recipients` says who they are); this module knows only the outbox.
+"""
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
+from flask_babel import force_locale, get_locale
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from werkzeug.routing import BuildError
 
 from core.extensions import db
 from core.clock import utcnow
@@ -12,8 +22,54 @@ from notifications.models import DeliveryStatus, MailRelayState, Notification
 
 
 @dataclass(frozen=True)
+class Bilingual:
+    """A value that is itself written in both languages (a policy's title, a venue table's label): in a
+    notification template it prints in the language being rendered."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        locale = get_locale()
+        return self.en if locale is not None and locale.language == "en" else self.zh
+
+
+def locale_of(user) -> str:
+    """The language a user reads messages in: their setting, Chinese unless it is English."""
+    return "en" if getattr(user, "locale", "zh") == "en" else "zh"
+
+
+def render(kind: str, locale: str, context: dict) -> tuple[str, str]:
+    """(subject, body) of `templates/notifications/<kind>.txt` in `locale`: its first line, then the rest."""
+    template = current_app.jinja_env.get_template(f"notifications/{kind}.txt")
+    with force_locale(locale):
+        text = template.render(**context)
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip(), body.lstrip("\n").rstrip()
+
+
+def notify(kind: str, recipients: Iterable, *, object_key: tuple[str, int], context: dict | None = None,
+           link: str = "", not_after: datetime | None = None) -> int:
+    """Queue the `kind` message about `object_key` (type, id) once for each recipient, in their language.
+
+    Rendered once per language; a recipient who already has this message (user × kind × object) gets nothing
+    new. Returns how many rows were added. `not_after`: unsent by then (UTC), the e-mail is dropped.
+    """
+    object_type, object_id = object_key
+    rendered: dict[str, tuple[str, str]] = {}
+    added = 0
+    for user in recipients:
+        locale = locale_of(user)
+        if locale not in rendered:
+            rendered[locale] = render(kind, locale, context or {})
+        subject, body = rendered[locale]
+        added += _insert(user, kind, object_type, object_id, subject, body, link, not_after)
+    return added
+
+
+@dataclass(frozen=True)
 class Message:
-    """A message in both languages; the recipient's locale picks one when it is queued."""
+    """A message already written in both languages (the operators' own notes, tests); services use `notify`."""
 
     subject_zh: str
     body_zh: str
@@ -29,14 +85,18 @@ def enqueue(user, kind: str, object_type: str, object_id: int, message: Message)
     Returns whether a row was added. Uses INSERT ... ON CONFLICT DO NOTHING RETURNING id, so two
     processes racing on the same message leave exactly one row.
     """
-    english = getattr(user, "locale", "zh") == "en"
-    values = {
-        "user_id": user.id, "kind": kind, "object_type": object_type, "object_id": object_id,
-        "subject": (message.subject_en if english else message.subject_zh)[:300],
-        "body": message.body_en if english else message.body_zh, "link": message.link,
-    }
-    if message.not_after is not None:
-        values["not_after"] = message.not_after
+    english = locale_of(user) == "en"
+    return _insert(user, kind, object_type, object_id, message.subject_en if english else message.subject_zh,
+                   message.body_en if english else message.body_zh, message.link, message.not_after)
+
+
+def _insert(user, kind: str, object_type: str, object_id: int, subject: str, body: str, link: str,
+            not_after: datetime | None) -> bool:
+    """One outbox row, unless the user already has this kind about this object; whether it was added."""
+    values = {"user_id": user.id, "kind": kind, "object_type": object_type, "object_id": object_id,
+              "subject": subject[:300], "body": body, "link": link}
+    if not_after is not None:
+        values["not_after"] = not_after
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Notification).values(**values).on_conflict_do_nothing(
@@ -50,8 +110,6 @@ def path_for(endpoint: str, **values) -> str:
 
     Jobs run outside requests, so `url_for` cannot be used; e-mails prefix the path with PUBLIC_BASE_URL.
     """
-    from flask import current_app
-    from werkzeug.routing import BuildError
     try:
         return current_app.url_map.bind("localhost").build(endpoint, values)
     except BuildError:

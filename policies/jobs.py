@@ -10,10 +10,11 @@ import datetime as dt
 
 from sqlalchemy import or_, select
 
+from accounts.recipients import PartyUsers
 from core.extensions import db
 from market.models import Enterprise
 from core.regions import region_prefix
-from notifications.services import Message, enqueue, path_for
+from notifications.services import Bilingual, notify, path_for
 from policies.enterprise_facts import facts_of, stored_facts
 from policies.evaluate import Status, evaluate_policy
 from policies.models import Policy as PolicyRow
@@ -31,40 +32,10 @@ def _enterprises_in(regions: list[str]) -> list[Enterprise]:
     return list(db.session.scalars(query))
 
 
-def _sme_users(enterprise_ids: list[int]) -> dict[int, list]:
-    from accounts.models import User  # the shell's user table; read-only here
-    users: dict[int, list] = {}
-    if not enterprise_ids:
-        return users
-    rows = db.session.scalars(select(User).where(User.enterprise_id.in_(enterprise_ids), User.role == "sme",
-                                                 User.is_enabled.is_(True)).order_by(User.id))
-    for user in rows:
-        users.setdefault(user.enterprise_id, []).append(user)
-    return users
-
-
-def _message(policy, deadline: dt.date, today: dt.date, status: Status) -> Message:
-    days = (deadline - today).days
-    when_zh = "今天截止" if days == 0 else f"还剩 {days} 天"
-    when_en = "closes today" if days == 0 else f"{days} day{'s' if days != 1 else ''} left"
-    if status is Status.ELIGIBLE:
-        why_zh = "按贵企业的资料测算，贵企业符合该政策的申报条件。"
-        why_en = "By your enterprise's information, you meet the policy's conditions."
-    else:
-        why_zh = "贵企业可能符合该政策，请补充测算所需的信息。"
-        why_en = "Your enterprise may qualify; please add the information the estimate still needs."
-    title_zh = f"{policy.title.zh}（{policy.clause.zh}）"
-    title_en = f"{policy.title.en} ({policy.clause.en})"
-    return Message(
-        subject_zh=f"政策申报即将截止：{title_zh}",
-        body_zh=(f"{title_zh}企业申报截止日期为 {deadline.isoformat()}（{when_zh}）。{why_zh}"
-                 f"所需材料和测算依据请见“我的政策”。责任单位：{policy.responsible_unit.zh}。"),
-        subject_en=f"Policy application deadline soon: {title_en}",
-        body_en=(f"Enterprises apply for {title_en} by {deadline.isoformat()} ({when_en}). {why_en} "
-                 f"See 'My policies' for the materials and the estimate. Responsible unit: "
-                 f"{policy.responsible_unit.en}."),
-        link=path_for("policies.mine"),
-    )
+def _context(policy, deadline: dt.date, today: dt.date, status: Status) -> dict:
+    return {"title": Bilingual(f"{policy.title.zh}（{policy.clause.zh}）", f"{policy.title.en} ({policy.clause.en})"),
+            "deadline": deadline.isoformat(), "days": (deadline - today).days, "eligible": status is Status.ELIGIBLE,
+            "unit": Bilingual(policy.responsible_unit.zh, policy.responsible_unit.en)}
 
 
 def remind_policy_deadlines(now: dt.datetime) -> int:
@@ -87,15 +58,16 @@ def remind_policy_deadlines(now: dt.datetime) -> int:
         except KeyError:
             continue  # does not parse: reported on the library page
         enterprises = _enterprises_in(list(policy.regions))
-        users = _sme_users([e.id for e in enterprises])
-        enterprises = [e for e in enterprises if e.id in users]
+        users = PartyUsers(e.id for e in enterprises)
+        enterprises = [e for e in enterprises if users.of(enterprise_id=e.id)]
         stored = stored_facts([e.id for e in enterprises], library.facts)
         for enterprise in enterprises:
             facts, _ = facts_of(enterprise, library.facts, stored[enterprise.id])
             result = evaluate_policy(library, policy, facts, today)
             if result.status is Status.NOT_ELIGIBLE:
                 continue
-            message = _message(policy, row.enterprise_deadline, today, result.status)
-            queued += sum(enqueue(user, KIND, "policy", row.id, message) for user in users[enterprise.id])
+            queued += notify(KIND, users.of(enterprise_id=enterprise.id), object_key=("policy", row.id),
+                             context=_context(policy, row.enterprise_deadline, today, result.status),
+                             link=path_for("policies.mine"))
     db.session.flush()
     return queued

@@ -27,7 +27,7 @@ from market.enums import NeedStatus
 from market.models import FinancingNeed, Institution, Product
 from core.clock import utcnow
 from core.errors import FieldError
-from notifications.services import Message, path_for
+from notifications.services import Bilingual, path_for
 from core.clock import format_shanghai
 from core.clock import to_shanghai
 
@@ -257,10 +257,9 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
     _after_new_meeting(meeting)
     where_zh, where_en = venue_tables.meeting_table_labels(meeting)
     where_zh, where_en = where_zh or f"第 {table} 桌", where_en or f"table {table}"
-    notify_party("meeting_booked", "meeting", meeting.id, Message(
-        subject_zh=f"新的预约会谈：{session.title}", body_zh=f"有企业预约了您在“{session.title}”{where_zh}的一个时段。",
-        subject_en=f"New booking: {session.title}", body_en=f"An SME booked a slot at your {where_en}.",
-        link=path_for("events.agenda")), institution_id=institution.id)
+    notify_party("meeting_booked", "meeting", meeting.id,
+                 context={"title": session.title, "where": Bilingual(where_zh, where_en)},
+                 link=path_for("events.agenda"), institution_id=institution.id)
     return meeting
 
 
@@ -308,12 +307,10 @@ def offer_freed_slot(meeting: Meeting) -> int:
             continue  # busy then, in this session or another
         if active_pair_meeting(session.id, registration.enterprise_id, meeting.institution_id) is not None:
             continue
-        message = Message(subject_zh=f"有空出的对接时段：{session.title}",
-                          body_zh=f"“{meeting.institution.name}”在 {start} {where_zh}有空出的时段，先到先得。",
-                          subject_en=f"A slot freed up: {session.title}",
-                          body_en=f"{meeting.institution.name} has a free slot at {start}, {where_en}. "
-                                  f"First come, first served.", link=link)
-        notify_party("freed_slot_offer", "meeting", meeting.id, message, enterprise_id=registration.enterprise_id)
+        context = {"title": session.title, "institution": meeting.institution.name, "start": start,
+                   "where": Bilingual(where_zh, where_en)}
+        notify_party("freed_slot_offer", "meeting", meeting.id, context=context, link=link,
+                     enterprise_id=registration.enterprise_id)
         offered += 1
     return offered
 
@@ -351,15 +348,13 @@ def cancel_meeting(actor, meeting: Meeting, reason: str) -> Meeting:
 
 
 def _tell_cancelled(actor, meeting: Meeting, reason: str) -> None:
-    title = meeting.session.title
-    message = Message(subject_zh=f"会谈已取消：{title}", body_zh=f"“{title}”中的一场会谈已被取消。原因：{reason}",
-                      subject_en=f"Meeting cancelled: {title}",
-                      body_en=f"A meeting in \"{title}\" was cancelled: {reason}",
-                      link=path_for("events.agenda"))
+    context, link = {"title": meeting.session.title, "reason": reason, "by_organiser": False}, path_for("events.agenda")
     if actor.enterprise_id != meeting.enterprise_id:
-        notify_party("meeting_cancelled", "meeting", meeting.id, message, enterprise_id=meeting.enterprise_id)
+        notify_party("meeting_cancelled", "meeting", meeting.id, context=context, link=link,
+                     enterprise_id=meeting.enterprise_id)
     if actor.institution_id != meeting.institution_id:
-        notify_party("meeting_cancelled", "meeting", meeting.id, message, institution_id=meeting.institution_id)
+        notify_party("meeting_cancelled", "meeting", meeting.id, context=context, link=link,
+                     institution_id=meeting.institution_id)
 
 
 def cancel_party_meetings(actor, registration: Registration, reason) -> int:

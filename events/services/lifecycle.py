@@ -16,15 +16,16 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from accounts.recipients import office_organisers
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus
 from events.models import Event, EventSession, Meeting, UnmatchedEnterprise, YearPlanEntry
 from events.services import planning
 from events.services.planning import SCHEDULER, advance_event, shanghai_date
 from core.clock import format_shanghai
-from events.services.reminders import LAST_OUTCOME_ASK, all_outcomes_recorded, office_users
+from events.services.reminders import LAST_OUTCOME_ASK, all_outcomes_recorded
 from core.errors import FieldError
-from notifications.services import Message, enqueue, path_for
+from notifications.services import notify, path_for
 from core.clock import utc_of_shanghai
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,9 @@ def report_due_events(now: datetime) -> list[int]:
 
 # ---- notes to the organisers ------------------------------------------------------------------
 
-def _tell_organisers(event: Event, kind: str, message: Message) -> int:
-    return sum(enqueue(user, kind, "event", event.id, message) for user in office_users(event.organiser_office_id))
+def _tell_organisers(event: Event, kind: str, context: dict, link: str) -> int:
+    return notify(kind, office_organisers(event.organiser_office_id), object_key=("event", event.id),
+                  context=context, link=link)
 
 
 def _event_link(event: Event) -> str:
@@ -98,49 +100,21 @@ def tell_organisers_matching_done(event: Event) -> int:
     unmatched = db.session.scalar(select(func.count(UnmatchedEnterprise.id)).where(
         UnmatchedEnterprise.session_id.in_(sessions))) or 0
     publication = format_shanghai(event.publication_at) if event.publication_at else ""
-    if event.publication_approved and publication:
-        next_zh, next_en = f"日程将于 {publication} 自动发布。", f"The schedule is published automatically at {publication}."
-    else:
-        next_zh, next_en = "请审核并调整日程，然后发布（或批准到点自动发布）。", \
-            "Please review and adjust the schedule, then publish it (or approve automatic publication)."
-    return _tell_organisers(event, "matching_done", Message(
-        subject_zh=f"匹配完成：{event.title}",
-        body_zh="\n".join([f"“{event.title}”已按计划完成智能匹配。", f"拟安排会谈：{proposed} 场",
-                           f"未获安排的企业：{unmatched} 家（原因已记录，日程发布后企业会收到说明）", "", next_zh]),
-        subject_en=f"Matching done: {event.title}",
-        body_en="\n".join([f"Matching for \"{event.title}\" ran as planned.", f"Meetings proposed: {proposed}",
-                           f"SMEs without a meeting: {unmatched} (each with a reason; they are told after "
-                           "publication)", "", next_en]),
-        link=_event_link(event)))
+    return _tell_organisers(event, "matching_done", {
+        "title": event.title, "proposed": proposed, "unmatched": unmatched,
+        "publication": publication if event.publication_approved else ""}, _event_link(event))
 
 
 def tell_organisers_report_ready(event: Event) -> int:
-    return _tell_organisers(event, "event_reported", Message(
-        subject_zh=f"成效数据已汇总：{event.title}",
-        body_zh=f"“{event.title}”的会谈结果已收齐或已过填报期限，活动状态已改为“已报送”。"
-                "请在报表页面查看并导出本次活动的融资对接成效（报名 → 匹配 → 会谈 → 意向 → 授信 → 放款）。",
-        subject_en=f"Results are in: {event.title}",
-        body_en=f"The outcomes of \"{event.title}\" are in (or their deadline passed); the event is now "
-                "\"reported\". The funnel (registered → matched → met → intent → credit → disbursed) is ready "
-                "on the reports page.",
-        link=path_for("reports.dashboard") or _event_link(event)))
+    return _tell_organisers(event, "event_reported", {"title": event.title},
+                            path_for("reports.dashboard") or _event_link(event))
 
 
 def _tell_organisers_draft_created(event: Event) -> int:
     """The draft is not ready: registration opens by the clock only once the organiser marks it ready."""
     opens = format_shanghai(event.registration_opens_at)
-    return _tell_organisers(event, "draft_event_created", Message(
-        subject_zh=f"已按年度计划生成下月活动草稿：{event.title}",
-        body_zh="\n".join([f"系统已按年度计划生成“{event.title}”的活动草稿。",
-                           "请添加场次，核对报名、匹配和发布时间，然后在活动页面点击“标记为准备就绪”。",
-                           f"标记后报名将于 {opens} 自动开始；未标记准备就绪的草稿不会自动开放报名。"]),
-        subject_en=f"Next month's draft event created: {event.title}",
-        body_en="\n".join([f"A draft of \"{event.title}\" was created from the year plan.",
-                           "Add the sessions, check the registration, matching and publication times, then click "
-                           "\"Mark as ready\" on the event's page.",
-                           f"Registration then opens automatically at {opens}; a draft not marked ready never "
-                           "opens by itself."]),
-        link=_event_link(event)))
+    return _tell_organisers(event, "draft_event_created", {"title": event.title, "opens": opens},
+                            _event_link(event))
 
 
 # ---- next month's draft -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from accounts.recipients import party_users
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, SessionMode
 from events.models import Event, EventSession, Meeting
@@ -19,14 +20,13 @@ from events.services import availability, scope, venue_tables
 from events.services.consent import consented_enterprise_ids, share_details_for_session
 from events.services.planning import SCHEDULER
 from core.clock import format_shanghai
-from events.services.registration import party_users
 from events.services.scheduling import (MATCHABLE_EVENT_STATUSES, active_meetings, matchmaking_sessions,
                                         settle_event_status)
 from market.enums import NeedStatus
 from market.models import FinancingNeed
 from core.clock import utcnow
 from core.errors import FieldError
-from notifications.services import Message, enqueue, path_for
+from notifications.services import Bilingual, notify, path_for
 
 log = logging.getLogger(__name__)
 ANONYMOUS_ZH, ANONYMOUS_EN = "一家报名企业（企业同意后显示名称）", "a registered SME (named once it consents)"
@@ -134,8 +134,13 @@ def _meeting_line(session: EventSession, meeting: Meeting, other_zh: str, other_
             f"· {day} {start}–{end}  {other_en}  {where_en}")
 
 
-def _party_message(session: EventSession, meetings: list[Meeting], names: dict[int, tuple[str, str]],
-                   for_enterprise: bool) -> Message:
+def _lines(zh: list[str], en: list[str]) -> Bilingual | str:
+    """Lines composed in both languages, printed in the recipient's; "" when there are none."""
+    return Bilingual("\n".join(zh), "\n".join(en)) if zh else ""
+
+
+def _party_context(session: EventSession, meetings: list[Meeting], names: dict[int, tuple[str, str]],
+                   for_enterprise: bool) -> dict:
     event = session.event
     lines_zh, lines_en = [], []
     for meeting in sorted(meetings, key=lambda m: (m.slot, m.table_number)):
@@ -146,17 +151,8 @@ def _party_message(session: EventSession, meetings: list[Meeting], names: dict[i
         line_zh, line_en = _meeting_line(session, meeting, other_zh, other_en)
         lines_zh.append(line_zh)
         lines_en.append(line_en)
-    place_zh, place_en = _place_lines(session)
-    link = path_for("events.agenda") or path_for("events.event_detail", event_id=event.id)
-    return Message(
-        subject_zh=f"日程已发布：{event.title} · {session.title}",
-        body_zh="\n".join([f"“{event.title}”的“{session.title}”会谈日程已发布，您的会谈安排如下（北京时间）：", "",
-                           *lines_zh, "", *place_zh, "", "请准时到场或进入会议室；如需取消，请在“我的日程”中操作并说明原因。"]),
-        subject_en=f"Schedule published: {event.title} · {session.title}",
-        body_en="\n".join([f"The meeting schedule of \"{session.title}\" ({event.title}) is published. "
-                           "Your meetings (Beijing time):", "", *lines_en, "", *place_en, "",
-                           "Please be on time. To cancel, use \"My agenda\" and give a reason."]),
-        link=link)
+    return {"event": event.title, "title": session.title, "lines": _lines(lines_zh, lines_en),
+            "place": _lines(*_place_lines(session))}
 
 
 def _enterprise_names(institution_id: int, meetings: list[Meeting]) -> dict[int, tuple[str, str]]:
@@ -175,21 +171,18 @@ def _announce(session: EventSession, scheduled: list[Meeting], newly_ids: set[in
     for (side, party_id), meetings in sorted(by_party.items()):
         for_enterprise = side == "enterprise"
         names = {} if for_enterprise else _enterprise_names(party_id, meetings)
-        message = _party_message(session, meetings, names, for_enterprise)
+        context = _party_context(session, meetings, names, for_enterprise)
+        link = path_for("events.agenda") or path_for("events.event_detail", event_id=session.event_id)
         users = party_users(enterprise_id=party_id) if for_enterprise else party_users(institution_id=party_id)
         for user in users:
-            if enqueue(user, "schedule_published", "event_session", session.id, message):
+            if notify("schedule_published", [user], object_key=("event_session", session.id), context=context,
+                      link=link):
                 added += 1
                 continue
             for meeting in meetings:
                 if meeting.id in newly_ids:
-                    single = _party_message(session, [meeting], names, for_enterprise)
-                    single = Message(subject_zh=f"新增会谈：{session.event.title} · {session.title}",
-                                     body_zh=single.body_zh.replace("会谈日程已发布，您的会谈安排如下",
-                                                                    "新增了一场您的会谈"),
-                                     subject_en=f"Meeting added: {session.event.title} · {session.title}",
-                                     body_en=single.body_en, link=single.link)
-                    added += enqueue(user, "meeting_scheduled", "meeting", meeting.id, single)
+                    added += notify("meeting_scheduled", [user], object_key=("meeting", meeting.id),
+                                    context=_party_context(session, [meeting], names, for_enterprise), link=link)
     return added
 
 
@@ -207,15 +200,10 @@ def notify_meeting_cancelled(meeting: Meeting) -> int:
         else:
             other_zh, other_en = (meeting.enterprise.name,) * 2 if consented else (ANONYMOUS_ZH, ANONYMOUS_EN)
             users = party_users(institution_id=meeting.institution_id)
-        message = Message(
-            subject_zh=f"会谈取消：{when} 与{other_zh}",
-            body_zh=f"您在“{session.event.title} · {session.title}”中 {when}（北京时间）与{other_zh}的会谈已由主办方取消。"
-                    f"\n原因：{meeting.cancel_reason}",
-            subject_en=f"Meeting cancelled: {when} with {other_en}",
-            body_en=f"Your meeting at {when} (Beijing time) with {other_en} in \"{session.title}\" was cancelled "
-                    f"by the organiser.\nReason: {meeting.cancel_reason}",
-            link=path_for("events.agenda"))
-        added += sum(enqueue(user, "meeting_cancelled", "meeting", meeting.id, message) for user in users)
+        context = {"by_organiser": True, "when": when, "other": Bilingual(other_zh, other_en),
+                   "event": session.event.title, "title": session.title, "reason": meeting.cancel_reason}
+        added += notify("meeting_cancelled", users, object_key=("meeting", meeting.id), context=context,
+                        link=path_for("events.agenda"))
     return added
 
 
@@ -233,14 +221,9 @@ def notify_meeting_moved(meeting: Meeting) -> int:
     for for_enterprise in (True, False):
         other_zh, other_en = ((meeting.institution.name,) * 2 if for_enterprise else names[meeting.enterprise_id])
         line_zh, line_en = _meeting_line(session, meeting, other_zh, other_en)
-        message = Message(
-            subject_zh=f"会谈时间调整：{session.event.title} · {session.title}",
-            body_zh="\n".join([f"主办方调整了您在“{session.title}”中的一场会谈，新的安排（北京时间）：", "", line_zh]),
-            subject_en=f"Meeting moved: {session.event.title} · {session.title}",
-            body_en="\n".join([f"The organiser moved one of your meetings in \"{session.title}\". "
-                               "New time (Beijing time):", "", line_en]),
-            link=path_for("events.agenda"))
+        context = {"event": session.event.title, "title": session.title, "line": Bilingual(line_zh, line_en)}
         users = (party_users(enterprise_id=meeting.enterprise_id) if for_enterprise
                  else party_users(institution_id=meeting.institution_id))
-        added += sum(enqueue(user, "meeting_moved", "meeting_placement", placement, message) for user in users)
+        added += notify("meeting_moved", users, object_key=("meeting_placement", placement), context=context,
+                        link=path_for("events.agenda"))
     return added

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from accounts.recipients import party_users
 from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus, SessionKind
 from events.models import Event, EventSession, Registration, RegistrationStaff
@@ -22,7 +23,7 @@ from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductSt
 from market.models import FinancingNeed, Institution, Product
 from core.clock import utcnow
 from core.errors import FieldError
-from notifications.services import Message, enqueue, path_for
+from notifications.services import notify, path_for
 from core.clock import format_shanghai
 
 LIVE_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED)
@@ -42,22 +43,11 @@ class StaffMember:
 
 # ---- notifications to a party -----------------------------------------------------------------
 
-def party_users(enterprise_id: int | None = None, institution_id: int | None = None) -> list:
-    """The enabled users acting for an enterprise or an institution."""
-    from accounts.models import User  # the shell's user table; read-only here
-    query = select(User).where(User.is_enabled.is_(True)).order_by(User.id)
-    if enterprise_id is not None:
-        query = query.where(User.enterprise_id == enterprise_id)
-    else:
-        query = query.where(User.institution_id == institution_id)
-    return list(db.session.scalars(query))
-
-
-def notify_party(kind: str, object_type: str, object_id: int, message: Message, *,
+def notify_party(kind: str, object_type: str, object_id: int, *, context: dict, link: str = "",
                  enterprise_id: int | None = None, institution_id: int | None = None) -> int:
-    """Queue `message` once for every user of the party; returns how many rows were added."""
-    return sum(enqueue(user, kind, object_type, object_id, message)
-               for user in party_users(enterprise_id, institution_id))
+    """Queue the `kind` message once for every user of the party; returns how many rows were added."""
+    return notify(kind, party_users(enterprise_id, institution_id), object_key=(object_type, object_id),
+                  context=context, link=link)
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -309,40 +299,22 @@ def _move(registration: Registration, allowed_from, to: RegistrationStatus, reas
                                            status=RegistrationStatus(registration.status).label))
 
 
-def _decision_message(registration: Registration, kind: str, zh: str, en: str) -> None:
-    session, reason = registration.session, registration.decision_reason
-    message = Message(subject_zh=f"报名{zh}：{session.title}", body_zh=f"您报名的“{session.title}”{zh}。"
-                      + (f"\n说明：{reason}" if reason else ""),
-                      subject_en=f"Registration {en}: {session.title}",
-                      body_en=f"Your registration for \"{session.title}\" was {en}."
-                      + (f"\nReason given by the organiser: {reason}" if reason else ""),
-                      link=path_for("events.my_registrations"))
-    _notify_registrant(kind, registration, message)
+def _decision_message(registration: Registration, kind: str) -> None:
+    """Approved or not accepted, with the organiser's reason (when given) in every language."""
+    _notify_registrant(kind, registration, {"title": registration.session.title,
+                                            "reason": registration.decision_reason})
 
 
-def _notify_registrant(kind: str, registration: Registration, message: Message) -> None:
-    notify_party(kind, "registration", registration.id, message,
+def _notify_registrant(kind: str, registration: Registration, context: dict) -> None:
+    notify_party(kind, "registration", registration.id, context=context, link=path_for("events.my_registrations"),
                  enterprise_id=registration.enterprise_id, institution_id=registration.institution_id)
 
 
-def _waitlist_message(registration: Registration) -> Message:
+def _waitlist_context(registration: Registration) -> dict:
     """Why the registrant waits: the session is full (moves up by itself) or the organiser decided (and why)."""
-    session, reason = registration.session, registration.decision_reason
-    title = session.title
-    if registration.waitlist_cause == WAITLIST_FULL:
-        body_zh = (f"本场名额（{session.capacity} 家企业）已满，您报名的“{title}”已进入候补名单；"
-                   "有名额空出时将按报名先后自动递补，并通知您。" + (f"\n主办方说明：{reason}" if reason else ""))
-        body_en = (f"\"{title}\" is full ({session.capacity} SMEs): your registration is on the waitlist and "
-                   "moves up automatically, in order of registration, when a place frees; you will be told."
-                   + (f"\nNote from the organiser: {reason}" if reason else ""))
-    else:
-        body_zh = (f"主办方决定将您报名的“{title}”列入候补。原因：{reason}\n"
-                   "此候补不会自动递补：主办方审核后会通知您结果。")
-        body_en = (f"The organiser put your registration for \"{title}\" on the waitlist. Reason: {reason}\n"
-                   "It does not move up by itself: the organiser will tell you the decision.")
-    return Message(subject_zh=f"报名进入候补：{title}", body_zh=body_zh,
-                   subject_en=f"Registration waitlisted: {title}", body_en=body_en,
-                   link=path_for("events.my_registrations"))
+    session = registration.session
+    return {"title": session.title, "capacity": session.capacity, "reason": registration.decision_reason,
+            "full": registration.waitlist_cause == WAITLIST_FULL}
 
 
 def waitlist_explanation(registration: Registration) -> str:
@@ -366,7 +338,7 @@ def approve_registration(actor, registration: Registration) -> Registration:
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED), RegistrationStatus.APPROVED)
     if registration.institution_id is not None:
         venue_tables.sync_session_tables(session)  # the hall's tables for it, or a refusal naming the shortfall
-    _decision_message(registration, "registration_approved", "已通过", "approved")
+    _decision_message(registration, "registration_approved")
     return registration
 
 
@@ -378,7 +350,7 @@ def reject_registration(actor, registration: Registration, reason: str) -> Regis
     _lock_session(registration.session)
     _move(registration, LIVE_STATUSES, RegistrationStatus.REJECTED, reason[:500])
     venue_tables.release_tables(registration)
-    _decision_message(registration, "registration_rejected", "未通过", "not accepted")
+    _decision_message(registration, "registration_rejected")
     promote_waitlist(registration.session)
     return registration
 
@@ -404,7 +376,7 @@ def waitlist_registration(actor, registration: Registration, reason: str = "") -
     _move(registration, (RegistrationStatus.PENDING, RegistrationStatus.APPROVED), RegistrationStatus.WAITLISTED,
           reason, WAITLIST_FULL if full else WAITLIST_ORGANISER)
     venue_tables.release_tables(registration)
-    _notify_registrant("registration_waitlisted", registration, _waitlist_message(registration))
+    _notify_registrant("registration_waitlisted", registration, _waitlist_context(registration))
     promote_waitlist(session, exclude_id=registration.id)
     return registration
 
@@ -449,16 +421,9 @@ def promote_waitlist(session: EventSession, exclude_id: int | None = None) -> li
         db.session.refresh(candidate)
         if result.rowcount == 1:
             promoted.append(candidate)
-            why_zh, why_en = ("有名额空出", "A place freed up") if session.capacity is not None else \
-                ("本场已不限名额", "The session no longer has a limit")
-            message = Message(
-                subject_zh=f"候补递补成功：{session.title}",
-                body_zh=f"{why_zh}，您在“{session.title}”的候补报名已自动转为通过。",
-                subject_en=f"Off the waitlist: {session.title}",
-                body_en=f"{why_en}: your registration for \"{session.title}\" is now approved.",
-                link=path_for("events.my_registrations"))
-            notify_party("registration_promoted", "registration", candidate.id, message,
-                         enterprise_id=candidate.enterprise_id)
+            notify_party("registration_promoted", "registration", candidate.id,
+                         context={"title": session.title, "limited": session.capacity is not None},
+                         link=path_for("events.my_registrations"), enterprise_id=candidate.enterprise_id)
     return promoted
 
 

@@ -5,19 +5,19 @@ Each function looks at what is due at `now`, queues one outbox row per recipient
 outbox's unique key makes a repeated run a no-op) and returns how many rows it added. A reminder has a
 window: a 24-hour reminder is due from 24 h until 1 h before the start, a 1-hour reminder in the last
 hour; a window that passed while the scheduler was down is not sent late ("tomorrow" 10 minutes
-before). Each reminder also carries a send-by time (`Message.not_after`) for the outbox: a 1-hour reminder
+before). Each reminder also carries a send-by time (`not_after`) for the outbox: a 1-hour reminder
 the start, a 24-hour one the moment the 1-hour one takes over; held up (a relay outage) past it, the e-mail
 is dropped rather than sent late. Outcome requests likewise: the 1-day one from day 1 to day 7 after the meeting, the 7-day
 one from day 7 to day 14.
 """
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from accounts.models import User
+from accounts.recipients import PartyUsers
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, RegistrationStatus, SessionMode, Side
 from events.models import Event, EventSession, Meeting, Outcome, Registration, UnmatchedEnterprise
@@ -26,7 +26,7 @@ from events.services.consent import has_active_consent
 from core.clock import format_shanghai
 from events.services.publication import ANONYMOUS_EN, ANONYMOUS_ZH
 from notifications.models import Notification
-from notifications.services import Message, enqueue, path_for
+from notifications.services import Bilingual, notify, path_for
 
 REMINDER_LEADS = (("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)))  # nearest first
 FIRST_OUTCOME_ASK, SECOND_OUTCOME_ASK, LAST_OUTCOME_ASK = timedelta(days=1), timedelta(days=7), timedelta(days=14)
@@ -60,30 +60,12 @@ def due_outcome_request(ended_at: datetime, now: datetime) -> str | None:
 
 # ---- recipients and what they already have --------------------------------------------------
 
-def office_users(office_id: int) -> list[User]:
-    """The organisers of an office (the people told about matching, drafts and the report)."""
-    return list(db.session.scalars(select(User).where(User.organiser_office_id == office_id,
-                                                      User.role == "organiser",
-                                                      User.is_enabled.is_(True)).order_by(User.id)))
+class Note(NamedTuple):
+    """What a mailing needs to write one message: the template's values, the link, the send-by time."""
 
-
-class PartyUsers:
-    """The enabled users of many parties in two queries (the rule of `registration.party_users`)."""
-
-    def __init__(self, enterprise_ids: Iterable[int] = (), institution_ids: Iterable[int] = ()):
-        self.by_enterprise: dict[int, list[User]] = defaultdict(list)
-        self.by_institution: dict[int, list[User]] = defaultdict(list)
-        for column, ids, into in ((User.enterprise_id, set(enterprise_ids), self.by_enterprise),
-                                  (User.institution_id, set(institution_ids), self.by_institution)):
-            if ids:
-                for user in db.session.scalars(select(User).where(column.in_(ids), User.is_enabled.is_(True))
-                                               .order_by(User.id)):
-                    into[getattr(user, column.key)].append(user)
-
-    def of(self, enterprise_id: int | None = None, institution_id: int | None = None) -> list[User]:
-        if enterprise_id is not None:
-            return self.by_enterprise.get(enterprise_id, [])
-        return self.by_institution.get(institution_id, [])
+    context: dict
+    link: str
+    not_after: datetime | None = None
 
 
 class Mailing:
@@ -101,14 +83,14 @@ class Mailing:
                 Notification.object_id.in_(chunk))).all()
             self.queued.update((user_id, object_id) for user_id, object_id in rows)
 
-    def send(self, users: list[User], object_id: int, compose: Callable[[], Message]) -> None:
+    def send(self, users: list, object_id: int, compose: Callable[[], Note]) -> None:
         missing = [user for user in users if (user.id, object_id) not in self.queued]
         if not missing:
             return
-        message = compose()
-        for user in missing:
-            self.added += enqueue(user, self.kind, self.object_type, object_id, message)
-            self.queued.add((user.id, object_id))
+        note = compose()
+        self.added += notify(self.kind, missing, object_key=(self.object_type, object_id), context=note.context,
+                             link=note.link, not_after=note.not_after)
+        self.queued.update((user.id, object_id) for user in missing)
 
 
 def _enterprise_name_for_institution(meeting: Meeting) -> tuple[str, str]:
@@ -140,6 +122,12 @@ def _place_lines(session: EventSession, meeting: Meeting | None = None) -> tuple
     return zh, en
 
 
+def _place(session: EventSession, meeting: Meeting | None = None) -> Bilingual | str:
+    """The place lines in the recipient's language; "" when there are none."""
+    zh, en = _place_lines(session, meeting)
+    return Bilingual("\n".join(zh), "\n".join(en)) if zh else ""
+
+
 def _agenda_link(event_id: int) -> str:
     return path_for("events.agenda", event_id=event_id) or path_for("events.event_detail", event_id=event_id)
 
@@ -154,27 +142,15 @@ def _sessions_starting_soon(now: datetime) -> list[EventSession]:
         .order_by(EventSession.starts_at, EventSession.id)))
 
 
-def _meeting_message(meeting: Meeting, side: Side, lead: str) -> Message:
+def _meeting_message(meeting: Meeting, side: Side, lead: str) -> Note:
     session = meeting.session
-    when = format_shanghai(meeting.starts_at)
     if side == Side.ENTERPRISE:
         other_zh = other_en = meeting.institution.name
     else:
         other_zh, other_en = _enterprise_name_for_institution(meeting)
-    place_zh, place_en = _place_lines(session, meeting)
-    soon_zh = " 1 小时后" if lead == "1h" else "明天"
-    soon_en = "in one hour" if lead == "1h" else "tomorrow"
-    return Message(
-        subject_zh=f"会谈提醒：{when} 与{other_zh}的会谈",
-        body_zh="\n".join([f"您在“{session.event.title}”中的一场会谈将于{soon_zh}开始。", "",
-                           f"时间：{when}（北京时间）", f"场次：{session.title}", f"对方：{other_zh}", *place_zh,
-                           "", "请提前到场或进入会议室。如需取消，请在“我的日程”中操作并说明原因。"]),
-        subject_en=f"Meeting reminder: {when} with {other_en}",
-        body_en="\n".join([f"Your meeting at \"{session.event.title}\" starts {soon_en}.", "",
-                           f"Time: {when} (Beijing time)", f"Session: {session.title}", f"With: {other_en}",
-                           *place_en, "", "Please arrive or join a few minutes early. To cancel, use "
-                           "\"My agenda\" and give a reason."]),
-        link=_agenda_link(session.event_id), not_after=send_by(meeting.starts_at, lead))
+    context = {"lead": lead, "when": format_shanghai(meeting.starts_at), "other": Bilingual(other_zh, other_en),
+               "event": session.event.title, "title": session.title, "place": _place(session, meeting)}
+    return Note(context, _agenda_link(session.event_id), send_by(meeting.starts_at, lead))
 
 
 def send_meeting_reminders(now: datetime) -> int:
@@ -201,19 +177,10 @@ def send_meeting_reminders(now: datetime) -> int:
     return added
 
 
-def _session_message(session: EventSession, lead: str) -> Message:
-    when = format_shanghai(session.starts_at)
-    place_zh, place_en = _place_lines(session)
-    soon_zh = " 1 小时后" if lead == "1h" else "明天"
-    soon_en = "in one hour" if lead == "1h" else "tomorrow"
-    return Message(
-        subject_zh=f"活动提醒：{when}「{session.title}」",
-        body_zh="\n".join([f"您报名的“{session.event.title}”场次「{session.title}」将于{soon_zh}开始。", "",
-                           f"时间：{when}（北京时间）", *place_zh]),
-        subject_en=f"Session reminder: {when} \"{session.title}\"",
-        body_en="\n".join([f"The session \"{session.title}\" of \"{session.event.title}\" you registered for "
-                           f"starts {soon_en}.", "", f"Time: {when} (Beijing time)", *place_en]),
-        link=_agenda_link(session.event_id), not_after=send_by(session.starts_at, lead))
+def _session_message(session: EventSession, lead: str) -> Note:
+    context = {"lead": lead, "when": format_shanghai(session.starts_at), "event": session.event.title,
+               "title": session.title, "place": _place(session)}
+    return Note(context, _agenda_link(session.event_id), send_by(session.starts_at, lead))
 
 
 def _parties_with_meetings(session_id: int) -> tuple[set[int], set[int]]:
@@ -249,21 +216,9 @@ def send_session_reminders(now: datetime) -> int:
 
 # ---- SMEs left without a meeting --------------------------------------------------------------
 
-def _chase_message(event: Event, reasons: list[UnmatchedEnterprise]) -> Message:
-    why_zh = [f"原因：{row.reason_zh}" for row in reasons]
-    why_en = [f"Why: {row.reason_en}" for row in reasons]
-    return Message(
-        subject_zh=f"“{event.title}”暂未为您安排会谈",
-        body_zh="\n".join(["本次活动的日程已发布，但暂未为贵企业安排与金融机构的会谈。", *why_zh, "",
-                           "您仍可以在金融超市浏览适合的产品并主动发起约见，金融机构会在承诺的工作日内答复；"
-                           "也可以完善融资需求，参加下月的活动。"]),
-        subject_en=f"No meeting arranged for you at \"{event.title}\" yet",
-        body_en="\n".join(["The event's schedule is published, but no meeting with an institution was "
-                           "arranged for your company.", *why_en, "",
-                           "You can still browse the catalogue and request a meeting; institutions answer "
-                           "within the working days they promise. You may also refine your financing needs "
-                           "for next month's event."]),
-        link=path_for("market.catalogue"))
+def _chase_message(event: Event, reasons: list[UnmatchedEnterprise]) -> Note:
+    return Note({"event": event.title, "reasons": [Bilingual(row.reason_zh, row.reason_en) for row in reasons]},
+                path_for("market.catalogue"))
 
 
 def _unmatched_reasons(event: Event, enterprise_id: int) -> list[UnmatchedEnterprise]:
@@ -298,26 +253,14 @@ def chase_smes_without_meetings(now: datetime) -> int:
 
 # ---- outcomes after meetings ------------------------------------------------------------------
 
-def _outcome_message(meeting: Meeting, side: Side, label: str) -> Message:
-    when = format_shanghai(meeting.starts_at)
+def _outcome_message(meeting: Meeting, side: Side, label: str) -> Note:
     if side == Side.ENTERPRISE:
         other_zh = other_en = meeting.institution.name
     else:
         other_zh, other_en = _enterprise_name_for_institution(meeting)
-    again_zh = "（再次提醒）" if label == "7d" else ""
-    again_en = " (second request)" if label == "7d" else ""
     link = path_for("events.record_outcome", meeting_id=meeting.id) or _agenda_link(meeting.session.event_id)
-    return Message(
-        subject_zh=f"请填写会谈结果{again_zh}：{when}",
-        body_zh="\n".join([f"{when} 在“{meeting.session.event.title}”中与{other_zh}的会谈结束了。",
-                           "请告诉我们会谈的结果：是否达成意向、授信和放款金额。只需一分钟，"
-                           "这些数字将汇总进本次活动的成效报告。"]),
-        subject_en=f"How did your meeting go?{again_en} {when}",
-        body_en="\n".join([f"Your meeting at \"{meeting.session.event.title}\" on {when} with "
-                           f"{other_en} is over.",
-                           "Please record its outcome: intent, credit line, disbursement. It takes a minute, "
-                           "and the figures go into the event's report."]),
-        link=link)
+    return Note({"when": format_shanghai(meeting.starts_at), "again": label == "7d",
+                 "event": meeting.session.event.title, "other": Bilingual(other_zh, other_en)}, link)
 
 
 def request_outcomes(now: datetime) -> int:

@@ -32,7 +32,7 @@ from market.enums import InstitutionStatus, NeedStatus, ProductStatus
 from market.models import Enterprise, FinancingNeed, Institution, Product
 from core.clock import utcnow
 from core.errors import FieldError
-from notifications.services import Message, path_for
+from notifications.services import Bilingual, path_for
 
 DEFAULT_RESPONSE_WORKING_DAYS = 5
 OPEN_STATUSES = (RequestStatus.REQUESTED.value, RequestStatus.ACCEPTED.value)
@@ -125,19 +125,19 @@ def request_meeting(actor, event: Event | None, target: Enterprise | Institution
         return existing
     if direction == RequestDirection.FROM_ENTERPRISE:
         grant_consent(enterprise_id, institution_id, consent_text, "request", actor.id)
-    _tell(request, "request_received", to_requester=False,
-          zh=("新的约见请求", "您收到一条约见请求，请在期限内答复。"), en=("New meeting request", "Please answer in time."))
+    _tell(request, "request_received", to_requester=False)
     return request
 
 
-def _tell(request: MeetingRequest, kind: str, to_requester: bool, zh: tuple, en: tuple) -> None:
-    message = Message(subject_zh=zh[0], body_zh=zh[1], subject_en=en[0], body_en=en[1],
-                      link=path_for("events.requests"))
+def _tell(request: MeetingRequest, kind: str, to_requester: bool, context: dict | None = None) -> None:
+    link = path_for("events.requests")
     to_enterprise = (request.direction == RequestDirection.FROM_ENTERPRISE) == to_requester
     if to_enterprise:
-        notify_party(kind, "meeting_request", request.id, message, enterprise_id=request.enterprise_id)
+        notify_party(kind, "meeting_request", request.id, context=context or {}, link=link,
+                     enterprise_id=request.enterprise_id)
     else:
-        notify_party(kind, "meeting_request", request.id, message, institution_id=request.institution_id)
+        notify_party(kind, "meeting_request", request.id, context=context or {}, link=link,
+                     institution_id=request.institution_id)
 
 
 def is_requester(actor, request: MeetingRequest) -> bool:
@@ -187,22 +187,9 @@ def accept_request(actor, request: MeetingRequest, note: str = "", consent_text:
     if actor.enterprise_id is not None:
         grant_consent(request.enterprise_id, request.institution_id, consent_text, "acceptance", actor.id)
     meeting = place_accepted_request(request, sessions)
-    if meeting is not None:
-        when_zh, when_en = meeting_when(meeting)
-        zh = f"对方已接受您的约见请求。会谈安排在 {when_zh}，场次：{meeting.session.title}。详见“我的日程”。"
-        en = f"Your meeting request was accepted. The meeting is on {when_en}, session: {meeting.session.title}. " \
-             "See your agenda."
-    elif request.event_id is not None:
-        zh = "对方已接受您的约见请求。目前双方在本活动的对接场次中没有共同的空闲时段，会谈待主办方安排时段；" \
-             "安排好后会通知您时间和地点。"
-        en = "Your meeting request was accepted. The two of you have no common free slot in the event's " \
-             "sessions yet, so the meeting awaits a time from the organiser; you will be told when and where."
-    else:
-        zh = "对方已接受您的约见请求。该约见不属于对接活动，不会排入“我的日程”；请与对方联系商定时间和方式。"
-        en = "Your meeting request was accepted. It belongs to no event, so it is not in your agenda; " \
-             "agree the time and the way to meet with the other side."
-    _tell(request, "request_accepted", to_requester=True, zh=("约见请求已被接受", zh),
-          en=("Meeting request accepted", en))
+    _tell(request, "request_accepted", to_requester=True, context={
+        "when": Bilingual(*meeting_when(meeting)) if meeting is not None else None,
+        "session": meeting.session.title if meeting is not None else "", "in_event": request.event_id is not None})
     return meeting
 
 
@@ -257,9 +244,7 @@ def decline_request(actor, request: MeetingRequest, note: str = "", now: datetim
     if not is_recipient(actor, request):
         abort(404)
     _answer(request, RequestStatus.DECLINED, note, now or utcnow())
-    _tell(request, "request_declined", to_requester=True,
-          zh=("约见请求未被接受", "对方婉拒了您的约见请求。" + (f"说明：{request.answer_note}" if request.answer_note else "")),
-          en=("Meeting request declined", "Your meeting request was declined."))
+    _tell(request, "request_declined", to_requester=True, context={"note": request.answer_note})
     return request
 
 
@@ -291,12 +276,11 @@ def expire_overdue_requests(now: datetime | None = None) -> int:
             continue
         expired += 1
         db.session.refresh(request)
-        message = Message(subject_zh="约见请求已过期", body_zh="一条约见请求在答复期限内未获答复，已自动过期。",
-                          subject_en="Meeting request expired",
-                          body_en="A meeting request was not answered in time and has expired.",
-                          link=path_for("events.requests"))
-        notify_party("request_expired", "meeting_request", request.id, message, enterprise_id=request.enterprise_id)
-        notify_party("request_expired", "meeting_request", request.id, message, institution_id=request.institution_id)
+        link = path_for("events.requests")
+        notify_party("request_expired", "meeting_request", request.id, context={}, link=link,
+                     enterprise_id=request.enterprise_id)
+        notify_party("request_expired", "meeting_request", request.id, context={}, link=link,
+                     institution_id=request.institution_id)
     return expired
 
 

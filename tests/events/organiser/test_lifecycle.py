@@ -327,3 +327,24 @@ def test_stored_slots_outside_the_grid_are_not_labelled(app, client):
     sign_in(client, bank_user.email)
     response = client.get("/events/registrations")
     assert response.status_code == 200 and "09:30–10:00" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_a_rejection_tells_the_registrant_the_organisers_reason_in_their_language(db_session, locale):
+    from tests.events.participant.helpers import make_event as open_event
+    from tests.events.participant.helpers import make_session as open_session
+    session = open_session(open_event(), capacity=40)
+    organiser = factories.organiser("330100")
+    user, _need, pending = registered_sme(session, status=RegistrationStatus.PENDING)
+    user.locale = locale
+    db.session.commit()
+    reg.reject_registration(actor(organiser), db.session.get(Registration, pending.id), "融资需求与本场主题不符")
+    db.session.commit()
+    [row] = db.session.scalars(select(Notification).where(Notification.user_id == user.id,
+                                                          Notification.kind == "registration_rejected")).all()
+    assert "融资需求与本场主题不符" in row.body
+    if locale == "zh":
+        assert row.subject.startswith("报名未通过：") and "主办方说明：融资需求与本场主题不符" in row.body
+    else:
+        assert row.subject.startswith("Registration not accepted: ")
+        assert "Note from the organiser: 融资需求与本场主题不符" in row.body
