@@ -13,7 +13,7 @@ from core.access import role_required
 from core.extensions import db
 from events.enums import EventStatus, LeadSource, SessionKind
 from events.forms.online import HallFilterForm, LeadFilterForm
-from events.services import online, online_hall, online_leads, registration
+from events.services import online, online_hall, online_leads, participants, registration
 from market.enums import FinancingType, InstitutionStatus
 from core.clock import utcnow
 from market.services import region_names
@@ -110,7 +110,7 @@ def stream(session_id: int):
     state = online.stream_state(session)
     mine = None
     if _is_sme():
-        mine = registration.registration_of(session.id, enterprise_id=current_user.enterprise_id)
+        mine = participants.registration_of(session.id, enterprise_id=current_user.enterprise_id)
     return render_template("events/online/stream.html", session=session, state=state,
                            play=request.args.get("play") == "1" and state.embed,
                            viewers=online.viewer_counts([session.id])[session.id], mine=mine,

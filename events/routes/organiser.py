@@ -11,7 +11,7 @@ from events.enums import EventStatus, MeetingSource, MeetingStatus, Registration
 from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
                                     MoveMeetingForm, NewEventForm, NewPlanEntryForm, NewSessionForm, PlanEntryForm,
                                     SessionForm, StatusForm)
-from events.services import (planning, publication, registration, requests, schedule_edits, scheduling, scope,
+from events.services import (planning, publication, registration, requests, schedule_edits, scheduling, scope, slots,
                              venue_tables)
 from market.enums import FinancingType
 
@@ -23,7 +23,7 @@ ORGANISERS = ("organiser", "admin")
 def _vocabularies() -> dict:
     return {"EventStatus": EventStatus, "SessionKind": SessionKind, "SessionMode": SessionMode,
             "RegistrationStatus": RegistrationStatus, "MeetingStatus": MeetingStatus, "MeetingSource": MeetingSource,
-            "FinancingType": FinancingType, "slot_label": scheduling.slot_label,
+            "FinancingType": FinancingType, "slot_label": slots.slot_label,
             "stored_unavailable_slots": registration.stored_unavailable_slots}
 
 
@@ -240,7 +240,7 @@ def decide_registration(registration_id: int):
 # ---- matching and the schedule ----------------------------------------------------------------
 
 def _slot_choices(session) -> list[tuple[int, str]]:
-    return [(slot, scheduling.slot_label(session, slot)) for slot in range(session.slot_count)]
+    return [(slot, slots.slot_label(session, slot)) for slot in range(session.slot_count)]
 
 
 def _render_matching(session, status: int = 200, failed_meeting_id: int | None = None, move_form=None,
@@ -304,7 +304,7 @@ def move_meeting(meeting_id: int):
     if form.validate_on_submit():
         done = commit_or_refuse(
             form, lambda: schedule_edits.move_meeting(current_user, meeting, form.slot.data, form.table_number.data),
-            success=lambda _result: _("会谈已调整到%(slot)s、%(table)s。", slot=scheduling.slot_label(session, meeting.slot),
+            success=lambda _result: _("会谈已调整到%(slot)s、%(table)s。", slot=slots.slot_label(session, meeting.slot),
                                       table=venue_tables.meeting_table_label(meeting)
                                       or _("%(n)s 号桌", n=meeting.table_number)),
             next_url=url_for("organiser.matching", session_id=session.id) + f"#meeting-{meeting.id}")

@@ -14,7 +14,7 @@ from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus,
 from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
                                       InstitutionRegistrationForm, MeetingRequestForm, OutcomeForm, ReasonForm)
 from events.models import Event, EventSession, MeetingRequest, Registration
-from events.services import agenda, consent, online, outcomes, registration, requests, scope, venue_tables
+from events.services import agenda, consent, online, outcomes, participants, registration, requests, scope, venue_tables
 from events.workdays import calendar_note
 from market.enums import FinancingType, NeedStatus, ProductStatus
 from market import services as market
@@ -64,7 +64,7 @@ def register(session_id: int):
     session = _public_session(session_id)
     party = {"enterprise_id": current_user.enterprise_id} if current_user.role == "sme" else \
         {"institution_id": current_user.institution_id}
-    existing = registration.registration_of(session.id, **party)
+    existing = participants.registration_of(session.id, **party)
     if request.method == "GET" and existing is not None and existing.status != RegistrationStatus.CANCELLED:
         flash(_("您已报名本场（%(status)s）。", status=RegistrationStatus(existing.status).label), "info")
         return redirect(url_for("events.my_registrations"))

@@ -20,7 +20,7 @@ from events.models import EventSession, Meeting, Registration, UnmatchedEnterpri
 from events.services import availability, venue_tables
 from events.services.consent import enterprise_names, share_registration_details
 from events.services.outcomes import refresh_need_status
-from events.services.registration import notify_party, registration_of
+from events.services.participants import notify_party, registration_of
 from events.services.scope import ensure_manages_event
 from core.clock import shanghai_date
 from market.enums import NeedStatus

@@ -36,7 +36,8 @@ The callers, by path (all in events/):
 - matching: `scheduling.run_matching` (session, then its approved parties), `scheduling.run_due_matching`
   (every due session and their parties up front);
 - publishing: `publication.publish_schedule`, `publication.publish_due_schedules` (every due session up front);
-- the hall's tables: `venue_tables.lock_hall` (`sync_session_tables`, approvals, matching, publishing);
+- the hall's tables: `venue_tables.sync_session_tables` (approvals, matching, publishing, session edits), whose
+  callers all lock the session first;
 - booking and placing: `agenda.book_slot`, `agenda.place_meeting` (accepted requests, via
   `requests.accept_request` / `place_accepted_request`, which lock every candidate session first);
 - the organiser's edits: `schedule_edits.move_meeting`, `add_meeting`, `cancel_meeting`;

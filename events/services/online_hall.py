@@ -7,7 +7,7 @@ its regions must contain the chosen one (GB/T 2260 prefixes).
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from core.extensions import db
 from events import ports

@@ -13,17 +13,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from accounts.recipients import party_users
 from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus, SessionKind
 from events.models import Event, EventSession, Registration, RegistrationStaff
 from events.services import availability, venue_tables
+from events.services.agenda import cancel_party_meetings
+from events.services.participants import notify_party, registration_of
 from events.services.scope import ensure_manages_event
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
 from market.models import FinancingNeed, Institution, Product
 from core.clock import utcnow
 from core.errors import FieldError
-from notifications.services import notify, path_for
+from notifications.services import path_for
 from core.clock import format_shanghai
 
 LIVE_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED)
@@ -41,26 +42,7 @@ class StaffMember:
     table_number: int | None = None
 
 
-# ---- notifications to a party -----------------------------------------------------------------
-
-def notify_party(kind: str, object_type: str, object_id: int, *, context: dict, link: str = "",
-                 enterprise_id: int | None = None, institution_id: int | None = None) -> int:
-    """Queue the `kind` message once for every user of the party; returns how many rows were added."""
-    return notify(kind, party_users(enterprise_id, institution_id), object_key=(object_type, object_id),
-                  context=context, link=link)
-
-
 # ---- reading ------------------------------------------------------------------------------------
-
-def registration_of(session_id: int, *, enterprise_id: int | None = None,
-                    institution_id: int | None = None) -> Registration | None:
-    query = select(Registration).where(Registration.session_id == session_id)
-    if enterprise_id is not None:
-        query = query.where(Registration.enterprise_id == enterprise_id)
-    else:
-        query = query.where(Registration.institution_id == institution_id)
-    return db.session.scalar(query.execution_options(populate_existing=True))  # as it is now, under a lock
-
 
 def my_registrations(actor) -> list[Registration]:
     """The actor's party's registrations, newest session first."""
@@ -390,7 +372,6 @@ def cancel_registration(actor, registration: Registration, reason: str = "") -> 
     _lock_session(registration.session)  # before the registration changes: no matching plans the party meanwhile
     _move(registration, LIVE_STATUSES, RegistrationStatus.CANCELLED, (reason or "").strip()[:500])
     venue_tables.release_tables(registration)
-    from events.services.agenda import cancel_party_meetings
     cancel_party_meetings(actor, registration, "报名已取消")
     promote_waitlist(registration.session)
     return registration

@@ -26,7 +26,8 @@ from events.services import availability
 from events.services.agenda import place_meeting
 from events.services.consent import grant_consent
 from core.clock import format_shanghai
-from events.services.registration import notify_party, serves_type
+from events.services.participants import notify_party
+from events.services.registration import serves_type
 from events.workdays import add_working_days
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
 from market.models import Enterprise, FinancingNeed, Institution, Product

@@ -15,7 +15,8 @@ from events.models import EventSession, Meeting, Registration
 from events.services import availability, scope, venue_tables
 from events.services.publication import notify_meeting_cancelled, notify_meeting_moved
 from events.services.requests import pending_request_for
-from events.services.scheduling import active_meetings, approved_registration_of, slot_label, unavailable_slots
+from events.services.scheduling import active_meetings, approved_registration_of, unavailable_slots
+from events.services.slots import slot_label
 from market.enums import NeedStatus, ProductStatus
 from core.clock import utcnow
 from core.errors import FieldError

@@ -22,7 +22,6 @@ from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatu
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
 from events.services import availability, scope, venue_tables
 from events.services.planning import SCHEDULER, advance_event
-from core.clock import format_shanghai
 from events.services.requests import pending_requests_for_session, settled_request_ids
 from market.enums import NeedStatus, ProductStatus
 from core.clock import utcnow
@@ -399,13 +398,6 @@ def run_due_matching(now: datetime) -> dict[int, list[int]]:
 
 
 # ---- shared helpers ---------------------------------------------------------------------------
-
-def slot_label(session: EventSession, slot: int) -> str:
-    """"第 3 时段（09:30–10:00）", times in Asia/Shanghai."""
-    start = format_shanghai(session.slot_starts_at(slot), "%H:%M")
-    end = format_shanghai(session.slot_ends_at(slot), "%H:%M")
-    return str(_("第 %(n)s 时段（%(start)s–%(end)s）", n=slot + 1, start=start, end=end))
-
 
 def approved_registration_of(session: EventSession, enterprise_id: int | None = None,
                     institution_id: int | None = None) -> Registration | None:

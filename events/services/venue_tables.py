@@ -4,8 +4,8 @@ An institution staffs `Registration.tables` tables of its own (its 1st, 2nd … 
 the venue numbers its tables 1..`EventSession.tables` and labels them "洽谈区 A 第 07 桌". Allotting maps
 the one to the other (`VenueTable`), so no two institutions share a venue table in a session. Sessions
 whose times overlap in the same venue and room share the hall: they never get the same label, which this
-service checks under the rows' locks (`lock_hall`: every such session row `FOR UPDATE`, ascending id, taken
-by availability.lock_parties like every other meeting write; SQLite's BEGIN IMMEDIATE serialises writers)
+service checks under the rows' locks (every such session row `FOR UPDATE`, ascending id: step 1 of the one
+lock order, which every caller takes with availability.lock_parties first; SQLite's BEGIN IMMEDIATE serialises writers)
 while the database refuses duplicates within a session.
 """
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from events.enums import MeetingStatus, RegistrationStatus, SessionKind, Session
 from events.models import EventSession, Meeting, Registration, VenueTable
 from events.services import scope
 from core.errors import FieldError
+from events.services.slots import slot_label
 
 TABLED_MODES = (SessionMode.OFFLINE.value, SessionMode.HYBRID.value)
 
@@ -132,14 +133,6 @@ def sharing_sessions(session: EventSession) -> list[EventSession]:
     return [other for other in candidates if has_venue_tables(other) and _same_room(session, other)]
 
 
-def lock_hall(session: EventSession) -> list[EventSession]:
-    """Lock the session and every session sharing its hall at the time (step 1 of the one lock order,
-    `availability.lock_parties`); returns those others."""
-    from events.services import availability  # it builds on this module: the lock order lives there
-    availability.lock_parties([session.id])
-    return sharing_sessions(session) if has_venue_tables(session) else []
-
-
 def _labels_elsewhere(sessions: list[EventSession]) -> dict[str, str]:
     """label → title of the overlapping session that holds it."""
     if not sessions:
@@ -168,11 +161,12 @@ def sync_session_tables(session: EventSession) -> Allotment:
     """Make the session's venue tables match its approved institutions: keep what is allotted (relabelled
     when the area or padding changed), release what no approved registration needs, allot the rest.
 
-    Idempotent. Refuses (naming the tables) when the hall has too few tables, when a number is beyond
+    The caller holds step 1 of the one lock order (`availability.lock_parties([session.id])`: the session and
+    those sharing its hall); every caller takes it before anything changes. Idempotent. Refuses (naming the tables) when the hall has too few tables, when a number is beyond
     the hall's count, or when a label would clash with an overlapping session in the same room.
     """
     result = Allotment()
-    others = lock_hall(session)
+    others = sharing_sessions(session) if has_venue_tables(session) else []  # locked by the caller (step 1)
     rows = db.session.scalars(select(VenueTable).where(VenueTable.session_id == session.id)
                               .order_by(VenueTable.number)).all()
     if not has_venue_tables(session):
@@ -276,7 +270,6 @@ class TablePlan:
 def table_plan(actor, session: EventSession) -> TablePlan:
     """The day's plan: per slot, each venue table with its institution and enterprise; a card per table."""
     scope.ensure_manages_event(actor, session.event)
-    from events.services.scheduling import slot_label  # the schedule's own slot wording
     tables = db.session.scalars(select(VenueTable).where(VenueTable.session_id == session.id)
                                 .options(selectinload(VenueTable.institution)).order_by(VenueTable.number)).all()
     registrations = db.session.scalars(select(Registration).where(
