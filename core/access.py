@@ -7,6 +7,8 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 
+from core.errors import NotFound
+
 
 def role_required(*roles: str):
     """The view needs a signed-in user with one of `roles`; anonymous users go to sign-in."""
@@ -25,6 +27,8 @@ def role_required(*roles: str):
 
 
 def require_owner(owner_id: int | None, user_owner_id: int | None) -> None:
-    """404 when the object is not the acting user's own: we do not confirm others' ids exist."""
-    if owner_id is None or owner_id != user_owner_id:
-        abort(404)
+    """Raise NotFound (answered 404) unless the object is the acting user's own: we do not confirm
+    that others' ids exist. Either id None (no object, or an actor without an enterprise/institution)
+    is never a match."""
+    if owner_id is None or user_owner_id is None or owner_id != user_owner_id:
+        raise NotFound()

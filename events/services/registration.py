@@ -7,7 +7,6 @@ full session puts SMEs on the waitlist, which moves up by itself whenever a plac
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
@@ -21,7 +20,8 @@ from events.services.scope import ensure_manages_event
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
 from market.models import FinancingNeed, Institution, Product
 from core.clock import utcnow
-from core.errors import FieldError
+from core.access import require_owner
+from core.errors import FieldError, Forbidden
 from notifications.services import Message, enqueue, path_for
 from core.clock import format_shanghai
 
@@ -152,8 +152,7 @@ def _own_needs(actor, need_ids) -> list[FinancingNeed]:
     needs = []
     for need_id in sorted({int(value) for value in need_ids}):
         need = db.session.get(FinancingNeed, need_id)
-        if need is None or need.enterprise_id != actor.enterprise_id:
-            abort(404)
+        require_owner(getattr(need, "enterprise_id", None), actor.enterprise_id)
         needs.append(need)
     return needs
 
@@ -168,7 +167,7 @@ def register_enterprise(actor, session: EventSession, need_ids, consent_text: st
                         now: datetime | None = None) -> Registration:
     """An SME signs up with the needs it brings (only those the session serves are kept)."""
     if actor.role != "sme" or actor.enterprise_id is None:
-        abort(403)
+        raise Forbidden()
     _lock_session(session)
     existing = registration_of(session.id, enterprise_id=actor.enterprise_id)
     if existing is not None and existing.status != RegistrationStatus.CANCELLED:
@@ -223,8 +222,7 @@ def _own_products(actor, product_ids) -> list[Product]:
     products = []
     for product_id in sorted({int(value) for value in product_ids}):
         product = db.session.get(Product, product_id)
-        if product is None or product.institution_id != actor.institution_id:
-            abort(404)
+        require_owner(getattr(product, "institution_id", None), actor.institution_id)
         products.append(product)
     return products
 
@@ -248,7 +246,7 @@ def register_institution(actor, session: EventSession, product_ids, tables: int 
                          staff: list[StaffMember], unavailable_slots, now: datetime | None = None) -> Registration:
     """An approved institution signs up with products, tables, who sits at them and slots it cannot take."""
     if actor.role != "institution" or actor.institution_id is None:
-        abort(403)
+        raise Forbidden()
     existing = registration_of(session.id, institution_id=actor.institution_id)
     if existing is not None and existing.status != RegistrationStatus.CANCELLED:
         return existing
