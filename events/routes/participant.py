@@ -95,7 +95,8 @@ def _register_enterprise(session: EventSession):
         if claimed.already_done:
             return submissions.already_done(claimed)
         try:
-            signed_up = registration.register_enterprise(current_user, session, form.needs.data or [], consent_text)
+            signed_up = registration.register_enterprise(current_user, session, form.needs.data or [], consent_text,
+                                                         consented=form.consent.data)
         except FieldError as error:
             _refused(form, error)
         else:
@@ -242,12 +243,10 @@ def new_request():
         if claimed.already_done:
             return submissions.already_done(claimed)
         try:
-            if current_user.role == "sme" and not form.consent.data:
-                raise FieldError("consent", _("请勾选同意向该机构提供企业信息。"))
             requests.request_meeting(current_user, event, target, form.need_id.data or None,
                                      form.product_id.data or None, form.message.data or "",
                                      form.lead_source.data or "direct", form.lead_session_id.data,
-                                     consent_text=consent_text)
+                                     consent_text=consent_text, consented=form.consent.data)
         except FieldError as error:
             _refused(form, error)
         else:
@@ -273,9 +272,9 @@ def _answer(request_id: int, verb: str):
     form.validate_on_submit()
     try:
         if verb == "accept":
-            text = consent.request_consent_text(meeting_request.institution.name) \
-                if current_user.role == "sme" and form.consent.data else ""
-            meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text)
+            text = consent.request_consent_text(meeting_request.institution.name) if current_user.role == "sme" else ""
+            meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text,
+                                              consented=form.consent.data)
             if meeting is not None:
                 done = _("已接受，会谈已排入日程：%(when)s。", when=requests.meeting_when(meeting)[
                     1 if _locale() == "en" else 0])

@@ -163,9 +163,10 @@ def sessions_serving(session: EventSession, types: set[str]) -> list[EventSessio
             and SessionKind(other.kind).has_meetings and any(serves_type(other, t) for t in types)]
 
 
-def register_enterprise(actor, session: EventSession, need_ids, consent_text: str,
+def register_enterprise(actor, session: EventSession, need_ids, consent_text: str, *, consented: bool = False,
                         now: datetime | None = None) -> Registration:
-    """An SME signs up with the needs it brings (only those the session serves are kept)."""
+    """An SME signs up with the needs it brings (only those the session serves are kept). It agrees to share its
+    details by its tick (`consented`) beside `consent_text`, the words stored with the registration."""
     if actor.role != "sme" or actor.enterprise_id is None:
         raise Forbidden()
     _lock_session(session)
@@ -185,7 +186,7 @@ def register_enterprise(actor, session: EventSession, need_ids, consent_text: st
         hint = _("可改报：%(titles)s。", titles=_l("、").join(s.title for s in others)) if others else ""
         raise FieldError("needs", _("本场服务的融资类型为：%(types)s；您所选的需求均不在其中。%(hint)s",
                                     types=served_types_label(session), hint=hint))
-    if not (consent_text or "").strip():
+    if not (consented and (consent_text or "").strip()):
         raise FieldError("consent", _l("请阅读并勾选同意信息共享说明。"))
     full = session.capacity is not None and approved_enterprise_count(session.id) >= session.capacity
     status = RegistrationStatus.WAITLISTED if full else RegistrationStatus.PENDING

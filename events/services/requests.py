@@ -77,9 +77,10 @@ def _check_product(product_id, institution_id: int) -> Product | None:
 
 def request_meeting(actor, event: Event | None, target: Enterprise | Institution, need_id=None, product_id=None,
                     message: str = "", lead_source: str = LeadSource.DIRECT.value, lead_session_id: int | None = None,
-                    consent_text: str = "") -> MeetingRequest:
+                    consent_text: str = "", *, consented: bool = False) -> MeetingRequest:
     """An SME asks an institution for a meeting, or the reverse. An SME's request shares its details with
-    that institution alone, so it needs `consent_text` (the words shown beside the checkbox)."""
+    that institution alone, so it needs the SME's tick (`consented`) and `consent_text` (the words shown
+    beside the checkbox)."""
     if actor.role == "sme" and actor.enterprise_id is not None and isinstance(target, Institution):
         enterprise_id, institution_id, direction = actor.enterprise_id, target.id, RequestDirection.FROM_ENTERPRISE
         if target.status != InstitutionStatus.APPROVED:
@@ -90,6 +91,8 @@ def request_meeting(actor, event: Event | None, target: Enterprise | Institution
             raise FieldError("message", _l("机构资料通过审核后才能发起约见。"))
     else:
         raise Forbidden()
+    if direction == RequestDirection.FROM_ENTERPRISE and not (consented and (consent_text or "").strip()):
+        raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
     if lead_source not in {source.value for source in LeadSource}:
         raise FieldError("lead_source", _l("未知的线索来源。"))
     if lead_session_id is not None and db.session.get(EventSession, lead_session_id) is None:
@@ -103,8 +106,6 @@ def request_meeting(actor, event: Event | None, target: Enterprise | Institution
     existing = _open_request(event.id if event else None, enterprise_id, institution_id)
     if existing is not None:
         return existing  # a double submission, or the pair is already talking
-    if direction == RequestDirection.FROM_ENTERPRISE and not (consent_text or "").strip():
-        raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
     now = utcnow()
     request = MeetingRequest(
         event_id=event.id if event else None, enterprise_id=enterprise_id, institution_id=institution_id,
@@ -171,13 +172,14 @@ def _answer(request: MeetingRequest, to: RequestStatus, note: str, now: datetime
         raise FieldError("note", _("该请求已是“%(status)s”状态。", status=RequestStatus(request.status).label))
 
 
-def accept_request(actor, request: MeetingRequest, note: str = "", consent_text: str = "",
-                   now: datetime | None = None) -> Meeting | None:
+def accept_request(actor, request: MeetingRequest, note: str = "", consent_text: str = "", *,
+                   consented: bool = False, now: datetime | None = None) -> Meeting | None:
     """The other side accepts; returns the fixed meeting, or None when it is pending (no common free slot,
-    or no event). The requester is told which of the two, with the time and place when there is one."""
+    or no event). The requester is told which of the two, with the time and place when there is one.
+    An accepting SME shares its details with the institution, so it needs its tick (`consented`)."""
     if not is_recipient(actor, request):
         raise NotFound()
-    if actor.enterprise_id is not None and not (consent_text or "").strip():
+    if actor.enterprise_id is not None and not (consented and (consent_text or "").strip()):
         raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
     sessions = sessions_for_request(request)
     availability.lock_parties([s.id for s in sessions], [request.enterprise_id], [request.institution_id])
