@@ -105,7 +105,7 @@ def _client() -> dict:
 
 def home_region(user) -> str | None:
     """The region an account belongs to, for organisers' view of the log."""
-    if user is None:
+    if user is None or getattr(user, "is_system", False):  # anonymous, or the scheduler: no home
         return None
     if user.enterprise_id is not None and user.enterprise is not None:
         return user.enterprise.region_code

@@ -7,7 +7,7 @@ account whose address is not verified signs in no more than an unknown one.
 """
 from datetime import timedelta
 
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ from core.database import release_read_transaction
 from core.extensions import db
 from market import services as market
 from core.clock import utcnow
-from core.errors import FieldError
+from core.errors import FieldError, Forbidden
 
 INVALID_LINK = _l("链接无效或已过期，请重新申请。")
 
@@ -209,7 +209,7 @@ def end_all_sessions(actor: User, user: User) -> None:
     the version in the session id is what makes signing out real.
     """
     if actor.id != user.id and not actor.is_admin:
-        abort(403)
+        raise Forbidden()
     user.session_version = User.session_version + 1
     db.session.flush()
     db.session.refresh(user)
@@ -217,7 +217,7 @@ def end_all_sessions(actor: User, user: User) -> None:
 
 def set_enabled(actor: User, user: User, enabled: bool) -> None:
     if not actor.is_admin:
-        abort(403)
+        raise Forbidden()
     user.is_enabled = enabled
     user.session_version = User.session_version + 1
     db.session.flush()

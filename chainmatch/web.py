@@ -39,7 +39,7 @@ from notifications.routes import bp as notifications_bp
 from policies import ports as policies_ports
 from policies import services as policy_services
 from policies.routes import bp as policies_bp
-from core import database
+from core import database, errors
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from market.web_links import is_web_url
 from core.money import money_text
@@ -129,12 +129,20 @@ def _register_errors(app: Flask) -> None:
                                message=_("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")), 400
 
     @app.errorhandler(403)
+    @app.errorhandler(errors.Forbidden)
     def forbidden(error):
         return render_template("errors/error.html", code=403, message=_("您没有权限访问该页面。")), 403
 
     @app.errorhandler(404)
+    @app.errorhandler(errors.NotFound)
     def not_found(error):
         return render_template("errors/error.html", code=404, message=_("页面不存在。")), 404
+
+    @app.errorhandler(errors.DomainError)
+    def refused(error):
+        """A service's refusal no view caught: 400 with its message (NotFound and Forbidden have their own)."""
+        return render_template("errors/error.html", code=400,
+                               message=error.message or _("请求无法完成，请检查后重试。")), 400
 
     @app.errorhandler(429)
     def too_many_requests(error):

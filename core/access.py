@@ -1,11 +1,14 @@
-"""Who may do what: the role decorators and ownership checks every blueprint uses.
+"""Who may do what: the role decorator of the views and the one ownership check of the services.
 
-Shared like the extension objects; domain routes import this module and nothing else of the shell.
+Views take `role_required`; services call `require_owner`, whose NotFound chainmatch/web.py answers with 404.
 """
 from functools import wraps
 
 from flask import abort
 from flask_login import current_user
+
+from core.errors import NotFound
+from core.extensions import login_manager
 
 
 def role_required(*roles: str):
@@ -15,7 +18,6 @@ def role_required(*roles: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from core.extensions import login_manager
                 return login_manager.unauthorized()
             if current_user.role not in roles:
                 abort(403)
@@ -25,6 +27,8 @@ def role_required(*roles: str):
 
 
 def require_owner(owner_id: int | None, user_owner_id: int | None) -> None:
-    """404 when the object is not the acting user's own: we do not confirm others' ids exist."""
-    if owner_id is None or owner_id != user_owner_id:
-        abort(404)
+    """Raise NotFound (answered 404) unless the object is the acting user's own: we do not confirm
+    that others' ids exist. Either id None (no object, or an actor without an enterprise/institution)
+    is never a match."""
+    if owner_id is None or user_owner_id is None or owner_id != user_owner_id:
+        raise NotFound()

@@ -216,11 +216,11 @@ def _register_smes(session, sessions, smes, at: datetime) -> list[Registration]:
         equity_needs = _needs_of(session, enterprise, {"equity"})
         if loan_needs and credit_count < CREDIT_SMES:
             done.append(registration.register_enterprise(actor, sessions["credit"], [n.id for n in loan_needs],
-                                                         consent, now=at))
+                                                         consent, now=at, consented=True))
             credit_count += 1
         if equity_needs and equity_count < EQUITY_SMES and (index % 2 == 0 or not loan_needs):
             done.append(registration.register_enterprise(actor, sessions["equity"], [n.id for n in equity_needs],
-                                                         consent, now=at))
+                                                         consent, now=at, consented=True))
             equity_count += 1
         if credit_count >= CREDIT_SMES and equity_count >= EQUITY_SMES:
             break
@@ -372,7 +372,7 @@ def _requests(session, event: Event, smes: list[Enterprise], now: datetime) -> i
         item = requests.request_meeting(actor, event, institution, need_id=need.id,
                                         product_id=product.id if product else None,
                                         message="希望就本次对接会上的产品进一步沟通。",
-                                        consent_text=request_consent_text(institution.name))
+                                        consent_text=request_consent_text(institution.name), consented=True)
         if item.status != RequestStatus.REQUESTED:
             continue
         asked_at = _working_morning_before(now, days_ago) if days_ago else now - timedelta(hours=2)

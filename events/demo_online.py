@@ -215,7 +215,8 @@ def _leads(session, event: Event, institutions: list[Institution], now: datetime
             actor, target_event, institution, need_id=need.id, product_id=product.id,
             message="在线上展厅看到贵机构的产品，希望进一步沟通。",
             lead_source=LeadSource.STREAM.value if from_stream else LeadSource.ZONE.value,
-            lead_session_id=stream.id if from_stream else None, consent_text=request_consent_text(institution.name))
+            lead_session_id=stream.id if from_stream else None, consent_text=request_consent_text(institution.name),
+            consented=True)
         made += 1
         if made % 3 != 0 and item.status == RequestStatus.REQUESTED:  # two in three accepted
             requests.accept_request(_party_for(session, institution_id=institution.id), item,

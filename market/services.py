@@ -1,7 +1,6 @@
 """The market's verbs. They take the acting user, change data, flush, and never commit."""
 from dataclasses import dataclass
 
-from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +12,8 @@ from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institut
                            ProductChain, ProductRegion, Region)
 from core.regions import region_prefix
 from core.clock import utcnow
-from core.errors import FieldError
+from core.access import require_owner
+from core.errors import FieldError, Forbidden, NotFound
 from market import signals
 
 CREDIT_CODE_MESSAGES = {
@@ -165,13 +165,11 @@ def update_enterprise(actor, enterprise: Enterprise, facts: EnterpriseFacts) -> 
     return enterprise
 
 def ensure_own_enterprise(actor, enterprise: Enterprise | None) -> None:
-    if enterprise is None or actor.enterprise_id != enterprise.id:
-        abort(404)
+    require_owner(getattr(enterprise, "id", None), actor.enterprise_id)
 
 def own_need(actor, need_id: int) -> FinancingNeed:
     need = db.session.get(FinancingNeed, need_id)
-    if need is None or need.enterprise_id != actor.enterprise_id:
-        abort(404)
+    require_owner(getattr(need, "enterprise_id", None), actor.enterprise_id)
     return need
 
 @dataclass
@@ -193,7 +191,7 @@ def _apply_need_facts(need: FinancingNeed, facts: NeedFacts) -> None:
 
 def create_need(actor, facts: NeedFacts) -> FinancingNeed:
     if actor.enterprise_id is None:
-        abort(403)
+        raise Forbidden()
     need = FinancingNeed(enterprise_id=actor.enterprise_id, status=NeedStatus.OPEN.value)
     _apply_need_facts(need, facts)
     db.session.add(need)
@@ -201,8 +199,7 @@ def create_need(actor, facts: NeedFacts) -> FinancingNeed:
     return need
 
 def update_need(actor, need: FinancingNeed, facts: NeedFacts) -> FinancingNeed:
-    if need.enterprise_id != actor.enterprise_id:
-        abort(404)
+    require_owner(need.enterprise_id, actor.enterprise_id)
     if need.status != NeedStatus.OPEN:
         raise FieldError("type", _l("需求已进入对接流程，不能再修改；如有变化请撤回后重新发布。"))
     _apply_need_facts(need, facts)
@@ -210,8 +207,7 @@ def update_need(actor, need: FinancingNeed, facts: NeedFacts) -> FinancingNeed:
     return need
 
 def withdraw_need(actor, need: FinancingNeed, reason: str = "") -> FinancingNeed:
-    if need.enterprise_id != actor.enterprise_id:
-        abort(404)
+    require_owner(need.enterprise_id, actor.enterprise_id)
     if need.status in (NeedStatus.WITHDRAWN, NeedStatus.DISBURSED):
         raise FieldError("reason", _l("该需求已撤回或已放款，不能撤回。"))
     need.status = NeedStatus.WITHDRAWN.value
@@ -263,8 +259,7 @@ def create_institution(facts: InstitutionFacts) -> Institution:
     return institution
 
 def update_institution(actor, institution: Institution, facts: InstitutionFacts) -> Institution:
-    if actor.institution_id != institution.id:
-        abort(404)
+    require_owner(institution.id, actor.institution_id)
     clash = db.session.scalar(select(Institution.id).where(Institution.name == facts.name.strip(),
                                                             Institution.id != institution.id))
     if clash is not None:
@@ -298,7 +293,7 @@ def institutions_for_review(actor) -> list[Institution]:
     if actor.role == "organiser":
         query = query.where(_organiser_scope(actor))
     elif actor.role != "admin":
-        abort(403)
+        raise Forbidden()
     return list(db.session.scalars(query))
 
 
@@ -308,9 +303,9 @@ def review_institution(actor, institution: Institution, approve: bool, note: str
         in_scope = db.session.scalar(select(Institution.id).where(Institution.id == institution.id,
                                                                   _organiser_scope(actor)))
         if in_scope is None:
-            abort(404)
+            raise NotFound()
     elif actor.role != "admin":
-        abort(403)
+        raise Forbidden()
     institution.status = (InstitutionStatus.APPROVED if approve else InstitutionStatus.REJECTED).value
     institution.review_note = note.strip()
     institution.reviewed_at = utcnow()
@@ -320,8 +315,7 @@ def review_institution(actor, institution: Institution, approve: bool, note: str
 
 def own_product(actor, product_id: int) -> Product:
     product = db.session.get(Product, product_id)
-    if product is None or product.institution_id != actor.institution_id:
-        abort(404)
+    require_owner(getattr(product, "institution_id", None), actor.institution_id)
     return product
 
 @dataclass
@@ -380,7 +374,7 @@ def _check_product_name_free(institution_id: int, name: str, product_id: int | N
 
 def create_product(actor, facts: ProductFacts) -> Product:
     if actor.institution_id is None:
-        abort(403)
+        raise Forbidden()
     _check_product_name_free(actor.institution_id, facts.name)
     product = Product(institution_id=actor.institution_id, status=ProductStatus.ACTIVE.value)
     _apply_product_facts(product, facts)
@@ -397,23 +391,20 @@ def _flush_product_name(product: Product) -> None:
         raise FieldError("name", _l("本机构已有同名产品。")) from None
 
 def update_product(actor, product: Product, facts: ProductFacts) -> Product:
-    if product.institution_id != actor.institution_id:
-        abort(404)
+    require_owner(product.institution_id, actor.institution_id)
     _check_product_name_free(actor.institution_id, facts.name, product.id)
     _apply_product_facts(product, facts)
     _flush_product_name(product)
     return product
 
 def retire_product(actor, product: Product) -> Product:
-    if product.institution_id != actor.institution_id:
-        abort(404)
+    require_owner(product.institution_id, actor.institution_id)
     product.status = ProductStatus.RETIRED.value
     db.session.flush()
     return product
 
 def reactivate_product(actor, product: Product) -> Product:
-    if product.institution_id != actor.institution_id:
-        abort(404)
+    require_owner(product.institution_id, actor.institution_id)
     product.status = ProductStatus.ACTIVE.value
     db.session.flush()
     return product
@@ -462,7 +453,7 @@ def catalogue(filters: CatalogueFilter) -> list[Product]:
 
 def institution_for(actor) -> Institution:
     if actor.institution_id is None:
-        abort(403)
+        raise Forbidden()
     return db.session.get(Institution, actor.institution_id)
 
 

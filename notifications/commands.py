@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from core.actors import OPERATOR
 from core.extensions import db
 from notifications import services
 from notifications.jobs import relay_name
@@ -93,6 +94,6 @@ def retry_command(everything: bool, ids: tuple[int, ...], since: str | None) -> 
         raise BadArgument("choose exactly one of --all, --id N or --since WHEN")
     now = _utcnow()
     when = parse_since(since, now) if since is not None else None
-    count = services.requeue_failed(None, now, ids=list(ids) if ids else None, since=when)
+    count = services.requeue_failed(OPERATOR, now, ids=list(ids) if ids else None, since=when)
     db.session.commit()
     click.echo(f"requeued {count} failed message(s)")

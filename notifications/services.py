@@ -16,6 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.routing import BuildError
 
+from core.actors import is_system
+from core.errors import Forbidden
 from core.extensions import db
 from core.clock import utcnow
 from notifications.models import DeliveryStatus, MailRelayState, Notification
@@ -190,15 +192,15 @@ def outbox_health(relay: str) -> OutboxHealth:
         relay_error=state.last_error if state and state.down_since else "")
 
 
-class NotAllowed(PermissionError):
+class NotAllowed(Forbidden):
     """Only an administrator (or the operator at the command line) requeues the outbox."""
 
 
 def requeue_failed(actor, now: datetime, *, ids: list[int] | None = None, since: datetime | None = None) -> int:
-    """Failed messages back to pending, due at once with a fresh count of attempts. `actor` None is the operator
-    at the command line; on the web only an administrator may. Without `ids` or `since` every failed message.
+    """Failed messages back to pending, due at once with a fresh count of attempts. The system actor
+    `core.actors.OPERATOR` is the operator at the command line; on the web only an administrator may. Without `ids` or `since` every failed message.
     A message whose send-by time has passed stays failed (it would only expire). Returns how many."""
-    if actor is not None and getattr(actor, "role", None) != "admin":
+    if not is_system(actor) and getattr(actor, "role", None) != "admin":
         raise NotAllowed("only administrators requeue the outbox")
     conditions = [Notification.status == DeliveryStatus.FAILED,
                   or_(Notification.not_after.is_(None), Notification.not_after > now)]

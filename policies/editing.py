@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from core.regions import region_covers
-from core.errors import FieldError
+from core.errors import FieldError, Forbidden
 from policies.models import Policy as PolicyRow
 from policies.rules import Policy, RuleError
 from policies.store import json_ready, next_sort_order, parse_definition, write_definition
@@ -66,7 +66,7 @@ def _check(definition: Mapping[str, Any]) -> Policy:
 
 def _require_organiser(actor) -> None:
     if actor is None or actor.role not in ORGANISER_ROLES:
-        raise PermissionError("only organisers edit the policy library")
+        raise Forbidden("only organisers edit the policy library")
 
 
 def covers_regions(actor, regions) -> bool:
@@ -111,7 +111,7 @@ def update_policy(actor, row: PolicyRow, definition: Mapping[str, Any]) -> bool:
     """Replace a policy's definition (its key stays). Whether anything changed."""
     _require_organiser(actor)
     if not can_edit(actor, row):
-        raise PermissionError("the policy lies outside the organiser's region")
+        raise Forbidden("the policy lies outside the organiser's region")
     definition = json_ready({**definition, "id": row.key})
     policy = _check(definition)
     _require_regions_in_scope(actor, policy)

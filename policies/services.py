@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping
 
-from flask import abort
 from sqlalchemy import or_, select
 
+from core.errors import NotFound
 from core.extensions import db
 from market.enums import FinancingType
 from market.models import Enterprise, Product
@@ -116,7 +116,7 @@ class MyPolicies:
 def own_enterprise(actor) -> Enterprise:
     enterprise = db.session.get(Enterprise, actor.enterprise_id) if actor.enterprise_id else None
     if enterprise is None:
-        abort(404)
+        raise NotFound()
     return enterprise
 
 

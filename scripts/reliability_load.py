@@ -360,7 +360,7 @@ def _build_fixture(session) -> dict:
         for enterprise in register_smes:
             needs = [n.id for n in enterprise.needs if n.type in ("loan", "guarantee") and n.status != "withdrawn"]
             registrations.append(registration.register_enterprise(Party("sme", enterprise_id=enterprise.id), item,
-                                                                  needs, consent, now=at))
+                                                                  needs, consent, now=at, consented=True))
         for entry in registrations:
             registration.approve_registration(organiser, entry)
         return event, item

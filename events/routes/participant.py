@@ -20,7 +20,6 @@ from market.enums import FinancingType, NeedStatus, ProductStatus
 from market import services as market
 from market.models import FinancingNeed
 from core.clock import utcnow
-from core.errors import FieldError
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 PARTIES = ("sme", "institution")
@@ -83,7 +82,8 @@ def _register_enterprise(session: EventSession):
         left_out = []
 
         def sign_up():
-            signed_up = registration.register_enterprise(current_user, session, form.needs.data or [], consent_text)
+            signed_up = registration.register_enterprise(current_user, session, form.needs.data or [], consent_text,
+                                                         consented=form.consent.data)
             left_out.extend(n for n in needs if n.id in (form.needs.data or []) and n not in signed_up.needs)
             return signed_up
 
@@ -210,12 +210,10 @@ def new_request():
         form.product_id.data = request.args.get("product", 0, type=int)
     if form.validate_on_submit():
         def send():
-            if current_user.role == "sme" and not form.consent.data:
-                raise FieldError("consent", _("请勾选同意向该机构提供企业信息。"))
             return requests.request_meeting(current_user, event, target, form.need_id.data or None,
                                             form.product_id.data or None, form.message.data or "",
                                             form.lead_source.data or "direct", form.lead_session_id.data,
-                                            consent_text=consent_text)
+                                            consent_text=consent_text, consented=form.consent.data)
 
         done = commit_or_refuse(form, send, success=_("约见请求已发送。"), once=url_for("events.requests"),
                                 next_url=url_for("events.requests"))
@@ -241,9 +239,9 @@ def _answer(request_id: int, verb: str):
     def answer() -> str:
         """The answer given; what the page then says."""
         if verb == "accept":
-            text = consent.request_consent_text(meeting_request.institution.name) \
-                if current_user.role == "sme" and form.consent.data else ""
-            meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text)
+            text = consent.request_consent_text(meeting_request.institution.name) if current_user.role == "sme" else ""
+            meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text,
+                                              consented=form.consent.data)
             if meeting is not None:
                 return _("已接受，会谈已排入日程：%(when)s。", when=requests.meeting_when(meeting)[
                     1 if _locale() == "en" else 0])

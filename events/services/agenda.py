@@ -6,7 +6,6 @@ stay the backstop: placing or booking inserts in a SAVEPOINT and treats an Integ
 """
 from datetime import UTC, datetime, timedelta
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar
@@ -26,7 +25,7 @@ from core.clock import shanghai_date
 from market.enums import NeedStatus
 from market.models import FinancingNeed, Institution, Product
 from core.clock import utcnow
-from core.errors import FieldError
+from core.errors import FieldError, Forbidden, NotFound
 from notifications.services import Bilingual, path_for
 from core.clock import format_shanghai
 from core.clock import to_shanghai
@@ -57,7 +56,7 @@ def agenda_for(actor) -> list[Meeting]:
     elif actor.institution_id is not None:
         query = query.where(Meeting.institution_id == actor.institution_id)
     else:
-        abort(403)
+        raise Forbidden()
     query = query.order_by(EventSession.starts_at, Meeting.slot.is_(None), Meeting.slot, Meeting.table_number,
                            Meeting.id)
     return list(db.session.scalars(query))
@@ -69,7 +68,7 @@ def own_meeting(actor, meeting_id: int) -> Meeting:
     if meeting is None or not (
             (actor.enterprise_id is not None and meeting.enterprise_id == actor.enterprise_id)
             or (actor.institution_id is not None and meeting.institution_id == actor.institution_id)):
-        abort(404)
+        raise NotFound()
     return meeting
 
 
@@ -213,7 +212,7 @@ def _after_new_meeting(meeting: Meeting) -> None:
 def book_slot(actor, session: EventSession, institution: Institution, slot: int, table: int) -> Meeting:
     """An SME takes a free slot at an institution's table; of concurrent bookers exactly one wins."""
     if actor.role != "sme" or actor.enterprise_id is None:
-        abort(403)
+        raise Forbidden()
     # the lock first, then everything decided on read under it (a publication, a withdrawal, a booking)
     availability.lock_parties([session.id], [actor.enterprise_id], [institution.id])
     db.session.refresh(session)
@@ -224,7 +223,7 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
         raise FieldError("slot", _l("请先报名本场（已通过或候补中）再预约。"))
     theirs = registration_of(session.id, institution_id=institution.id)
     if theirs is None or theirs.status != RegistrationStatus.APPROVED:
-        abort(404)
+        raise NotFound()
     if not 0 <= slot < session.slot_count or not 1 <= table <= (theirs.tables or 1):
         raise FieldError("slot", _l("该时段或桌号不存在。"))
     if slot in (theirs.unavailable_slots or []) or session.slot_starts_at(slot) <= utcnow():

@@ -17,7 +17,6 @@ audit event (DETAILS_VIEWED, one per SME and page) is written; the SME reads the
 """
 from dataclasses import dataclass, field
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -30,7 +29,8 @@ from events.models import Consent, EventSession, Meeting, MeetingRequest, Regist
 from market.enums import FinancingType, InstitutionStatus, NeedStatus
 from market.models import Enterprise, FinancingNeed, Institution, Region
 from core.clock import utcnow
-from core.errors import FieldError
+from core.access import require_owner
+from core.errors import FieldError, Forbidden, NotFound
 
 WAN = 10_000
 AMOUNT_BANDS = (  # (upper bound in yuan, exclusive; label)
@@ -149,7 +149,7 @@ def session_leads(actor, session: EventSession) -> list[Registration]:
                                                         Registration.institution_id == actor.institution_id))
     if actor.institution_id is None or mine is None or mine.status != RegistrationStatus.APPROVED \
             or not institution_is_approved(actor.institution_id):
-        abort(404)
+        raise NotFound()
     return list(db.session.scalars(select(Registration).where(
         Registration.session_id == session.id, Registration.enterprise_id.is_not(None),
         Registration.status.in_([RegistrationStatus.APPROVED.value, RegistrationStatus.WAITLISTED.value]))
@@ -180,8 +180,7 @@ def grant_consent(enterprise_id: int, institution_id: int, text: str, context: s
 
 def revoke_consent(actor, consent: Consent) -> Consent:
     """The SME withdraws its consent; the institution sees the anonymised summary again."""
-    if actor.enterprise_id is None or consent.enterprise_id != actor.enterprise_id:
-        abort(404)
+    require_owner(consent.enterprise_id, actor.enterprise_id)
     db.session.execute(update(Consent).where(Consent.id == consent.id, Consent.revoked_at.is_(None))
                        .values(revoked_at=utcnow()))
     db.session.refresh(consent)
@@ -190,15 +189,14 @@ def revoke_consent(actor, consent: Consent) -> Consent:
 
 def own_consent(actor, consent_id: int) -> Consent:
     consent = db.session.get(Consent, consent_id)
-    if consent is None or actor.enterprise_id is None or consent.enterprise_id != actor.enterprise_id:
-        abort(404)
+    require_owner(getattr(consent, "enterprise_id", None), actor.enterprise_id)
     return consent
 
 
 def consents_of(actor) -> list[tuple[Consent, Institution]]:
     """The SME's consents, active first, newest first."""
     if actor.enterprise_id is None:
-        abort(403)
+        raise Forbidden()
     rows = db.session.execute(select(Consent, Institution).join(Institution, Institution.id == Consent.institution_id)
                               .where(Consent.enterprise_id == actor.enterprise_id)
                               .order_by(Consent.revoked_at.is_not(None), Consent.granted_at.desc(), Consent.id.desc()))
@@ -232,7 +230,7 @@ def share_details_for_session(session: EventSession) -> int:
 def enterprise_view_for(actor, enterprise: Enterprise, page: str) -> bool:
     """Whether the institution user may see the SME's details; if so the view is logged. Others: 403."""
     if actor.role != "institution" or actor.institution_id is None:
-        abort(403)
+        raise Forbidden()
     if not has_active_consent(enterprise.id, actor.institution_id):
         return False
     audit.record_detail_views(actor, [enterprise], page)
@@ -254,6 +252,6 @@ def log_details_shown(actor, enterprises, page: str) -> int:
 def detail_views_of(actor, limit: int = 20) -> list:
     """The latest views of the SME's details by institutions (its consents page; the whole log is paginated)."""
     if actor.enterprise_id is None:
-        abort(403)
+        raise Forbidden()
     events, _more = audit.events_for(actor, audit.AuditFilter(), per_page=limit)
     return events

@@ -17,11 +17,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from accounts.recipients import office_organisers
+from core.actors import SYSTEM
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus
 from events.models import Event, EventSession, Meeting, UnmatchedEnterprise, YearPlanEntry
 from events.services import planning
-from events.services.planning import SCHEDULER, advance_event, shanghai_date
+from events.services.planning import advance_event, shanghai_date
 from core.clock import format_shanghai
 from events.services.reminders import LAST_OUTCOME_ASK, all_outcomes_recorded
 from core.errors import FieldError
@@ -56,7 +57,7 @@ def _last_end(event: Event) -> datetime:
 def _advance_where(status: EventStatus, to_status: EventStatus, is_due) -> list[int]:
     changed = []
     for event in db.session.scalars(select(Event).where(Event.status == status.value).order_by(Event.id)).all():
-        if is_due(event) and advance_event(SCHEDULER, event, to_status):
+        if is_due(event) and advance_event(SYSTEM, event, to_status):
             changed.append(event.id)
     return changed
 
@@ -162,7 +163,7 @@ def create_next_month_drafts(now: datetime) -> list[int]:
     created = []
     for entry in entries:
         try:
-            event = planning.create_event(SCHEDULER, draft_facts(entry, now), plan_entry=entry)
+            event = planning.create_event(SYSTEM, draft_facts(entry, now), plan_entry=entry)
         except FieldError as error:  # e.g. another scheduler created it a moment ago
             log.info("no draft for plan entry %s: %s", entry.id, error)
             continue

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import abort, current_app
+from flask import current_app
 from sqlalchemy import func, or_, select, union
 
+from core.access import require_owner
+from core.errors import NotFound
 from core.extensions import db
 from events.enums import EventStatus, SessionKind
 from events.models import Event, EventSession, OnlineVisit, Registration
@@ -52,7 +54,7 @@ def public_event(event_id: int) -> Event:
     """A non-draft event, else 404."""
     event = db.session.get(Event, event_id)
     if event is None or event.status == EventStatus.DRAFT:
-        abort(404)
+        raise NotFound()
     return event
 
 
@@ -143,7 +145,7 @@ def public_stream(session_id: int) -> EventSession:
     """A livestream or talk of a public event, else 404."""
     session = db.session.get(EventSession, session_id)
     if session is None or session.kind not in BROADCAST_KINDS or session.event.status == EventStatus.DRAFT:
-        abort(404)
+        raise NotFound()
     return session
 
 
@@ -240,7 +242,7 @@ def record_stream_click(viewer, session: EventSession) -> OnlineVisit:
 def public_institution(institution_id: int) -> Institution:
     institution = db.session.get(Institution, institution_id)
     if institution is None or institution.status != InstitutionStatus.APPROVED:
-        abort(404)
+        raise NotFound()
     return institution
 
 
@@ -258,8 +260,9 @@ def zone_product(institution: Institution, product_id: int | None) -> Product | 
     if not product_id:
         return None
     product = db.session.get(Product, product_id)
-    if product is None or product.institution_id != institution.id or product.status != ProductStatus.ACTIVE:
-        abort(404)
+    require_owner(getattr(product, "institution_id", None), institution.id)
+    if product.status != ProductStatus.ACTIVE:
+        raise NotFound()
     return product
 
 

@@ -22,9 +22,9 @@ online season (`online.window_of`); stream figures belong to the session whateve
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from flask import abort
 from sqlalchemy import and_, case, distinct, func, or_, select
 
+from core.errors import Forbidden, NotFound
 from core.extensions import db
 from events.enums import LeadSource, MeetingStatus, RequestStatus
 from events.models import Event, EventSession, Meeting, MeetingRequest, OnlineVisit
@@ -157,7 +157,7 @@ def lead_report(actor, event_id: int | None = None) -> LeadReport:
         return _institution_report(actor.institution_id, event_id)
     if actor.role in ORGANISER_ROLES:
         return _organiser_report(actor, event_id)
-    abort(403)
+    raise Forbidden()
 
 
 def _institution_report(institution_id: int, event_id: int | None) -> LeadReport:
@@ -166,7 +166,7 @@ def _institution_report(institution_id: int, event_id: int | None) -> LeadReport
     if event_id is not None:
         event = next((item for item in events if item.id == event_id), None)
         if event is None:
-            abort(404)
+            raise NotFound()
     streams = online.broadcasts_query().where(EventSession.host_institution_id == institution_id)
     if event is not None:
         streams = streams.where(EventSession.event_id == event.id)

@@ -24,7 +24,6 @@ is refused outright (a unit slip: 元 typed as 万元); no amounts for a meeting
 """
 from dataclasses import dataclass
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -37,7 +36,7 @@ from events.services import availability
 from market.enums import FinancingType, NeedStatus
 from market.models import MAX_AMOUNT_YUAN, FinancingNeed
 from core.clock import utcnow
-from core.errors import FieldError
+from core.errors import FieldError, NotFound
 from core.money import wan_figure
 
 ABSURD_MULTIPLE_OF_NEED = 10
@@ -95,7 +94,7 @@ def side_of(actor, meeting: Meeting) -> Side:
         return Side.ENTERPRISE
     if actor.institution_id is not None and actor.institution_id == meeting.institution_id:
         return Side.INSTITUTION
-    abort(404)
+    raise NotFound()
 
 
 def meeting_financing_type(meeting: Meeting) -> FinancingType:

@@ -21,13 +21,12 @@ from market.enums import FinancingType
 from market.models import Institution, Region
 from core.clock import utcnow
 from market.services import get_chain, get_region
+from core.actors import SYSTEM, is_system
 from core.errors import FieldError
 from market.web_links import is_web_url
 from core.clock import format_shanghai
 from core.clock import to_shanghai
 from core.clock import shanghai_date
-
-SCHEDULER = None  # the actor of the scheduler's jobs
 
 # Sane dates (the database holds the outer bounds: YearPlanEntry.year, Event.dates_in_plan_years).
 FIRST_DAY, LAST_DAY = date(2024, 1, 1), date(2100, 12, 31)
@@ -528,7 +527,7 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
     """Move the event one step forward, or back any number of steps with a reason.
 
     The move is a conditional UPDATE on the status the caller saw, so a repeated or racing call
-    changes nothing twice. Returns whether this call changed the status. `actor=None` is the
+    changes nothing twice. Returns whether this call changed the status. The system actor is the
     scheduler, which only moves forward and opens registration only for a ready draft. Opening needs a
     session; opening by hand counts as ready. Back to draft takes "ready" away, so the clock does not
     reopen what the organiser just stopped.
@@ -543,7 +542,7 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
         raise FieldError("to_status", _("状态只能逐步推进：当前为“%(current)s”，下一步是“%(next)s”。",
                                         current=current.label, next=list(EventStatus)[current.rank + 1].label))
     if target.rank < current.rank:
-        if actor is None:
+        if is_system(actor):
             raise FieldError("to_status", _l("定时任务不能退回活动状态。"))
         if not reason:
             raise FieldError("reason", _l("退回状态须填写原因。"))
@@ -554,7 +553,7 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
     if current == EventStatus.DRAFT and target == EventStatus.OPEN:
         if not _has_sessions(event.id):
             raise FieldError("to_status", _l("活动还没有场次，不能开始报名；请先添加场次。"))
-        if actor is None:
+        if is_system(actor):
             conditions.append(Event.ready_at.is_not(None))
         elif event.ready_at is None:
             values.update(ready_at=utcnow(), ready_by_user_id=actor.id)
@@ -575,7 +574,7 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
 def _advance_due(query, to_status: EventStatus) -> list[int]:
     changed = []
     for event in db.session.scalars(query.order_by(Event.id)).all():
-        if advance_event(SCHEDULER, event, to_status):
+        if advance_event(SYSTEM, event, to_status):
             changed.append(event.id)
     return changed
 

@@ -13,12 +13,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from accounts.recipients import party_users
+from core.actors import SYSTEM
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, SessionMode
 from events.models import Event, EventSession, Meeting
 from events.services import availability, scope, venue_tables
 from events.services.consent import consented_enterprise_ids, share_details_for_session
-from events.services.planning import SCHEDULER
 from core.clock import format_shanghai
 from events.services.scheduling import (MATCHABLE_EVENT_STATUSES, active_meetings, matchmaking_sessions,
                                         settle_event_status)
@@ -94,12 +94,12 @@ def publish_due_schedules(now: datetime) -> dict[int, list[int]]:
                 continue
             try:
                 with db.session.begin_nested():
-                    publish_schedule(SCHEDULER, session)
+                    publish_schedule(SYSTEM, session)
             except FieldError as error:
                 log.warning("publication of session %s (event %s) refused: %s", session.id, event.id, error.message)
             else:
                 published.append(session.id)
-        settle_event_status(SCHEDULER, event)
+        settle_event_status(SYSTEM, event)
         if published:
             done[event.id] = published
     return done

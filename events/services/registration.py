@@ -7,7 +7,6 @@ full session puts SMEs on the waitlist, which moves up by itself whenever a plac
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
@@ -23,7 +22,8 @@ from events.services.scope import ensure_manages_event
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
 from market.models import FinancingNeed, Institution, Product
 from core.clock import utcnow
-from core.errors import FieldError
+from core.access import require_owner
+from core.errors import FieldError, Forbidden
 from notifications.services import path_for
 from core.clock import format_shanghai
 
@@ -124,8 +124,7 @@ def _own_needs(actor, need_ids) -> list[FinancingNeed]:
     needs = []
     for need_id in sorted({int(value) for value in need_ids}):
         need = db.session.get(FinancingNeed, need_id)
-        if need is None or need.enterprise_id != actor.enterprise_id:
-            abort(404)
+        require_owner(getattr(need, "enterprise_id", None), actor.enterprise_id)
         needs.append(need)
     return needs
 
@@ -136,11 +135,12 @@ def sessions_serving(session: EventSession, types: set[str]) -> list[EventSessio
             and SessionKind(other.kind).has_meetings and any(serves_type(other, t) for t in types)]
 
 
-def register_enterprise(actor, session: EventSession, need_ids, consent_text: str,
+def register_enterprise(actor, session: EventSession, need_ids, consent_text: str, *, consented: bool = False,
                         now: datetime | None = None) -> Registration:
-    """An SME signs up with the needs it brings (only those the session serves are kept)."""
+    """An SME signs up with the needs it brings (only those the session serves are kept). It agrees to share its
+    details by its tick (`consented`) beside `consent_text`, the words stored with the registration."""
     if actor.role != "sme" or actor.enterprise_id is None:
-        abort(403)
+        raise Forbidden()
     _lock_session(session)
     existing = registration_of(session.id, enterprise_id=actor.enterprise_id)
     if existing is not None and existing.status != RegistrationStatus.CANCELLED:
@@ -158,7 +158,7 @@ def register_enterprise(actor, session: EventSession, need_ids, consent_text: st
         hint = _("可改报：%(titles)s。", titles=_l("、").join(s.title for s in others)) if others else ""
         raise FieldError("needs", _("本场服务的融资类型为：%(types)s；您所选的需求均不在其中。%(hint)s",
                                     types=served_types_label(session), hint=hint))
-    if not (consent_text or "").strip():
+    if not (consented and (consent_text or "").strip()):
         raise FieldError("consent", _l("请阅读并勾选同意信息共享说明。"))
     full = session.capacity is not None and approved_enterprise_count(session.id) >= session.capacity
     status = RegistrationStatus.WAITLISTED if full else RegistrationStatus.PENDING
@@ -195,8 +195,7 @@ def _own_products(actor, product_ids) -> list[Product]:
     products = []
     for product_id in sorted({int(value) for value in product_ids}):
         product = db.session.get(Product, product_id)
-        if product is None or product.institution_id != actor.institution_id:
-            abort(404)
+        require_owner(getattr(product, "institution_id", None), actor.institution_id)
         products.append(product)
     return products
 
@@ -220,7 +219,7 @@ def register_institution(actor, session: EventSession, product_ids, tables: int 
                          staff: list[StaffMember], unavailable_slots, now: datetime | None = None) -> Registration:
     """An approved institution signs up with products, tables, who sits at them and slots it cannot take."""
     if actor.role != "institution" or actor.institution_id is None:
-        abort(403)
+        raise Forbidden()
     existing = registration_of(session.id, institution_id=actor.institution_id)
     if existing is not None and existing.status != RegistrationStatus.CANCELLED:
         return existing

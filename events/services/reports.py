@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import mean, median
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, String, and_, case, extract, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
+from core.errors import NotFound
 from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus, RequestDirection, RequestStatus, Side, Verdict
 from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome, Registration,
@@ -152,7 +152,7 @@ def event_conditions(actor, filters: ReportFilter) -> list:
     if filters.event_id is not None:
         event = db.session.get(Event, filters.event_id)
         if event is None:
-            abort(404)
+            raise NotFound()
         ensure_manages_event(actor, event)
     conditions = [host_region_condition(actor, Event.host_region_code)]
     if filters.event_id is not None:

@@ -11,7 +11,6 @@ accepted, and the two sides agree the time themselves.
 """
 from datetime import datetime
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -32,7 +31,8 @@ from events.workdays import add_working_days
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
 from market.models import Enterprise, FinancingNeed, Institution, Product
 from core.clock import utcnow
-from core.errors import FieldError
+from core.access import require_owner
+from core.errors import FieldError, Forbidden, NotFound
 from notifications.services import Bilingual, path_for
 
 DEFAULT_RESPONSE_WORKING_DAYS = 5
@@ -60,8 +60,7 @@ def _check_need(need_id, enterprise_id: int) -> FinancingNeed | None:
     if not need_id:
         return None
     need = db.session.get(FinancingNeed, int(need_id))
-    if need is None or need.enterprise_id != enterprise_id:
-        abort(404)
+    require_owner(getattr(need, "enterprise_id", None), enterprise_id)
     if need.status == NeedStatus.WITHDRAWN:
         raise FieldError("need_id", _l("该需求已撤回。"))
     return need
@@ -71,8 +70,7 @@ def _check_product(product_id, institution_id: int) -> Product | None:
     if not product_id:
         return None
     product = db.session.get(Product, int(product_id))
-    if product is None or product.institution_id != institution_id:
-        abort(404)
+    require_owner(getattr(product, "institution_id", None), institution_id)
     if product.status != ProductStatus.ACTIVE:
         raise FieldError("product_id", _l("该产品已下架。"))
     return product
@@ -80,19 +78,22 @@ def _check_product(product_id, institution_id: int) -> Product | None:
 
 def request_meeting(actor, event: Event | None, target: Enterprise | Institution, need_id=None, product_id=None,
                     message: str = "", lead_source: str = LeadSource.DIRECT.value, lead_session_id: int | None = None,
-                    consent_text: str = "") -> MeetingRequest:
+                    consent_text: str = "", *, consented: bool = False) -> MeetingRequest:
     """An SME asks an institution for a meeting, or the reverse. An SME's request shares its details with
-    that institution alone, so it needs `consent_text` (the words shown beside the checkbox)."""
+    that institution alone, so it needs the SME's tick (`consented`) and `consent_text` (the words shown
+    beside the checkbox)."""
     if actor.role == "sme" and actor.enterprise_id is not None and isinstance(target, Institution):
         enterprise_id, institution_id, direction = actor.enterprise_id, target.id, RequestDirection.FROM_ENTERPRISE
         if target.status != InstitutionStatus.APPROVED:
-            abort(404)
+            raise NotFound()
     elif actor.role == "institution" and actor.institution_id is not None and isinstance(target, Enterprise):
         enterprise_id, institution_id, direction = target.id, actor.institution_id, RequestDirection.FROM_INSTITUTION
         if db.session.get(Institution, institution_id).status != InstitutionStatus.APPROVED:
             raise FieldError("message", _l("机构资料通过审核后才能发起约见。"))
     else:
-        abort(403)
+        raise Forbidden()
+    if direction == RequestDirection.FROM_ENTERPRISE and not (consented and (consent_text or "").strip()):
+        raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
     if lead_source not in {source.value for source in LeadSource}:
         raise FieldError("lead_source", _l("未知的线索来源。"))
     if lead_session_id is not None and db.session.get(EventSession, lead_session_id) is None:
@@ -106,8 +107,6 @@ def request_meeting(actor, event: Event | None, target: Enterprise | Institution
     existing = _open_request(event.id if event else None, enterprise_id, institution_id)
     if existing is not None:
         return existing  # a double submission, or the pair is already talking
-    if direction == RequestDirection.FROM_ENTERPRISE and not (consent_text or "").strip():
-        raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
     now = utcnow()
     request = MeetingRequest(
         event_id=event.id if event else None, enterprise_id=enterprise_id, institution_id=institution_id,
@@ -156,7 +155,7 @@ def is_recipient(actor, request: MeetingRequest) -> bool:
 def own_request(actor, request_id: int) -> MeetingRequest:
     request = db.session.get(MeetingRequest, request_id)
     if request is None or not (is_requester(actor, request) or is_recipient(actor, request)):
-        abort(404)
+        raise NotFound()
     return request
 
 
@@ -174,13 +173,14 @@ def _answer(request: MeetingRequest, to: RequestStatus, note: str, now: datetime
         raise FieldError("note", _("该请求已是“%(status)s”状态。", status=RequestStatus(request.status).label))
 
 
-def accept_request(actor, request: MeetingRequest, note: str = "", consent_text: str = "",
-                   now: datetime | None = None) -> Meeting | None:
+def accept_request(actor, request: MeetingRequest, note: str = "", consent_text: str = "", *,
+                   consented: bool = False, now: datetime | None = None) -> Meeting | None:
     """The other side accepts; returns the fixed meeting, or None when it is pending (no common free slot,
-    or no event). The requester is told which of the two, with the time and place when there is one."""
+    or no event). The requester is told which of the two, with the time and place when there is one.
+    An accepting SME shares its details with the institution, so it needs its tick (`consented`)."""
     if not is_recipient(actor, request):
-        abort(404)
-    if actor.enterprise_id is not None and not (consent_text or "").strip():
+        raise NotFound()
+    if actor.enterprise_id is not None and not (consented and (consent_text or "").strip()):
         raise FieldError("consent", _l("请勾选同意向该机构提供企业信息。"))
     sessions = sessions_for_request(request)
     availability.lock_parties([s.id for s in sessions], [request.enterprise_id], [request.institution_id])
@@ -243,7 +243,7 @@ def place_accepted_request(request: MeetingRequest, sessions: list[EventSession]
 
 def decline_request(actor, request: MeetingRequest, note: str = "", now: datetime | None = None) -> MeetingRequest:
     if not is_recipient(actor, request):
-        abort(404)
+        raise NotFound()
     _answer(request, RequestStatus.DECLINED, note, now or utcnow())
     _tell(request, "request_declined", to_requester=True, context={"note": request.answer_note})
     return request
@@ -251,7 +251,7 @@ def decline_request(actor, request: MeetingRequest, note: str = "", now: datetim
 
 def withdraw_request(actor, request: MeetingRequest) -> MeetingRequest:
     if not is_requester(actor, request):
-        abort(404)
+        raise NotFound()
     result = db.session.execute(update(MeetingRequest).where(MeetingRequest.id == request.id,
                                                              MeetingRequest.status == RequestStatus.REQUESTED)
                                 .values(status=RequestStatus.WITHDRAWN.value, responded_at=utcnow()))
@@ -294,7 +294,7 @@ def requests_of(actor) -> tuple[list[MeetingRequest], list[MeetingRequest]]:
         party = MeetingRequest.institution_id == actor.institution_id
         incoming = RequestDirection.FROM_ENTERPRISE.value
     else:
-        abort(403)
+        raise Forbidden()
     rows = db.session.scalars(select(MeetingRequest).where(party).order_by(MeetingRequest.created_at.desc(),
                                                                           MeetingRequest.id.desc())).all()
     return [r for r in rows if r.direction == incoming], [r for r in rows if r.direction != incoming]

@@ -16,12 +16,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 import matchmaking
+from core.actors import SYSTEM
 from core.extensions import db
 from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatus, MeetingSource, MeetingStatus,
                           RegistrationStatus, RequestDirection, RequestStatus, SessionKind)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
 from events.services import availability, scope, venue_tables
-from events.services.planning import SCHEDULER, advance_event
+from events.services.planning import advance_event
 from events.services.requests import pending_requests_for_session, settled_request_ids
 from market.enums import NeedStatus, ProductStatus
 from core.clock import utcnow
@@ -386,12 +387,12 @@ def run_due_matching(now: datetime) -> dict[int, list[int]]:
                 continue
             try:
                 with db.session.begin_nested():
-                    run_matching(SCHEDULER, session)
+                    run_matching(SYSTEM, session)
             except FieldError as error:
                 log.warning("matching of session %s (event %s) refused: %s", session.id, event.id, error.message)
             else:
                 matched.append(session.id)
-        settle_event_status(SCHEDULER, event)
+        settle_event_status(SYSTEM, event)
         if matched or event.status == EventStatus.MATCHED:
             done[event.id] = matched
     return done

@@ -1,11 +1,12 @@
 """Who may see and act on an event: an organiser within its office's region, an administrator everywhere.
 
-An object outside the actor's reach is answered with 404, so that other regions' ids are not confirmed.
-`actor=None` means the scheduler, which acts on everything.
+An object outside the actor's reach raises NotFound (answered 404), so that other regions' ids are not
+confirmed. The system actor (`core.actors.SYSTEM`, the scheduler) acts on everything; `None` is refused.
 """
-from flask import abort
 from sqlalchemy import ColumnElement, select, true
 
+from core.actors import is_system
+from core.errors import Forbidden, NotFound
 from core.extensions import db
 from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
 from core.regions import region_prefix
@@ -14,17 +15,17 @@ ORGANISER_ROLES = ("organiser", "admin")
 
 
 def _office_of(actor):
-    if actor is None or actor.role not in ORGANISER_ROLES:
-        abort(403)
+    if is_system(actor) or actor.role not in ORGANISER_ROLES:
+        raise Forbidden()
     office = actor.organiser_office
     if actor.role == "organiser" and office is None:
-        abort(403)
+        raise Forbidden()
     return office
 
 
 def host_region_condition(actor, column) -> ColumnElement[bool]:
     """SQL condition: the region in `column` lies within the actor's reach."""
-    if actor is None:
+    if is_system(actor):
         return true()
     office = _office_of(actor)
     if actor.role == "admin":
@@ -33,18 +34,18 @@ def host_region_condition(actor, column) -> ColumnElement[bool]:
 
 
 def covers_region(actor, region_code: str) -> bool:
-    if actor is None or actor.role == "admin":
+    if is_system(actor) or actor.role == "admin":
         return True
     office = _office_of(actor)
     return office.covers(region_code)
 
 
 def ensure_manages_event(actor, event: Event) -> None:
-    """404 unless the actor (organiser of the host region, admin, or the scheduler) may act on `event`."""
-    if actor is not None:
+    """NotFound unless the actor (organiser of the host region, admin, or the system) may act on `event`."""
+    if not is_system(actor):
         _office_of(actor)
     if not covers_region(actor, event.host_region_code):
-        abort(404)
+        raise NotFound()
 
 
 def visible_events_query(actor):
@@ -56,7 +57,7 @@ def visible_events_query(actor):
 def event_for(actor, event_id: int) -> Event:
     event = db.session.get(Event, event_id)
     if event is None:
-        abort(404)
+        raise NotFound()
     ensure_manages_event(actor, event)
     return event
 
@@ -64,7 +65,7 @@ def event_for(actor, event_id: int) -> Event:
 def session_for(actor, session_id: int) -> EventSession:
     session = db.session.get(EventSession, session_id)
     if session is None:
-        abort(404)
+        raise NotFound()
     ensure_manages_event(actor, session.event)
     return session
 
@@ -72,7 +73,7 @@ def session_for(actor, session_id: int) -> EventSession:
 def meeting_for(actor, meeting_id: int) -> Meeting:
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None:
-        abort(404)
+        raise NotFound()
     ensure_manages_event(actor, meeting.session.event)
     return meeting
 
@@ -80,7 +81,7 @@ def meeting_for(actor, meeting_id: int) -> Meeting:
 def registration_for(actor, registration_id: int) -> Registration:
     registration = db.session.get(Registration, registration_id)
     if registration is None:
-        abort(404)
+        raise NotFound()
     ensure_manages_event(actor, registration.session.event)
     return registration
 
@@ -93,11 +94,11 @@ def plan_entries_query(actor):
 def plan_entry_for(actor, entry_id: int) -> YearPlanEntry:
     entry = db.session.get(YearPlanEntry, entry_id)
     if entry is None:
-        abort(404)
-    if actor is not None:
+        raise NotFound()
+    if not is_system(actor):
         _office_of(actor)
     if not covers_region(actor, entry.host_region_code):
-        abort(404)
+        raise NotFound()
     return entry
 
 

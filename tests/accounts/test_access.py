@@ -288,7 +288,7 @@ def test_disabling_a_user_ends_its_session(app, world):
 
 
 def test_only_an_admin_may_disable(app, world):
-    from werkzeug.exceptions import Forbidden
+    from core.errors import Forbidden
     with database(app) as session:
         organiser = session.get(User, world.users["organiser"].id)
         user = session.get(User, world.users["sme"].id)

@@ -52,7 +52,8 @@ def _world(app) -> dict:
         moved = make_meeting(session, smes[0], banks[0], slot=0, table=2, source=MeetingSource.BOOKING)
         cancelled = make_meeting(session, smes[1], banks[1], slot=0, table=2, source=MeetingSource.BOOKING)
         asked = requests.request_meeting(db.session.get(User, smes[2].id), session.event,
-                                         db.session.get(Institution, banks[2].institution_id), consent_text="同意")
+                                         db.session.get(Institution, banks[2].institution_id), consent_text="同意",
+                                         consented=True)
         withdrawn = db.session.scalar(select(Registration).where(Registration.session_id == session.id,
                                                                  Registration.enterprise_id == smes[3].enterprise_id))
         db.session.commit()

@@ -152,7 +152,7 @@ def test_accepting_a_request_skips_the_smes_busy_times_in_the_other_session(db_s
     bank_b, _, _ = registered_bank(second)
     make_meeting(first, sme, bank_a, slot=0)
     request = requests.request_meeting(actor(sme), event, db.session.get(Institution, bank_b.institution_id),
-                                       need.id, consent_text="同意")
+                                       need.id, consent_text="同意", consented=True)
     db.session.commit()
     meeting = requests.accept_request(actor(bank_b), request)
     db.session.commit()
@@ -207,10 +207,10 @@ def _pending_scenario():
     db.session.commit()
     assert [m.enterprise_id for m in _live(other.enterprise_id)] == [other.enterprise_id]
     request = requests.request_meeting(actor(asker), event, db.session.get(Institution, bank.institution_id),
-                                       need.id, consent_text="同意")
+                                       need.id, consent_text="同意", consented=True)
     # "other" asks too, but nobody answers: only the acceptance should decide who gets the slot
     requests.request_meeting(actor(other), event, db.session.get(Institution, bank.institution_id),
-                             consent_text="同意")
+                             consent_text="同意", consented=True)
     db.session.commit()
     return event, session, organiser, other, asker, bank, request
 
@@ -265,7 +265,7 @@ def test_a_direct_request_without_an_event_is_described_as_agreed_between_the_tw
     bank = factories.institution_user()
     factories.product(bank)
     request = requests.request_meeting(actor(sme), None, db.session.get(Institution, bank.institution_id),
-                                       consent_text="同意")
+                                       consent_text="同意", consented=True)
     db.session.commit()
     assert requests.accept_request(actor(bank), request) is None
     db.session.commit()

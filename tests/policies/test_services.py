@@ -4,14 +4,13 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.exceptions import NotFound
 
 from accounts.models import User
 from core.extensions import db
 from events.enums import RegistrationStatus
 from events.models import Registration
 from market.models import Product
-from core.errors import FieldError
+from core.errors import FieldError, Forbidden, NotFound
 from policies import editing, evaluate, services
 from policies.enterprise_facts import facts_of
 from policies.loader import load_library
@@ -204,7 +203,7 @@ def test_organisers_add_a_policy_that_then_evaluates(seeded):
         result = evaluate(current_library().library, {"compute_contract_fee": Decimal(1)}, AI_DAY)
         assert result.result("demo_grant").amount == 500_000
         sme = factories.sme()
-        with pytest.raises(PermissionError):
+        with pytest.raises(Forbidden):
             editing.create_policy(session.get(User, sme.id), _definition(id="other_grant"))
 
 
@@ -281,7 +280,7 @@ def test_organisers_edit_the_policies_of_their_region_only(seeded, office, may_e
         if may_edit:
             assert editing.update_policy(organiser, row, definition) is True
         else:
-            with pytest.raises(PermissionError):
+            with pytest.raises(Forbidden):
                 editing.update_policy(organiser, row, definition)
         session.rollback()
 

@@ -119,9 +119,10 @@ def register_everyone(app, people: People, sessions: dict[str, int], matching_sm
         signed = []
         for name in matching_smes:
             signed.append(registration.register_enterprise(user(people.smes[name]), matching,
-                                                           [people.needs[name]], CONSENT))
+                                                           [people.needs[name]], CONSENT, consented=True))
         for name in stream_smes:
-            signed.append(registration.register_enterprise(user(people.smes[name]), stream, [], CONSENT))
+            signed.append(registration.register_enterprise(user(people.smes[name]), stream, [], CONSENT,
+                                                           consented=True))
         for name, user_id in people.institutions.items():
             signed.append(registration.register_institution(
                 user(user_id), matching, [people.products[name]], tables=2,

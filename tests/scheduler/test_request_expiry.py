@@ -54,7 +54,7 @@ def test_an_unanswered_request_expires_after_the_promised_working_days(app, aske
         with database(app) as session:
             request = requests.request_meeting(s.user(sme.id), None, session.get(Institution, bank.institution_id),
                                                product_id=product.id, message="想了解科创贷。",
-                                               consent_text="同意向该机构提供企业信息。")
+                                               consent_text="同意向该机构提供企业信息。", consented=True)
             session.commit()
             request_id, respond_by = request.id, request.respond_by
         assert respond_by == last_moment.replace(second=59)
@@ -88,7 +88,7 @@ def test_an_answer_before_the_deadline_is_not_expired(app):
     with time_machine.travel(s.aware(asked_at), tick=False) as traveller:
         with database(app) as session:
             request_id = requests.request_meeting(s.user(sme.id), None, session.get(Institution, bank.institution_id),
-                                                  product_id=product.id, consent_text="同意。").id
+                                                  product_id=product.id, consent_text="同意。", consented=True).id
             session.commit()
         traveller.move_to(s.aware(local(2026, 2, 24, 10)))  # the first working day after the festival
         with database(app) as session:

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 import pytest
-from werkzeug.exceptions import Forbidden, NotFound
+from core.errors import Forbidden, NotFound
 
 from accounts.models import User
 from core.extensions import db

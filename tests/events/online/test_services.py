@@ -241,7 +241,7 @@ def test_the_hall_shows_the_valid_policies_of_the_events_chain(db_session):
 
 
 def test_a_draft_event_and_a_pending_institution_are_not_public(db_session):
-    from werkzeug.exceptions import NotFound
+    from core.errors import NotFound
     draft = make_event(status=EventStatus.DRAFT)
     pending = factories.institution_user(status="pending")
     with pytest.raises(NotFound):

@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import func, select, update
 
+from core.actors import SYSTEM
 from core.extensions import db
 from events.enums import EventStatus
 from events.models import Event, EventStatusChange
@@ -47,7 +48,7 @@ def test_repeated_call_changes_nothing_twice(db_session):
     make_session(organiser, event)
     assert planning.advance_event(actor(organiser), event, EventStatus.OPEN) is True
     assert planning.advance_event(actor(organiser), event, EventStatus.OPEN) is False
-    assert planning.advance_event(None, event, EventStatus.OPEN) is False
+    assert planning.advance_event(SYSTEM, event, EventStatus.OPEN) is False
     assert _changes(event.id) == [("draft", "open", "")]
 
 
@@ -82,9 +83,18 @@ def test_the_scheduler_never_moves_backwards(db_session):
     organiser = factories.organiser()
     event = make_event(organiser, status=EventStatus.CLOSED)
     with pytest.raises(FieldError):
-        planning.advance_event(None, event, EventStatus.OPEN, reason="定时任务")
-    assert planning.advance_event(None, event, EventStatus.MATCHED) is True
+        planning.advance_event(SYSTEM, event, EventStatus.OPEN, reason="定时任务")
+    assert planning.advance_event(SYSTEM, event, EventStatus.MATCHED) is True
     assert db.session.scalar(select(EventStatusChange.actor_user_id)) is None
+
+
+def test_nobody_is_not_the_scheduler(db_session):
+    """`None` used to mean the scheduler, allowed everything; now it is refused."""
+    organiser = factories.organiser()
+    event = make_event(organiser, status=EventStatus.CLOSED)
+    with pytest.raises(TypeError):
+        planning.advance_event(None, event, EventStatus.MATCHED)
+    assert event.status == EventStatus.CLOSED
 
 
 def test_due_registrations_open_and_close_once(db_session):

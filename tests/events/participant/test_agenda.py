@@ -5,7 +5,6 @@ import pytest
 import time_machine
 from icalendar import Calendar
 from sqlalchemy import func, select
-from werkzeug.exceptions import Forbidden, NotFound
 
 from core.extensions import db
 from events.enums import MeetingSource, MeetingStatus, RegistrationStatus
@@ -13,7 +12,7 @@ from events.models import EventSession, Meeting, UnmatchedEnterprise
 from events.services import agenda
 from market.enums import NeedStatus
 from market.models import FinancingNeed, Institution
-from core.errors import FieldError
+from core.errors import FieldError, Forbidden, NotFound
 from notifications.models import Notification
 from tests import factories
 from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,

@@ -58,7 +58,7 @@ def test_revocation_hides_the_details_again_and_a_new_request_grants_anew(db_ses
 
 
 def test_only_the_sme_revokes_its_own_consent(db_session):
-    from werkzeug.exceptions import NotFound
+    from core.errors import NotFound
     user, stranger = factories.sme(), factories.sme()
     bank = factories.institution_user()
     granted = consent.grant_consent(user.enterprise_id, bank.institution_id, "同意", "request")

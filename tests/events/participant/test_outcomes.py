@@ -200,7 +200,7 @@ def test_a_withdrawn_need_never_moves(db_session):
 
 
 def test_outsiders_cannot_record_and_future_or_cancelled_meetings_refuse(db_session):
-    from werkzeug.exceptions import NotFound
+    from core.errors import NotFound
     meeting, sme_user, bank_user, _ = _past_meeting()
     with pytest.raises(NotFound):
         outcomes.record_outcome(actor(factories.sme()), meeting, OutcomeReport(True))

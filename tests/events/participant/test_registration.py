@@ -1,14 +1,13 @@
 """Registration: SMEs with needs, institutions with products/tables/staff/slots; refusals; waitlist; decisions."""
 import pytest
 from sqlalchemy import func, select
-from werkzeug.exceptions import NotFound
 
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, RegistrationStatus
 from events.models import Meeting, Registration, RegistrationStaff
 from events.services import registration as reg
 from market.models import FinancingNeed
-from core.errors import FieldError
+from core.errors import FieldError, NotFound
 from notifications.models import Notification
 from tests import factories
 from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
@@ -27,7 +26,7 @@ def test_sme_registers_with_the_needs_the_session_serves(db_session):
     user = factories.sme()
     loan = factories.need(user, type="loan")
     equity = factories.need(user, type="equity")
-    done = reg.register_enterprise(actor(user), session, [loan.id, equity.id], "我同意")
+    done = reg.register_enterprise(actor(user), session, [loan.id, equity.id], "我同意", consented=True)
     db.session.commit()
     assert done.status == RegistrationStatus.PENDING
     assert [n.id for n in done.needs] == [loan.id]
@@ -41,7 +40,7 @@ def test_needs_the_session_does_not_serve_are_refused_naming_the_types(db_sessio
     user = factories.sme()
     equity = factories.need(user, type="equity")
     with pytest.raises(FieldError) as refused:
-        reg.register_enterprise(actor(user), session, [equity.id], "我同意")
+        reg.register_enterprise(actor(user), session, [equity.id], "我同意", consented=True)
     assert refused.value.field == "needs"
     assert "信贷" in str(refused.value.message) and "股权融资路演" in str(refused.value.message)
     assert _count(Registration) == 0
@@ -52,7 +51,7 @@ def test_registration_after_closing_is_refused_with_the_reason(db_session):
     user = factories.sme()
     need = factories.need(user)
     with pytest.raises(FieldError) as refused:
-        reg.register_enterprise(actor(user), session, [need.id], "我同意")
+        reg.register_enterprise(actor(user), session, [need.id], "我同意", consented=True)
     assert "截止" in str(refused.value.message)
 
 
@@ -61,7 +60,7 @@ def test_registration_needs_an_open_event(db_session):
     user = factories.sme()
     need = factories.need(user)
     with pytest.raises(FieldError, match="不接受报名"):
-        reg.register_enterprise(actor(user), session, [need.id], "我同意")
+        reg.register_enterprise(actor(user), session, [need.id], "我同意", consented=True)
 
 
 def test_another_smes_need_is_not_found(db_session):
@@ -69,7 +68,7 @@ def test_another_smes_need_is_not_found(db_session):
     someone, other = factories.sme(), factories.sme()
     need = factories.need(other)
     with pytest.raises(NotFound):
-        reg.register_enterprise(actor(someone), session, [need.id], "我同意")
+        reg.register_enterprise(actor(someone), session, [need.id], "我同意", consented=True)
 
 
 def test_consent_is_required(db_session):
@@ -77,17 +76,27 @@ def test_consent_is_required(db_session):
     user = factories.sme()
     need = factories.need(user)
     with pytest.raises(FieldError) as refused:
-        reg.register_enterprise(actor(user), session, [need.id], "  ")
+        reg.register_enterprise(actor(user), session, [need.id], "  ", consented=True)
     assert refused.value.field == "consent"
+
+
+def test_the_smes_tick_is_required_whatever_the_words(db_session):
+    """The consent checkbox is the service's argument: the words alone are no consent."""
+    session = make_session(make_event())
+    user = factories.sme()
+    need = factories.need(user)
+    with pytest.raises(FieldError) as refused:
+        reg.register_enterprise(actor(user), session, [need.id], "我同意")
+    assert refused.value.field == "consent" and _count(Registration) == 0
 
 
 def test_registering_twice_returns_the_first(db_session):
     session = make_session(make_event())
     user = factories.sme()
     need = factories.need(user)
-    first = reg.register_enterprise(actor(user), session, [need.id], "我同意")
+    first = reg.register_enterprise(actor(user), session, [need.id], "我同意", consented=True)
     db.session.commit()
-    second = reg.register_enterprise(actor(user), session, [need.id], "我同意")
+    second = reg.register_enterprise(actor(user), session, [need.id], "我同意", consented=True)
     db.session.commit()
     assert first.id == second.id and _count(Registration) == 1
 
@@ -97,7 +106,7 @@ def test_full_session_puts_smes_on_the_waitlist_with_the_reason(db_session):
     registered_sme(session)
     user = factories.sme()
     need = factories.need(user)
-    done = reg.register_enterprise(actor(user), session, [need.id], "我同意")
+    done = reg.register_enterprise(actor(user), session, [need.id], "我同意", consented=True)
     assert done.status == RegistrationStatus.WAITLISTED
     assert done.waitlist_cause == reg.WAITLIST_FULL
     assert "名额已满" in reg.waitlist_explanation(done)
@@ -150,7 +159,7 @@ def test_approve_refuses_beyond_capacity_and_waitlist_moves_up_only_into_free_pl
 
 
 def test_an_organiser_of_another_region_cannot_decide(db_session):
-    from werkzeug.exceptions import NotFound as Missing
+    from core.errors import NotFound as Missing
     session = make_session(make_event())
     elsewhere = factories.organiser("320100")
     _, _, pending = registered_sme(session, status=RegistrationStatus.PENDING)
@@ -229,10 +238,10 @@ def test_re_registering_after_cancelling_reopens_the_same_row(db_session):
     session = make_session(make_event())
     user = factories.sme()
     need = factories.need(user)
-    first = reg.register_enterprise(actor(user), session, [need.id], "我同意")
+    first = reg.register_enterprise(actor(user), session, [need.id], "我同意", consented=True)
     reg.cancel_registration(actor(user), first)
     db.session.commit()
-    again = reg.register_enterprise(actor(user), session, [need.id], "我同意")
+    again = reg.register_enterprise(actor(user), session, [need.id], "我同意", consented=True)
     db.session.commit()
     assert again.id == first.id and again.status == RegistrationStatus.PENDING
     assert [n.id for n in again.needs] == [need.id]

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 import pytest
-from werkzeug.exceptions import NotFound
+from core.errors import NotFound
 
 from accounts.models import User
 from core.extensions import db
