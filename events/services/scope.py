@@ -10,6 +10,7 @@ from core.errors import Forbidden, NotFound
 from core.extensions import db
 from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
 from core.regions import region_prefix
+from accounts.models import OrganiserOffice
 
 ORGANISER_ROLES = ("organiser", "admin")
 
@@ -102,17 +103,10 @@ def plan_entry_for(actor, entry_id: int) -> YearPlanEntry:
     return entry
 
 
-def _office_model():
-    """The shell's office table (read-only here; imported late, as domain packages do with the shell)."""
-    from accounts.models import OrganiserOffice
-    return OrganiserOffice
-
-
 def offices_for(actor) -> list:
     """Offices the actor may plan for: its own, or every office for an administrator."""
     office = _office_of(actor)
     if actor.role == "admin":
-        OrganiserOffice = _office_model()  # noqa: N806
         return list(db.session.scalars(select(OrganiserOffice).order_by(OrganiserOffice.region_code,
                                                                          OrganiserOffice.id)))
     return [office]
