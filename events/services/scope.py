@@ -116,7 +116,6 @@ def office_names(office_ids) -> dict[int, str]:
     wanted = set(office_ids)
     if not wanted:
         return {}
-    OrganiserOffice = _office_model()  # noqa: N806
     return dict(db.session.execute(select(OrganiserOffice.id, OrganiserOffice.name)
                                    .where(OrganiserOffice.id.in_(wanted))).all())
 
