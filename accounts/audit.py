@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from accounts.models import User
 from core.extensions import db
-from core.enums import LabelledEnum, sql_in
+from core.enums import LabelledEnum, enum_column
 from market.models import Enterprise, Institution
 from core.regions import region_prefix
 from core.clock import utcnow
@@ -70,7 +70,6 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        CheckConstraint(sql_in(AuditKind, "kind"), name="kind_known"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
         Index("ix_audit_events_enterprise_occurred", "enterprise_id", "occurred_at"),
         Index("ix_audit_events_region_occurred", "region_code", "occurred_at"),
@@ -78,7 +77,7 @@ class AuditEvent(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[AuditKind] = mapped_column(enum_column(AuditKind, 40, "kind_known"))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     email: Mapped[str] = mapped_column(String(254), default="")  # the address tried or concerned

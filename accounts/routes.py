@@ -11,6 +11,7 @@ from accounts.forms import (AuditFilterForm, ChangePasswordForm, ForgotPasswordF
                                        InstitutionSignUpForm, ResetPasswordForm, SignInForm, SmeSignUpForm)
 from core.database import commit_keeping
 from core.extensions import db, limiter
+from core.roles import Role
 from accounts.redirects import safe_next
 from core.forms import attach_field_error
 from core.errors import FieldError
@@ -200,7 +201,7 @@ def account():
 
 
 @bp.get("/audit")
-@role_required("admin", "organiser", "sme")
+@role_required(Role.ADMIN, Role.ORGANISER, Role.SME)
 def audit_log():
     form = AuditFilterForm(request.args, for_sme=current_user.role == "sme")
     filters = form.filters() if form.validate() else audit.AuditFilter()

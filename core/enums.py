@@ -1,6 +1,8 @@
 """Labelled enums: fixed vocabularies whose members carry a translatable display label."""
 from enum import StrEnum
 
+from sqlalchemy import Enum
+
 
 class LabelledEnum(StrEnum):
     """A StrEnum whose members carry a translatable display label."""
@@ -21,3 +23,14 @@ class LabelledEnum(StrEnum):
 def sql_in(enum_cls: type[StrEnum], column: str) -> str:
     """A CHECK-constraint expression keeping `column` within the enum's values."""
     return f"{column} IN (" + ", ".join(f"'{m.value}'" for m in enum_cls) + ")"
+
+
+def enum_column(enum_cls: type[StrEnum], length: int, check: str | None) -> Enum:
+    """A VARCHAR(`length`) column type holding `enum_cls` members, with its own CHECK named `check`.
+
+    Loads give members; writes take a member or its value and refuse anything else. `check=None`
+    leaves the CHECK to the table (for a column whose rule says more than "one of the values").
+    """
+    return Enum(enum_cls, native_enum=False, length=length, validate_strings=True,
+                values_callable=lambda cls: [member.value for member in cls],
+                create_constraint=check is not None, name=check)

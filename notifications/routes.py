@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from core.access import role_required
 from core.extensions import db
+from core.roles import Role
 from notifications import services
 from notifications.jobs import relay_name
 
@@ -43,7 +44,7 @@ def _back_to_referrer_or(endpoint: str):
 
 
 @bp.post("/outbox/requeue")
-@role_required("admin")
+@role_required(Role.ADMIN)
 def requeue_failed():
     """Every failed message back in the queue (an administrator's button; `chainmatch outbox retry --all`)."""
     count = services.requeue_failed(current_user, datetime.now(UTC).replace(tzinfo=None))

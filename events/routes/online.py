@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.extensions import db
+from core.roles import Role
 from events.enums import EventStatus, LeadSource, SessionKind
 from events.forms.online import HallFilterForm, LeadFilterForm
 from events.services import online, online_hall, online_leads, registration
@@ -146,7 +147,7 @@ def stream_request(session_id: int):
 # ---- the lead report -----------------------------------------------------------------------------------
 
 @bp.get("/leads")
-@role_required("institution", "organiser", "admin")
+@role_required(Role.INSTITUTION, Role.ORGANISER, Role.ADMIN)
 def leads():
     if current_user.role == "institution":
         choices = online.events_of_institution(current_user.institution_id)

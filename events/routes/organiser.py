@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from core import submissions
 from core.access import role_required
 from core.extensions import db
+from core.roles import Role
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
                                     MoveMeetingForm, NewEventForm, NewPlanEntryForm, NewSessionForm, PlanEntryForm,
@@ -21,7 +22,7 @@ from core.forms import attach_field_error
 from core.errors import FieldError
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
-ORGANISERS = ("organiser", "admin")
+ORGANISERS = (Role.ORGANISER, Role.ADMIN)
 
 
 @bp.context_processor

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from core import submissions
 from core.access import role_required
 from core.extensions import db, limiter
+from core.roles import Role
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
                           SessionKind, SessionMode, Side, Verdict)
 from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
@@ -22,7 +23,7 @@ from core.clock import utcnow
 from core.errors import FieldError
 
 bp = Blueprint("events", __name__, url_prefix="/events")
-PARTIES = ("sme", "institution")
+PARTIES = (Role.SME, Role.INSTITUTION)
 
 
 def _locale() -> str:
@@ -366,7 +367,7 @@ def cancel_meeting(meeting_id: int):
 
 
 @bp.post("/meetings/<int:meeting_id>/check-in")
-@role_required("institution", "organiser", "admin")
+@role_required(Role.INSTITUTION, Role.ORGANISER, Role.ADMIN)
 def check_in(meeting_id: int):
     meeting = agenda.own_meeting(current_user, meeting_id) if current_user.role == "institution" else \
         _organiser_meeting(meeting_id)
@@ -432,7 +433,7 @@ def record_outcome(meeting_id: int):
 
 
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
-@role_required("sme")
+@role_required(Role.SME)
 def book(session_id: int):
     session = _public_session(session_id)
     form, status = BookingForm(), 200
@@ -462,7 +463,7 @@ def book(session_id: int):
 # ---- what institutions see of SMEs, and the SME's consents ------------------------------------------
 
 @bp.get("/sessions/<int:session_id>/enterprises")
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def session_enterprises(session_id: int):
     session = _public_session(session_id)
     rows = consent.session_leads(current_user, session)
@@ -475,7 +476,7 @@ def session_enterprises(session_id: int):
 
 
 @bp.get("/enterprises/<int:enterprise_id>")
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def enterprise_detail(enterprise_id: int):
     enterprise = db.session.get(Enterprise, enterprise_id)
     if enterprise is None or not consent.enterprise_visible_to(current_user.institution_id, enterprise.id):
@@ -488,7 +489,7 @@ def enterprise_detail(enterprise_id: int):
 
 
 @bp.get("/consents")
-@role_required("sme")
+@role_required(Role.SME)
 def consents():
     views = consent.detail_views_of(current_user)
     institutions = {i.id: i for i in db.session.scalars(select(Institution).where(
@@ -498,7 +499,7 @@ def consents():
 
 
 @bp.post("/consents/<int:consent_id>/revoke")
-@role_required("sme")
+@role_required(Role.SME)
 def revoke_consent(consent_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)

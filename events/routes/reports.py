@@ -11,6 +11,7 @@ from wtforms.validators import Optional, ValidationError
 from accounts import audit
 from core.access import role_required
 from core.extensions import db
+from core.roles import Role
 from events.services import exports, reports
 from events.services.event_summary import event_summaries
 from events.services.scope import visible_events_query
@@ -21,7 +22,7 @@ from core.clock import utcnow
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-ORGANISERS = ("organiser", "admin")
+ORGANISERS = (Role.ORGANISER, Role.ADMIN)
 MONTHS = [("", _l("全部"))] + [(str(month), _l("%(month)s月", month=month)) for month in range(1, 13)]
 
 
