@@ -203,7 +203,7 @@ def account():
 @bp.get("/audit")
 @role_required(Role.ADMIN, Role.ORGANISER, Role.SME)
 def audit_log():
-    form = AuditFilterForm(request.args, for_sme=current_user.role == "sme")
+    form = AuditFilterForm(request.args, for_sme=current_user.role == Role.SME)
     filters = form.filters() if form.validate() else audit.AuditFilter()
     page = form.page_number()
     events, has_next = audit.events_for(current_user, filters, page)

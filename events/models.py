@@ -164,7 +164,7 @@ class EventSession(db.Model):
 
     @property
     def kind_enum(self) -> SessionKind:
-        return SessionKind(self.kind)
+        return self.kind
 
 
 class Registration(db.Model):

@@ -200,7 +200,7 @@ class Institution(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return self.kind_other if self.kind == InstitutionKind.OTHER else InstitutionKind(self.kind).label
+        return self.kind_other if self.kind == InstitutionKind.OTHER else self.kind.label
 
     @property
     def is_approved(self) -> bool:

@@ -31,7 +31,8 @@ def inject_unread_messages():
 def inject_outbox_health():
     """`outbox_health()` for the organisers' pages: what waits, what failed, since when the relay is down."""
     def outbox_health():
-        if not current_user or not current_user.is_authenticated or current_user.role not in ("organiser", "admin"):
+        if (not current_user or not current_user.is_authenticated
+                or current_user.role not in (Role.ORGANISER, Role.ADMIN)):
             return None
         return services.outbox_health(relay_name(current_app.config))
     return {"outbox_health": outbox_health}

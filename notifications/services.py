@@ -8,6 +8,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.extensions import db
 from core.clock import utcnow
+from core.roles import Role
 from notifications.models import DeliveryStatus, MailRelayState, Notification
 
 
@@ -125,8 +126,8 @@ def outbox_health(relay: str) -> OutboxHealth:
                                    .where(Notification.status == DeliveryStatus.PENDING))
     state = db.session.get(MailRelayState, relay)
     return OutboxHealth(
-        waiting=counts.get(DeliveryStatus.PENDING.value, 0) + counts.get(DeliveryStatus.SENDING.value, 0),
-        failed=counts.get(DeliveryStatus.FAILED.value, 0), expired=counts.get(DeliveryStatus.EXPIRED.value, 0),
+        waiting=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0),
+        failed=counts.get(DeliveryStatus.FAILED, 0), expired=counts.get(DeliveryStatus.EXPIRED, 0),
         oldest_due=oldest_due, relay_down_since=state.down_since if state else None,
         relay_next_try=state.next_try_at if state and state.down_since else None,
         relay_error=state.last_error if state and state.down_since else "")
@@ -140,7 +141,7 @@ def requeue_failed(actor, now: datetime, *, ids: list[int] | None = None, since:
     """Failed messages back to pending, due at once with a fresh count of attempts. `actor` None is the operator
     at the command line; on the web only an administrator may. Without `ids` or `since` every failed message.
     A message whose send-by time has passed stays failed (it would only expire). Returns how many."""
-    if actor is not None and getattr(actor, "role", None) != "admin":
+    if actor is not None and getattr(actor, "role", None) != Role.ADMIN:
         raise NotAllowed("only administrators requeue the outbox")
     conditions = [Notification.status == DeliveryStatus.FAILED,
                   or_(Notification.not_after.is_(None), Notification.not_after > now)]
@@ -149,7 +150,7 @@ def requeue_failed(actor, now: datetime, *, ids: list[int] | None = None, since:
     if since is not None:
         conditions.append(Notification.failed_at >= since)
     result = db.session.execute(update(Notification).where(*conditions).values(
-        status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=now, failed_at=None, claimed_at=None,
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, failed_at=None, claimed_at=None,
         last_error="重新排队 / requeued"))
     db.session.flush()
     return result.rowcount

@@ -19,6 +19,7 @@ from policies.evaluate import Status, evaluate_policy
 from policies.models import Policy as PolicyRow
 from policies.store import current_library
 from core.clock import shanghai_date
+from core.roles import Role
 
 REMIND_DAYS_BEFORE = 7
 KIND = "policy_deadline"
@@ -36,7 +37,7 @@ def _sme_users(enterprise_ids: list[int]) -> dict[int, list]:
     users: dict[int, list] = {}
     if not enterprise_ids:
         return users
-    rows = db.session.scalars(select(User).where(User.enterprise_id.in_(enterprise_ids), User.role == "sme",
+    rows = db.session.scalars(select(User).where(User.enterprise_id.in_(enterprise_ids), User.role == Role.SME,
                                                  User.is_enabled.is_(True)).order_by(User.id))
     for user in rows:
         users.setdefault(user.enterprise_id, []).append(user)

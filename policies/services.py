@@ -18,6 +18,7 @@ from core.extensions import db
 from market.enums import FinancingType
 from market.models import Enterprise, Product
 from core.regions import region_covers
+from core.roles import Role
 from policies import commands
 from policies.enterprise_facts import DERIVED_FACTS, facts_of, stored_facts, write_facts
 from policies.evaluate import Evaluation, PolicyResult, SetAside, Status, evaluate, subsidised_loan
@@ -184,7 +185,7 @@ def event_enterprises(event) -> list[Enterprise]:
     from events.enums import RegistrationStatus
     from events.models import EventSession, Registration
     ids = select(Registration.enterprise_id).join(EventSession, EventSession.id == Registration.session_id).where(
-        EventSession.event_id == event.id, Registration.status == RegistrationStatus.APPROVED.value,
+        EventSession.event_id == event.id, Registration.status == RegistrationStatus.APPROVED,
         Registration.enterprise_id.is_not(None))
     return list(db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ids))
                                    .order_by(Enterprise.name, Enterprise.id)))
@@ -252,7 +253,7 @@ def loan_subsidy_for_product(actor, product: Product, on: dt.date | None = None,
     """What 第(二)条 (compute-infrastructure loan interest subsidy) would do to this loan's rate, when it
     could apply: the product targets the policy's chains or the signed-in SME is on one. None otherwise,
     or when the SME's own answers rule the subsidy out."""
-    if product.type != FinancingType.LOAN.value or (product.rate_min_bp is None and product.rate_max_bp is None):
+    if product.type != FinancingType.LOAN or (product.rate_min_bp is None and product.rate_max_bp is None):
         return None
     library = library or current_library().library
     try:
@@ -260,7 +261,7 @@ def loan_subsidy_for_product(actor, product: Product, on: dt.date | None = None,
     except KeyError:
         return None
     enterprise = None
-    if actor is not None and getattr(actor, "is_authenticated", False) and actor.role == "sme":
+    if actor is not None and getattr(actor, "is_authenticated", False) and actor.role == Role.SME:
         enterprise = db.session.get(Enterprise, actor.enterprise_id)
     if not _product_concerns_subsidy(product, policy, enterprise):
         return None

@@ -146,7 +146,7 @@ def event_detail(event_id: int):
         counts.setdefault(session_id, {}).setdefault(side, {})[status] = count
     meeting_counts = dict(db.session.execute(
         select(Meeting.session_id, func.count()).where(Meeting.session_id.in_([s.id for s in event.sessions]),
-                                                        Meeting.status != MeetingStatus.CANCELLED.value)
+                                                        Meeting.status != MeetingStatus.CANCELLED)
         .group_by(Meeting.session_id)).all())
     return render_template("events/organiser/event_detail.html", event=event, counts=counts,
                            meeting_counts=meeting_counts, status_form=StatusForm(),
@@ -188,9 +188,9 @@ def change_status(event_id: int):
     else:
         db.session.commit()
         if changed:
-            flash(_("活动状态已改为“%(status)s”。", status=EventStatus(event.status).label), "success")
+            flash(_("活动状态已改为“%(status)s”。", status=event.status.label), "success")
         else:
-            flash(_("状态未变化（可能已被他人修改），当前为“%(status)s”。", status=EventStatus(event.status).label),
+            flash(_("状态未变化（可能已被他人修改），当前为“%(status)s”。", status=event.status.label),
                   "info")
     return redirect(url_for("organiser.event_detail", event_id=event.id) + "#status")
 
@@ -277,7 +277,7 @@ def edit_session(session_id: int):
 def session_registrations(session_id: int):
     session = scope.session_for(current_user, session_id)
     rows = db.session.scalars(select(Registration).where(Registration.session_id == session.id)
-                              .order_by(Registration.status != RegistrationStatus.PENDING.value,
+                              .order_by(Registration.status != RegistrationStatus.PENDING,
                                         Registration.created_at, Registration.id)).all()
     return render_template("events/organiser/registrations.html", session=session, event=session.event,
                            enterprises=[r for r in rows if r.enterprise_id is not None],
@@ -301,7 +301,7 @@ def decide_registration(registration_id: int):
         flash(str(error.message), "error")
     else:
         db.session.commit()
-        flash(_("已更新报名状态：%(status)s。", status=RegistrationStatus(entry.status).label), "success")
+        flash(_("已更新报名状态：%(status)s。", status=entry.status.label), "success")
     return redirect(url_for("organiser.session_registrations", session_id=entry.session_id)
                     + f"#registration-{entry.id}")
 
@@ -330,7 +330,7 @@ def _render_matching(session, status: int = 200, failed_meeting_id: int | None =
     unmatched = db.session.scalars(select(UnmatchedEnterprise).where(UnmatchedEnterprise.session_id == session.id)
                                    .order_by(UnmatchedEnterprise.id)).all()
     cancelled = db.session.scalars(select(Meeting).where(Meeting.session_id == session.id,
-                                                         Meeting.status == MeetingStatus.CANCELLED.value)
+                                                         Meeting.status == MeetingStatus.CANCELLED)
                                    .order_by(Meeting.updated_at.desc())).all()
     return render_template(
         "events/organiser/matching.html", session=session, event=session.event, slots=slots,
@@ -408,7 +408,7 @@ def cancel_meeting(meeting_id: int):
             if cancelled:
                 flash(_("会谈已取消。"), "success")
             else:
-                flash(_("会谈未取消：它现在是“%(status)s”状态。", status=MeetingStatus(meeting.status).label), "error")
+                flash(_("会谈未取消：它现在是“%(status)s”状态。", status=meeting.status.label), "error")
             return redirect(url_for("organiser.matching", session_id=session.id))
     return _render_matching(session, 422, failed_meeting_id=meeting.id, cancel_form=form)
 

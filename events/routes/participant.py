@@ -74,13 +74,13 @@ def event_detail(event_id: int):
 @role_required(*PARTIES)
 def register(session_id: int):
     session = _public_session(session_id)
-    party = {"enterprise_id": current_user.enterprise_id} if current_user.role == "sme" else \
+    party = {"enterprise_id": current_user.enterprise_id} if current_user.role == Role.SME else \
         {"institution_id": current_user.institution_id}
     existing = registration.registration_of(session.id, **party)
     if request.method == "GET" and existing is not None and existing.status != RegistrationStatus.CANCELLED:
-        flash(_("您已报名本场（%(status)s）。", status=RegistrationStatus(existing.status).label), "info")
+        flash(_("您已报名本场（%(status)s）。", status=existing.status.label), "info")
         return redirect(url_for("events.my_registrations"))
-    if current_user.role == "sme":
+    if current_user.role == Role.SME:
         return _register_enterprise(session)
     return _register_institution(session)
 
@@ -106,7 +106,7 @@ def _register_enterprise(session: EventSession):
             _flash_registered(signed_up)
             if left_out:
                 flash(_("以下需求不在本场服务范围，未带入：%(list)s。",
-                        list=_("、").join(FinancingType(n.type).label for n in left_out)), "info")
+                        list=_("、").join(n.type.label for n in left_out)), "info")
             return redirect(url_for("events.my_registrations"))
     return render_template("events/participant/register_enterprise.html", session=session, form=form,
                            needs=needs, consent_text=consent_text, is_open=registration.registration_is_open(session))
@@ -116,7 +116,7 @@ def _register_institution(session: EventSession):
     form = InstitutionRegistrationForm()
     products = [p for p in db.session.get(Institution, current_user.institution_id).products
                 if p.status == ProductStatus.ACTIVE]
-    form.products.choices = [(p.id, f"{p.name}（{FinancingType(p.type).label}）") for p in products]
+    form.products.choices = [(p.id, f"{p.name}（{p.type.label}）") for p in products]
     form.unavailable_slots.choices = [(slot, agenda.slot_label(session, slot)) for slot in range(session.slot_count)]
     if form.validate_on_submit():
         claimed = submissions.claim(form, url_for("events.my_registrations"))
@@ -135,7 +135,7 @@ def _register_institution(session: EventSession):
             return redirect(url_for("events.my_registrations"))
     return render_template("events/participant/register_institution.html", session=session, form=form,
                            products=products, is_open=registration.registration_is_open(session),
-                           has_meetings=SessionKind(session.kind).has_meetings)
+                           has_meetings=session.kind.has_meetings)
 
 
 def _flash_registered(signed_up: Registration) -> None:
@@ -212,7 +212,7 @@ def _requester() -> str:
 def new_request():
     event = _public_event(request.args.get("event", type=int)) if request.args.get("event") else None
     form = MeetingRequestForm()
-    if current_user.role == "sme":
+    if current_user.role == Role.SME:
         target = db.session.get(Institution, request.args.get("institution", type=int) or 0)
         if target is None or not target.is_approved:
             abort(404)
@@ -243,7 +243,7 @@ def new_request():
         if claimed.already_done:
             return submissions.already_done(claimed)
         try:
-            if current_user.role == "sme" and not form.consent.data:
+            if current_user.role == Role.SME and not form.consent.data:
                 raise FieldError("consent", _("请勾选同意向该机构提供企业信息。"))
             requests.request_meeting(current_user, event, target, form.need_id.data or None,
                                      form.product_id.data or None, form.message.data or "",
@@ -262,10 +262,10 @@ def new_request():
 
 def _need_label(need: FinancingNeed) -> str:
     """The SME sees its own amount; an institution sees the amount band only."""
-    if current_user.role == "sme":
-        return _("%(type)s · %(amount)s 万元", type=FinancingType(need.type).label,
+    if current_user.role == Role.SME:
+        return _("%(type)s · %(amount)s 万元", type=need.type.label,
                  amount=f"{need.amount_yuan / 10_000:g}")
-    return f"{FinancingType(need.type).label} · {consent.amount_band(need.amount_yuan)}"
+    return f"{need.type.label} · {consent.amount_band(need.amount_yuan)}"
 
 
 def _answer(request_id: int, verb: str):
@@ -275,7 +275,7 @@ def _answer(request_id: int, verb: str):
     try:
         if verb == "accept":
             text = consent.request_consent_text(meeting_request.institution.name) \
-                if current_user.role == "sme" and form.consent.data else ""
+                if current_user.role == Role.SME and form.consent.data else ""
             meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text)
             if meeting is not None:
                 done = _("已接受，会谈已排入日程：%(when)s。", when=requests.meeting_when(meeting)[
@@ -369,7 +369,7 @@ def cancel_meeting(meeting_id: int):
 @bp.post("/meetings/<int:meeting_id>/check-in")
 @role_required(Role.INSTITUTION, Role.ORGANISER, Role.ADMIN)
 def check_in(meeting_id: int):
-    meeting = agenda.own_meeting(current_user, meeting_id) if current_user.role == "institution" else \
+    meeting = agenda.own_meeting(current_user, meeting_id) if current_user.role == Role.INSTITUTION else \
         _organiser_meeting(meeting_id)
     try:
         agenda.check_in(current_user, meeting)

@@ -9,15 +9,16 @@ from sqlalchemy import ColumnElement, select, true
 from core.extensions import db
 from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
 from core.regions import region_prefix
+from core.roles import Role
 
-ORGANISER_ROLES = ("organiser", "admin")
+ORGANISER_ROLES = (Role.ORGANISER, Role.ADMIN)
 
 
 def _office_of(actor):
     if actor is None or actor.role not in ORGANISER_ROLES:
         abort(403)
     office = actor.organiser_office
-    if actor.role == "organiser" and office is None:
+    if actor.role == Role.ORGANISER and office is None:
         abort(403)
     return office
 
@@ -27,13 +28,13 @@ def host_region_condition(actor, column) -> ColumnElement[bool]:
     if actor is None:
         return true()
     office = _office_of(actor)
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return true()
     return column.startswith(region_prefix(office.region_code))
 
 
 def covers_region(actor, region_code: str) -> bool:
-    if actor is None or actor.role == "admin":
+    if actor is None or actor.role == Role.ADMIN:
         return True
     office = _office_of(actor)
     return office.covers(region_code)
@@ -110,7 +111,7 @@ def _office_model():
 def offices_for(actor) -> list:
     """Offices the actor may plan for: its own, or every office for an administrator."""
     office = _office_of(actor)
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         OrganiserOffice = _office_model()  # noqa: N806
         return list(db.session.scalars(select(OrganiserOffice).order_by(OrganiserOffice.region_code,
                                                                          OrganiserOffice.id)))
