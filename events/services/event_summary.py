@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, func, or_, select, true
+from sqlalchemy import String, and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import contains_eager
 
 from core.extensions import db
@@ -171,7 +171,7 @@ def event_summaries(actor, filters: ReportFilter, now: datetime | None = None) -
                outcome.c.held.is_(True))
     confirmed = outcome.c.confirmed.is_(True)
     unconfirmed = or_(outcome.c.confirmed.is_(None), outcome.c.confirmed.is_(False))
-    financing_type = func.coalesce(FinancingNeed.type, Product.type, UNSPECIFIED)
+    financing_type = func.coalesce(FinancingNeed.type, Product.type, UNSPECIFIED, type_=String)
     meetings = (select(EventSession.event_id, financing_type.label("financing_type"), Meeting.enterprise_id,
                        held.label("held"), (Meeting.status == MeetingStatus.NO_SHOW).label("no_show"),
                        outcome.c.intent, outcome.c.agreed, outcome.c.funded, outcome.c.premium,
@@ -223,7 +223,7 @@ def _disputes(event_ids: list[int], smes: list, outcome) -> list[tuple[int, Disp
     by_enterprise = Outcome.__table__.alias("disputing")
     rows = db.session.execute(
         select(EventSession.event_id, Meeting, Enterprise.name,
-               Institution.name, func.coalesce(FinancingNeed.type, Product.type, UNSPECIFIED),
+               Institution.name, func.coalesce(FinancingNeed.type, Product.type, UNSPECIFIED, type_=String),
                by_enterprise.c.dispute_reason, outcome.c.intent, outcome.c.agreed, outcome.c.funded)
         .select_from(Meeting)
         .join(EventSession, EventSession.id == Meeting.session_id)

@@ -213,7 +213,7 @@ def _fact_columns(stage: str, unit, amount, financing_type, confirmed):
             Enterprise.region_code.label("region_code"), Enterprise.id.label("enterprise_id"),
             FinancingNeed.id.label("need_id"), FinancingNeed.amount_yuan.label("need_amount"),
             unit.label("unit_id"), amount.label("amount"), confirmed.label("confirmed"),
-            func.coalesce(financing_type, UNSPECIFIED).label("financing_type"))
+            func.coalesce(financing_type, UNSPECIFIED, type_=String).label("financing_type"))
 
 
 def _stage_facts(actor, filters: ReportFilter):
