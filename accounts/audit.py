@@ -20,12 +20,13 @@ from datetime import datetime
 
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, insert, select
+from sqlalchemy import DateTime, ForeignKey, Index, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accounts.models import User
 from core.extensions import db
-from core.enums import LabelledEnum, sql_in
+from core.enums import LabelledEnum, enum_column
+from core.roles import Role
 from market.models import Enterprise, Institution
 from core.regions import region_prefix
 from core.clock import utcnow
@@ -61,7 +62,7 @@ class AuditKind(LabelledEnum):
 
 
 # What an account's own page lists of it: its sign-ins and the events of its password and status.
-OWN_ACCOUNT_KINDS = tuple(kind.value for kind in AuditKind if kind not in (
+OWN_ACCOUNT_KINDS = tuple(kind for kind in AuditKind if kind not in (
     AuditKind.SIGN_UP, AuditKind.INSTITUTION_REVIEWED, AuditKind.EXPORT_DOWNLOADED, AuditKind.DETAILS_VIEWED))
 
 
@@ -70,7 +71,6 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        CheckConstraint(sql_in(AuditKind, "kind"), name="kind_known"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
         Index("ix_audit_events_enterprise_occurred", "enterprise_id", "occurred_at"),
         Index("ix_audit_events_region_occurred", "region_code", "occurred_at"),
@@ -78,7 +78,7 @@ class AuditEvent(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[AuditKind] = mapped_column(enum_column(AuditKind, 40, "kind_known"))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     email: Mapped[str] = mapped_column(String(254), default="")  # the address tried or concerned
@@ -92,7 +92,7 @@ class AuditEvent(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return AuditKind(self.kind).label
+        return self.kind.label
 
 
 def _client() -> dict:
@@ -121,7 +121,7 @@ def record(kind: AuditKind, actor=None, *, subject=None, email: str = "", enterp
     """Add one event to the session (the caller's transaction commits it with the action)."""
     about = subject if subject is not None else actor
     event = AuditEvent(
-        kind=AuditKind(kind).value, occurred_at=utcnow(),
+        kind=AuditKind(kind), occurred_at=utcnow(),
         actor_user_id=getattr(actor, "id", None), subject_user_id=getattr(subject, "id", None),
         email=(email or getattr(about, "email", "") or "")[:254],
         enterprise_id=enterprise_id if enterprise_id is not None else getattr(about, "enterprise_id", None),
@@ -143,7 +143,7 @@ def _record_institution_review(actor, institution, **_ignored) -> None:
 
 def record_detail_views(viewer, enterprises, page: str) -> int:
     """One DETAILS_VIEWED row per SME whose consented details `viewer` (an institution user) is shown."""
-    rows = [{"kind": AuditKind.DETAILS_VIEWED.value, "occurred_at": utcnow(), "actor_user_id": viewer.id,
+    rows = [{"kind": AuditKind.DETAILS_VIEWED, "occurred_at": utcnow(), "actor_user_id": viewer.id,
              "subject_user_id": None, "email": viewer.email[:254], "enterprise_id": enterprise.id,
              "institution_id": viewer.institution_id, "region_code": enterprise.region_code, "detail": page[:500],
              **_client()} for enterprise in {enterprise.id: enterprise for enterprise in enterprises}.values()]
@@ -163,12 +163,12 @@ class AuditFilter:
 
 def _readable_by(actor):
     """The rows `actor` may read, as a WHERE clause; None when it may read none."""
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return True
-    if actor.role == "organiser" and actor.organiser_office is not None:
+    if actor.role == Role.ORGANISER and actor.organiser_office is not None:
         return AuditEvent.region_code.startswith(region_prefix(actor.organiser_office.region_code))
-    if actor.role == "sme" and actor.enterprise_id is not None:
-        return (AuditEvent.kind == AuditKind.DETAILS_VIEWED.value) & (AuditEvent.enterprise_id == actor.enterprise_id)
+    if actor.role == Role.SME and actor.enterprise_id is not None:
+        return (AuditEvent.kind == AuditKind.DETAILS_VIEWED) & (AuditEvent.enterprise_id == actor.enterprise_id)
     return None
 
 

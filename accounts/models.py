@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
-from core.enums import sql_in
+from core.enums import enum_column
 from market.models import Enterprise, Institution, Region
 from core.regions import region_covers
 from core.clock import utcnow
@@ -69,7 +69,6 @@ class OrganiserOffice(db.Model):
 class User(db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(sql_in(Role, "role"), name="role_known"),
         CheckConstraint("role <> 'sme' OR enterprise_id IS NOT NULL", name="sme_has_enterprise"),
         CheckConstraint("role <> 'institution' OR institution_id IS NOT NULL", name="institution_user_has_institution"),
         CheckConstraint("role <> 'organiser' OR organiser_office_id IS NOT NULL", name="organiser_has_office"),
@@ -79,7 +78,7 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(60))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(enum_column(Role, 20, "role_known"))
     locale: Mapped[str] = mapped_column(String(5), default="zh")
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)

@@ -11,6 +11,7 @@ from accounts.forms import (AuditFilterForm, ChangePasswordForm, ForgotPasswordF
                                        InstitutionSignUpForm, ResetPasswordForm, SignInForm, SmeSignUpForm)
 from core.database import commit_keeping
 from core.extensions import db, limiter
+from core.roles import Role
 from accounts.redirects import safe_next
 from core.errors import FieldError
 from core.views import commit_or_refuse
@@ -191,9 +192,9 @@ def account():
 
 
 @bp.get("/audit")
-@role_required("admin", "organiser", "sme")
+@role_required(Role.ADMIN, Role.ORGANISER, Role.SME)
 def audit_log():
-    form = AuditFilterForm(request.args, for_sme=current_user.role == "sme")
+    form = AuditFilterForm(request.args, for_sme=current_user.role == Role.SME)
     filters = form.filters() if form.validate() else audit.AuditFilter()
     page = form.page_number()
     events, has_next = audit.events_for(current_user, filters, page)

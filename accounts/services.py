@@ -77,7 +77,7 @@ def _sign_up(email: str, display_name: str, password: str, role: Role, locale: s
         savepoint.rollback()
         _tell_owner(owner_of_address, next_path)
         return None
-    user = User(email=email, display_name=display_name.strip(), role=role.value, locale=locale,
+    user = User(email=email, display_name=display_name.strip(), role=role, locale=locale,
                 password_hash=password_hash, **{owner_field: owner.id})
     db.session.add(user)
     try:
@@ -196,7 +196,7 @@ def record_throttled_sign_in(email: str) -> None:
     """One row a minute per address: an attacker hammering a throttled form does not fill the log."""
     email = (email or "").strip().lower()[:254]
     recent = db.session.scalar(select(audit.AuditEvent.id).where(
-        audit.AuditEvent.kind == AuditKind.SIGN_IN_THROTTLED.value, audit.AuditEvent.email == email,
+        audit.AuditEvent.kind == AuditKind.SIGN_IN_THROTTLED, audit.AuditEvent.email == email,
         audit.AuditEvent.occurred_at >= utcnow() - timedelta(minutes=1)).limit(1))
     if recent is None:
         audit.record(AuditKind.SIGN_IN_THROTTLED, None, email=email, subject=find_user(email))

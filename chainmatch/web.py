@@ -294,7 +294,7 @@ def _label_filter(enum_cls):
 def need_status_of(need) -> str:
     """`{{ need|need_status_of }}`: the need's status in its financing type's words (已出单 for insurance …)."""
     try:
-        return NeedStatus(need.status).label_for(need.type)
+        return need.status.label_for(need.type)
     except ValueError:
         return need.status
 

@@ -9,10 +9,13 @@ from flask_login import current_user
 
 from core.errors import NotFound
 from core.extensions import login_manager
+from core.roles import Role
 
 
-def role_required(*roles: str):
+def role_required(*roles: Role):
     """The view needs a signed-in user with one of `roles`; anonymous users go to sign-in."""
+    if not roles or not all(isinstance(role, Role) for role in roles):
+        raise TypeError(f"role_required takes Role members, not {roles!r}")
 
     def decorator(view):
         @wraps(view)

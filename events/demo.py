@@ -21,12 +21,12 @@ from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from accounts.models import OrganiserOffice, User
-from events.enums import EventStatus, RequestStatus, Verdict
+from events.enums import EventStatus, MeetingStatus, RequestStatus, Verdict
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry
 from events.services import agenda, outcomes, planning, publication, registration, requests, scheduling
 from events.services.consent import registration_consent_text, request_consent_text
 from events.workdays import add_working_days, is_working_day
-from market.enums import FinancingType
+from market.enums import FinancingType, NeedStatus, ProductStatus
 from market.models import Chain, Enterprise, FinancingNeed, Institution, Product
 from core.clock import utcnow
 from core.clock import utc_of_shanghai
@@ -204,7 +204,7 @@ def _demo_smes(session) -> list[Enterprise]:
 
 
 def _needs_of(session, enterprise: Enterprise, types: set[str]) -> list[FinancingNeed]:
-    return [need for need in enterprise.needs if need.type in types and need.status != "withdrawn"]
+    return [need for need in enterprise.needs if need.type in types and need.status != NeedStatus.WITHDRAWN]
 
 
 def _register_smes(session, sessions, smes, at: datetime) -> list[Registration]:
@@ -239,7 +239,7 @@ def _register_institutions(session, sessions, at: datetime) -> list[Registration
                 continue
             products = session.scalars(select(Product.id).where(Product.institution_id == institution.id,
                                                                 Product.type.in_(types),
-                                                                Product.status == "active")).all()
+                                                                Product.status == ProductStatus.ACTIVE)).all()
             if not products:
                 continue
             staff = [registration.StaffMember(name=person, title=title, phone=f"0571-8{number}{table:02d}6688",
@@ -276,7 +276,7 @@ def _check_in_and_record(session, organiser, credit: EventSession, now: datetime
     records alone (its 授信 stays "未经机构确认" until the bank records).
     """
     meetings = list(session.scalars(select(Meeting).where(Meeting.session_id == credit.id,
-                                                          Meeting.status == "scheduled")
+                                                          Meeting.status == MeetingStatus.SCHEDULED)
                                     .order_by(Meeting.slot, Meeting.institution_id, Meeting.id)))
     recorded = 0
     for index, meeting in enumerate(meetings):

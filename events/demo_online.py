@@ -28,6 +28,7 @@ from market.models import Enterprise, FinancingNeed, Institution, Product
 from core.clock import utcnow
 from core.clock import utc_of_shanghai
 from core.clock import shanghai_date
+from core.roles import Role
 
 TALK_TOPICS = {  # by institution kind; the n-th institution of a kind gets the n-th topic
     "bank": ["科技型中小企业信用贷款怎么申请", "知识产权质押融资全流程", "算力设备按揭与融资租赁怎么选"],
@@ -54,7 +55,7 @@ def _load(session) -> dict:
     event = next(iter(online.current_events(now)), None)
     if event is None:
         return {}
-    organiser = session.scalar(select(User).where(User.role == "organiser",
+    organiser = session.scalar(select(User).where(User.role == Role.ORGANISER,
                                                   User.organiser_office_id == event.organiser_office_id)
                                .order_by(User.id).limit(1))
     institutions = list(session.scalars(select(Institution).where(Institution.status == InstitutionStatus.APPROVED)
@@ -214,7 +215,7 @@ def _leads(session, event: Event, institutions: list[Institution], now: datetime
         item = requests.request_meeting(
             actor, target_event, institution, need_id=need.id, product_id=product.id,
             message="在线上展厅看到贵机构的产品，希望进一步沟通。",
-            lead_source=LeadSource.STREAM.value if from_stream else LeadSource.ZONE.value,
+            lead_source=LeadSource.STREAM if from_stream else LeadSource.ZONE,
             lead_session_id=stream.id if from_stream else None, consent_text=request_consent_text(institution.name),
             consented=True)
         made += 1

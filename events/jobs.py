@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from core.extensions import db
+from events.enums import EventStatus
 from events.models import Event
 from events.services import lifecycle, planning, publication, reminders, requests, scheduling
 
@@ -26,7 +27,7 @@ def run_matching(now: datetime) -> int:
     done = scheduling.run_due_matching(now)
     for event_id in done:
         event = db.session.get(Event, event_id)
-        if event.status == "matched":
+        if event.status == EventStatus.MATCHED:
             lifecycle.tell_organisers_matching_done(event)
     return len(done)
 

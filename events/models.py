@@ -10,7 +10,7 @@ from core.extensions import db
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus,
                           RequestDirection, RequestStatus, SessionKind, SessionMode, Side, Verdict)
 from market.enums import FinancingType
-from core.enums import sql_in
+from core.enums import enum_column, sql_in
 from market.models import TEXT_MAX, Chain, Enterprise, FinancingNeed, Institution, Product, Region
 from core.clock import utcnow
 
@@ -47,7 +47,6 @@ class Event(db.Model):
 
     __tablename__ = "events"
     __table_args__ = (
-        CheckConstraint(sql_in(EventStatus, "status"), name="status_known"),
         CheckConstraint("starts_on <= ends_on", name="dates_in_order"),
         # The year plan's range (YearPlanEntry.year); the services keep tighter windows around the plan.
         CheckConstraint("starts_on >= '2024-01-01' AND ends_on <= '2100-12-31'", name="dates_in_plan_years"),
@@ -71,7 +70,8 @@ class Event(db.Model):
     matching_at: Mapped[datetime | None] = mapped_column(DateTime)
     publication_at: Mapped[datetime | None] = mapped_column(DateTime)
     publication_approved: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(20), default=EventStatus.DRAFT.value, index=True)
+    status: Mapped[EventStatus] = mapped_column(enum_column(EventStatus, 20, "status_known"),
+                                                default=EventStatus.DRAFT, index=True)
     # The organiser's "ready": only a ready draft is opened by the clock (see planning.open_due_registrations).
     ready_at: Mapped[datetime | None] = mapped_column(DateTime)
     ready_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -92,13 +92,11 @@ class EventStatusChange(db.Model):
 
     __tablename__ = "event_status_changes"
     __table_args__ = (
-        CheckConstraint(sql_in(EventStatus, "from_status"), name="from_known"),
-        CheckConstraint(sql_in(EventStatus, "to_status"), name="to_known"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
-    from_status: Mapped[str] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[EventStatus] = mapped_column(enum_column(EventStatus, 20, "from_known"))
+    to_status: Mapped[EventStatus] = mapped_column(enum_column(EventStatus, 20, "to_known"))
     reason: Mapped[str] = mapped_column(String(500), default="")
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -106,9 +104,8 @@ class EventStatusChange(db.Model):
 
 class SessionFinancingType(db.Model):
     __tablename__ = "session_financing_types"
-    __table_args__ = (CheckConstraint(sql_in(FinancingType, "type"), name="type_known"),)
     session_id: Mapped[int] = mapped_column(ForeignKey("event_sessions.id", ondelete="CASCADE"), primary_key=True)
-    type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    type: Mapped[FinancingType] = mapped_column(enum_column(FinancingType, 20, "type_known"), primary_key=True)
 
 
 class EventSession(db.Model):
@@ -116,8 +113,6 @@ class EventSession(db.Model):
 
     __tablename__ = "event_sessions"
     __table_args__ = (
-        CheckConstraint(sql_in(SessionKind, "kind"), name="kind_known"),
-        CheckConstraint(sql_in(SessionMode, "mode"), name="mode_known"),
         CheckConstraint("starts_at < ends_at", name="times_in_order"),
         CheckConstraint("slot_minutes IS NULL OR slot_minutes BETWEEN 5 AND 240", name="slot_length_sane"),
         CheckConstraint("tables >= 0 AND tables <= 500", name="tables_in_range"),
@@ -126,8 +121,8 @@ class EventSession(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    mode: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[SessionKind] = mapped_column(enum_column(SessionKind, 30, "kind_known"))
+    mode: Mapped[SessionMode] = mapped_column(enum_column(SessionMode, 10, "mode_known"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     venue: Mapped[str] = mapped_column(String(200), default="")
@@ -169,7 +164,7 @@ class EventSession(db.Model):
 
     @property
     def kind_enum(self) -> SessionKind:
-        return SessionKind(self.kind)
+        return self.kind
 
 
 class Registration(db.Model):
@@ -177,7 +172,6 @@ class Registration(db.Model):
 
     __tablename__ = "registrations"
     __table_args__ = (
-        CheckConstraint(sql_in(RegistrationStatus, "status"), name="status_known"),
         CheckConstraint("(enterprise_id IS NULL) <> (institution_id IS NULL)", name="one_party"),
         CheckConstraint("tables IS NULL OR tables BETWEEN 1 AND 50", name="tables_in_range"),
         CheckConstraint("waitlist_cause IS NULL OR waitlist_cause IN ('full', 'organiser')",
@@ -189,7 +183,8 @@ class Registration(db.Model):
     session_id: Mapped[int] = mapped_column(ForeignKey("event_sessions.id", ondelete="CASCADE"), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=RegistrationStatus.PENDING.value)
+    status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus, 20, "status_known"),
+                                                       default=RegistrationStatus.PENDING)
     decision_reason: Mapped[str] = mapped_column(String(500), default="")
     # Why a waitlisted registration waits: "full" (moves up by itself when a place frees) or "organiser"
     # (the organiser's decision, with its reason in decision_reason; only the organiser lifts it).
@@ -266,9 +261,6 @@ class MeetingRequest(db.Model):
 
     __tablename__ = "meeting_requests"
     __table_args__ = (
-        CheckConstraint(sql_in(RequestStatus, "status"), name="status_known"),
-        CheckConstraint(sql_in(RequestDirection, "direction"), name="direction_known"),
-        CheckConstraint(sql_in(LeadSource, "lead_source"), name="lead_source_known"),
         Index("uq_meeting_requests_open_pair", "event_id", "enterprise_id", "institution_id", unique=True,
               **_partial("status IN ('requested', 'accepted')")),
         # NULLs never collide in a unique index: a direct request (no event) needs its own rule.
@@ -282,13 +274,15 @@ class MeetingRequest(db.Model):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
     need_id: Mapped[int | None] = mapped_column(ForeignKey("financing_needs.id", ondelete="SET NULL"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
-    direction: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default=RequestStatus.REQUESTED.value, index=True)
+    direction: Mapped[RequestDirection] = mapped_column(enum_column(RequestDirection, 20, "direction_known"))
+    status: Mapped[RequestStatus] = mapped_column(enum_column(RequestStatus, 20, "status_known"),
+                                                  default=RequestStatus.REQUESTED, index=True)
     message: Mapped[str] = mapped_column(String(1000), default="")
     answer_note: Mapped[str] = mapped_column(String(1000), default="")
     respond_by: Mapped[datetime] = mapped_column(DateTime)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime)
-    lead_source: Mapped[str] = mapped_column(String(20), default=LeadSource.DIRECT.value)
+    lead_source: Mapped[LeadSource] = mapped_column(enum_column(LeadSource, 20, "lead_source_known"),
+                                                    default=LeadSource.DIRECT)
     lead_session_id: Mapped[int | None] = mapped_column(ForeignKey("event_sessions.id", ondelete="SET NULL"))
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -310,8 +304,6 @@ class Meeting(db.Model):
 
     __tablename__ = "meetings"
     __table_args__ = (
-        CheckConstraint(sql_in(MeetingStatus, "status"), name="status_known"),
-        CheckConstraint(sql_in(MeetingSource, "source"), name="source_known"),
         CheckConstraint("slot IS NULL OR slot >= 0", name="slot_not_negative"),
         CheckConstraint("table_number IS NULL OR table_number >= 1", name="table_positive"),
         CheckConstraint("(slot IS NULL) = (table_number IS NULL)", name="slot_and_table_together"),
@@ -339,8 +331,10 @@ class Meeting(db.Model):
     # what every party's clock is checked against across sessions and events.
     starts_at: Mapped[datetime | None] = mapped_column(DateTime)
     ends_at: Mapped[datetime | None] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(20), default=MeetingStatus.PROPOSED.value, index=True)
-    source: Mapped[str] = mapped_column(String(20), default=MeetingSource.MATCHER.value)
+    status: Mapped[MeetingStatus] = mapped_column(enum_column(MeetingStatus, 20, "status_known"),
+                                                  default=MeetingStatus.PROPOSED, index=True)
+    source: Mapped[MeetingSource] = mapped_column(enum_column(MeetingSource, 20, "source_known"),
+                                                  default=MeetingSource.MATCHER)
     score: Mapped[int | None] = mapped_column(Integer)  # per mille, 0..1000
     reasons: Mapped[list] = mapped_column(JSON, default=list)  # [{"zh": ..., "en": ...}]
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
@@ -389,8 +383,6 @@ class Outcome(db.Model):
     __tablename__ = "outcomes"
     __table_args__ = (
         UniqueConstraint("meeting_id", "side"),
-        CheckConstraint(sql_in(Side, "side"), name="side_known"),
-        CheckConstraint(sql_in(FinancingType, "financing_type"), name="financing_type_known"),
         CheckConstraint("intent_amount_yuan IS NULL OR intent_amount_yuan >= 0", name="intent_not_negative"),
         CheckConstraint("agreed_amount_yuan IS NULL OR agreed_amount_yuan >= 0", name="agreed_not_negative"),
         CheckConstraint("funded_amount_yuan IS NULL OR funded_amount_yuan >= 0", name="funded_not_negative"),
@@ -409,14 +401,16 @@ class Outcome(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
-    side: Mapped[str] = mapped_column(String(20))
-    financing_type: Mapped[str] = mapped_column(String(20), default=FinancingType.LOAN.value)
+    side: Mapped[Side] = mapped_column(enum_column(Side, 20, "side_known"))
+    financing_type: Mapped[FinancingType] = mapped_column(enum_column(FinancingType, 20, "financing_type_known"),
+                                                          default=FinancingType.LOAN)
     held: Mapped[bool] = mapped_column(Boolean)
     intent_amount_yuan: Mapped[int | None] = mapped_column(BigInteger)
     agreed_amount_yuan: Mapped[int | None] = mapped_column(BigInteger)
     funded_amount_yuan: Mapped[int | None] = mapped_column(BigInteger)
     premium_yuan: Mapped[int | None] = mapped_column(BigInteger)
-    verdict: Mapped[str | None] = mapped_column(String(20))
+    # its CHECK is verdict_by_enterprise (only the enterprise gives a verdict)
+    verdict: Mapped[Verdict | None] = mapped_column(enum_column(Verdict, 20, None))
     dispute_reason: Mapped[str] = mapped_column(String(500), default="")
     verdict_at: Mapped[datetime | None] = mapped_column(DateTime)
     note: Mapped[str] = mapped_column(String(TEXT_MAX), default="")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.extensions import db
 from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, InstitutionStatus, NeedStatus,
                           ProductStatus, RegionLevel, Stage, Tier)
-from core.enums import sql_in
+from core.enums import enum_column
 from market.sizing import classify_size
 from core.clock import utcnow
 from core.regions import region_covers
@@ -60,12 +60,11 @@ class Region(db.Model):
     __tablename__ = "regions"
     __table_args__ = (
         CheckConstraint("length(code) = 6", name="code_six_digits"),
-        CheckConstraint(sql_in(RegionLevel, "level"), name="level_known"),
     )
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(NAME_MAX))
     name_en: Mapped[str] = mapped_column(String(NAME_MAX), default="")
-    level: Mapped[str] = mapped_column(String(10))
+    level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel, 10, "level_known"))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     parent: Mapped["Region | None"] = relationship(remote_side="Region.code")
 
@@ -78,9 +77,8 @@ class Region(db.Model):
 
 class EnterpriseTier(db.Model):
     __tablename__ = "enterprise_tiers"
-    __table_args__ = (CheckConstraint(sql_in(Tier, "tier"), name="tier_known"),)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True)
-    tier: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tier: Mapped[Tier] = mapped_column(enum_column(Tier, 40, "tier_known"), primary_key=True)
 
 
 class EnterpriseNode(db.Model):
@@ -96,8 +94,6 @@ class Enterprise(db.Model):
     __tablename__ = "enterprises"
     __table_args__ = (
         CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
-        CheckConstraint(sql_in(Stage, "stage"), name="stage_known"),
-        CheckConstraint(sql_in(Industry, "industry"), name="industry_known"),
         CheckConstraint("employees >= 0", name="employees_not_negative"),
         CheckConstraint("revenue_yuan >= 0", name="revenue_not_negative"),
         CheckConstraint("total_assets_yuan IS NULL OR total_assets_yuan >= 0", name="assets_not_negative"),
@@ -107,8 +103,8 @@ class Enterprise(db.Model):
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(20))
-    industry: Mapped[str] = mapped_column(String(30))
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage, 20, "stage_known"))
+    industry: Mapped[Industry] = mapped_column(enum_column(Industry, 30, "industry_known"))
     employees: Mapped[int] = mapped_column(Integer)
     revenue_yuan: Mapped[int] = mapped_column(BigInteger)
     total_assets_yuan: Mapped[int | None] = mapped_column(BigInteger)
@@ -136,9 +132,8 @@ class Enterprise(db.Model):
 
 class NeedCollateral(db.Model):
     __tablename__ = "need_collateral"
-    __table_args__ = (CheckConstraint(sql_in(Collateral, "kind"), name="kind_known"),)
     need_id: Mapped[int] = mapped_column(ForeignKey("financing_needs.id", ondelete="CASCADE"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    kind: Mapped[Collateral] = mapped_column(enum_column(Collateral, 30, "kind_known"), primary_key=True)
 
 
 class FinancingNeed(db.Model):
@@ -146,18 +141,16 @@ class FinancingNeed(db.Model):
 
     __tablename__ = "financing_needs"
     __table_args__ = (
-        CheckConstraint(sql_in(FinancingType, "type"), name="type_known"),
-        CheckConstraint(sql_in(NeedStatus, "status"), name="status_known"),
         CheckConstraint(f"amount_yuan > 0 AND amount_yuan <= {MAX_AMOUNT_YUAN}", name="amount_in_range"),
         CheckConstraint("term_months IS NULL OR (term_months > 0 AND term_months <= 360)", name="term_in_range"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
-    type: Mapped[str] = mapped_column(String(20))
+    type: Mapped[FinancingType] = mapped_column(enum_column(FinancingType, 20, "type_known"))
     amount_yuan: Mapped[int] = mapped_column(BigInteger)
     term_months: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str] = mapped_column(String(TEXT_MAX), default="")
-    status: Mapped[str] = mapped_column(String(20), default=NeedStatus.OPEN.value)
+    status: Mapped[NeedStatus] = mapped_column(enum_column(NeedStatus, 20, "status_known"), default=NeedStatus.OPEN)
     withdrawn_reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -183,20 +176,19 @@ class Institution(db.Model):
 
     __tablename__ = "institutions"
     __table_args__ = (
-        CheckConstraint(sql_in(InstitutionKind, "kind"), name="kind_known"),
-        CheckConstraint(sql_in(InstitutionStatus, "status"), name="status_known"),
         CheckConstraint("kind <> 'other' OR length(kind_other) > 0", name="other_kind_named"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[InstitutionKind] = mapped_column(enum_column(InstitutionKind, 20, "kind_known"))
     kind_other: Mapped[str] = mapped_column(String(60), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     website: Mapped[str] = mapped_column(String(200), default="")
     contact_name: Mapped[str] = mapped_column(String(60), default="")
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
     contact_email: Mapped[str] = mapped_column(String(120), default="")
-    status: Mapped[str] = mapped_column(String(20), default=InstitutionStatus.PENDING.value)
+    status: Mapped[InstitutionStatus] = mapped_column(enum_column(InstitutionStatus, 20, "status_known"),
+                                                      default=InstitutionStatus.PENDING)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
     review_note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -208,7 +200,7 @@ class Institution(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return self.kind_other if self.kind == InstitutionKind.OTHER else InstitutionKind(self.kind).label
+        return self.kind_other if self.kind == InstitutionKind.OTHER else self.kind.label
 
     @property
     def is_approved(self) -> bool:
@@ -230,23 +222,20 @@ class ProductRegion(db.Model):
 
 class ProductStage(db.Model):
     __tablename__ = "product_stages"
-    __table_args__ = (CheckConstraint(sql_in(Stage, "stage"), name="stage_known"),)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
-    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage, 20, "stage_known"), primary_key=True)
 
 
 class ProductTier(db.Model):
     __tablename__ = "product_tiers"
-    __table_args__ = (CheckConstraint(sql_in(Tier, "tier"), name="tier_known"),)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
-    tier: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tier: Mapped[Tier] = mapped_column(enum_column(Tier, 40, "tier_known"), primary_key=True)
 
 
 class ProductCollateral(db.Model):
     __tablename__ = "product_collateral"
-    __table_args__ = (CheckConstraint(sql_in(Collateral, "kind"), name="kind_known"),)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    kind: Mapped[Collateral] = mapped_column(enum_column(Collateral, 30, "kind_known"), primary_key=True)
 
 
 class Product(db.Model):
@@ -255,8 +244,6 @@ class Product(db.Model):
     __tablename__ = "products"
     __table_args__ = (
         UniqueConstraint("institution_id", "name"),
-        CheckConstraint(sql_in(FinancingType, "type"), name="type_known"),
-        CheckConstraint(sql_in(ProductStatus, "status"), name="status_known"),
         CheckConstraint(f"amount_min_yuan > 0 AND amount_max_yuan <= {MAX_AMOUNT_YUAN}", name="amount_in_range"),
         CheckConstraint("amount_min_yuan <= amount_max_yuan", name="amount_min_le_max"),
         CheckConstraint("rate_min_bp IS NULL OR rate_min_bp >= 0", name="rate_not_negative"),
@@ -273,7 +260,7 @@ class Product(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
-    type: Mapped[str] = mapped_column(String(20))
+    type: Mapped[FinancingType] = mapped_column(enum_column(FinancingType, 20, "type_known"))
     description: Mapped[str] = mapped_column(Text, default="")
     amount_min_yuan: Mapped[int] = mapped_column(BigInteger)
     amount_max_yuan: Mapped[int] = mapped_column(BigInteger)
@@ -283,7 +270,8 @@ class Product(db.Model):
     term_max_months: Mapped[int | None] = mapped_column(Integer)
     is_exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
     response_working_days: Mapped[int] = mapped_column(Integer, default=5)
-    status: Mapped[str] = mapped_column(String(20), default=ProductStatus.ACTIVE.value)
+    status: Mapped[ProductStatus] = mapped_column(enum_column(ProductStatus, 20, "status_known"),
+                                                  default=ProductStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

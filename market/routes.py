@@ -6,6 +6,8 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.views import commit_or_refuse
+from core.extensions import db
+from core.roles import Role
 from market import services
 from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, NewNeedForm,
                           NewProductForm, ProductForm, WithdrawForm)
@@ -16,14 +18,14 @@ bp = Blueprint("market", __name__)
 # ---- the SME's own enterprise and needs --------------------------------------------------------
 
 @bp.get("/enterprise")
-@role_required("sme")
+@role_required(Role.SME)
 def my_enterprise():
     enterprise = services.enterprise_of(current_user)
     return render_template("market/my_enterprise.html", enterprise=enterprise, withdraw_form=WithdrawForm())
 
 
 @bp.route("/enterprise/edit", methods=["GET", "POST"])
-@role_required("sme")
+@role_required(Role.SME)
 def edit_enterprise():
     enterprise = services.enterprise_of(current_user)
     form = EnterpriseForm.from_enterprise(enterprise)
@@ -37,7 +39,7 @@ def edit_enterprise():
 
 
 @bp.route("/needs/new", methods=["GET", "POST"])
-@role_required("sme")
+@role_required(Role.SME)
 def new_need():
     form = NewNeedForm()
     if form.validate_on_submit():
@@ -50,7 +52,7 @@ def new_need():
 
 
 @bp.route("/needs/<int:need_id>/edit", methods=["GET", "POST"])
-@role_required("sme")
+@role_required(Role.SME)
 def edit_need(need_id: int):
     need = services.own_need(current_user, need_id)
     form = NeedForm.from_need(need)
@@ -63,7 +65,7 @@ def edit_need(need_id: int):
 
 
 @bp.post("/needs/<int:need_id>/withdraw")
-@role_required("sme")
+@role_required(Role.SME)
 def withdraw_need(need_id: int):
     need = services.own_need(current_user, need_id)
     form = WithdrawForm()
@@ -76,7 +78,7 @@ def withdraw_need(need_id: int):
 # ---- the institution's own profile and products ----------------------------------------------
 
 @bp.get("/institution")
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def my_institution():
     institution = services.institution_for(current_user)
     return render_template("market/my_institution.html", institution=institution,
@@ -84,7 +86,7 @@ def my_institution():
 
 
 @bp.route("/institution/edit", methods=["GET", "POST"])
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def edit_institution():
     institution = services.institution_for(current_user)
     form = InstitutionForm(obj=institution)
@@ -99,7 +101,7 @@ def edit_institution():
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def new_product():
     form = NewProductForm()
     if form.validate_on_submit():
@@ -112,7 +114,7 @@ def new_product():
 
 
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def edit_product(product_id: int):
     product = services.own_product(current_user, product_id)
     form = ProductForm.from_product(product)
@@ -125,7 +127,7 @@ def edit_product(product_id: int):
 
 
 @bp.post("/products/<int:product_id>/retire")
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def retire_product(product_id: int):
     product = services.own_product(current_user, product_id)
     return commit_or_refuse(None, lambda: services.retire_product(current_user, product),
@@ -133,7 +135,7 @@ def retire_product(product_id: int):
 
 
 @bp.post("/products/<int:product_id>/reactivate")
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def reactivate_product(product_id: int):
     product = services.own_product(current_user, product_id)
     return commit_or_refuse(None, lambda: services.reactivate_product(current_user, product),
@@ -163,7 +165,7 @@ def product_detail(product_id: int):
 # ---- organisers review self-registered institutions ------------------------------------------
 
 @bp.get("/institutions/review")
-@role_required("organiser", "admin")
+@role_required(Role.ORGANISER, Role.ADMIN)
 def review_institutions():
     institutions = services.institutions_for_review(current_user)
     codes = [code for institution in institutions for code in institution.region_codes]
@@ -172,7 +174,7 @@ def review_institutions():
 
 
 @bp.post("/institutions/<int:institution_id>/review")
-@role_required("organiser", "admin")
+@role_required(Role.ORGANISER, Role.ADMIN)
 def review_institution(institution_id: int):
     institution = services.institution_by_id(institution_id) or abort(404)
     decision = request.form.get("decision")

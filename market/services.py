@@ -7,13 +7,14 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from market.credit_code import CreditCodeError, normalise_credit_code
-from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus, RegionLevel
+from market.enums import FinancingType, InstitutionKind, InstitutionStatus, NeedStatus, ProductStatus, RegionLevel
 from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institution, InstitutionRegion, Product,
                            ProductChain, ProductRegion, Region)
 from core.regions import region_prefix
 from core.clock import utcnow
 from core.access import require_owner
 from core.errors import FieldError, Forbidden, NotFound
+from core.roles import Role
 from market import signals
 
 CREDIT_CODE_MESSAGES = {
@@ -192,7 +193,7 @@ def _apply_need_facts(need: FinancingNeed, facts: NeedFacts) -> None:
 def create_need(actor, facts: NeedFacts) -> FinancingNeed:
     if actor.enterprise_id is None:
         raise Forbidden()
-    need = FinancingNeed(enterprise_id=actor.enterprise_id, status=NeedStatus.OPEN.value)
+    need = FinancingNeed(enterprise_id=actor.enterprise_id, status=NeedStatus.OPEN)
     _apply_need_facts(need, facts)
     db.session.add(need)
     db.session.flush()
@@ -210,7 +211,7 @@ def withdraw_need(actor, need: FinancingNeed, reason: str = "") -> FinancingNeed
     require_owner(need.enterprise_id, actor.enterprise_id)
     if need.status in (NeedStatus.WITHDRAWN, NeedStatus.DISBURSED):
         raise FieldError("reason", _l("该需求已撤回或已放款，不能撤回。"))
-    need.status = NeedStatus.WITHDRAWN.value
+    need.status = NeedStatus.WITHDRAWN
     need.withdrawn_reason = reason.strip()
     db.session.flush()
     return need
@@ -230,13 +231,13 @@ class InstitutionFacts:
     website: str = ""
 
 def _apply_institution_facts(institution: Institution, facts: InstitutionFacts) -> None:
-    if facts.kind == "other" and not facts.kind_other.strip():
+    if facts.kind == InstitutionKind.OTHER and not facts.kind_other.strip():
         raise FieldError("kind_other", _l("请填写机构类别名称。"))
     for code in facts.region_codes:
         get_region(code, "region_codes")
     institution.name = facts.name.strip()
     institution.kind = facts.kind
-    institution.kind_other = facts.kind_other.strip() if facts.kind == "other" else ""
+    institution.kind_other = facts.kind_other.strip() if facts.kind == InstitutionKind.OTHER else ""
     institution.region_codes = sorted(set(facts.region_codes))
     institution.contact_name = facts.contact_name
     institution.contact_phone = facts.contact_phone
@@ -248,7 +249,7 @@ def create_institution(facts: InstitutionFacts) -> Institution:
     """A self-registered institution waits for an organiser's approval."""
     if db.session.scalar(select(Institution.id).where(Institution.name == facts.name.strip())) is not None:
         raise FieldError("name", _l("该机构名称已注册。"))
-    institution = Institution(status=InstitutionStatus.PENDING.value)
+    institution = Institution(status=InstitutionStatus.PENDING)
     _apply_institution_facts(institution, facts)
     db.session.add(institution)
     try:
@@ -267,7 +268,7 @@ def update_institution(actor, institution: Institution, facts: InstitutionFacts)
     _apply_institution_facts(institution, facts)
     if institution.status == InstitutionStatus.REJECTED:
         # Corrected after a rejection: back in the organisers' queue (the last note stays visible).
-        institution.status = InstitutionStatus.PENDING.value
+        institution.status = InstitutionStatus.PENDING
     try:
         with db.session.begin_nested():  # another institution took the name a moment ago
             db.session.flush()
@@ -290,21 +291,21 @@ def institutions_for_review(actor) -> list[Institution]:
     """Pending first. An organiser sees the institutions serving its region; an admin sees all."""
     query = select(Institution).order_by(Institution.status != InstitutionStatus.PENDING,
                                          Institution.created_at.desc(), Institution.id)
-    if actor.role == "organiser":
+    if actor.role == Role.ORGANISER:
         query = query.where(_organiser_scope(actor))
-    elif actor.role != "admin":
+    elif actor.role != Role.ADMIN:
         raise Forbidden()
     return list(db.session.scalars(query))
 
 
 def review_institution(actor, institution: Institution, approve: bool, note: str = "") -> Institution:
     """An organiser (within its region) or an admin approves or rejects an institution."""
-    if actor.role == "organiser":
+    if actor.role == Role.ORGANISER:
         in_scope = db.session.scalar(select(Institution.id).where(Institution.id == institution.id,
                                                                   _organiser_scope(actor)))
         if in_scope is None:
             raise NotFound()
-    elif actor.role != "admin":
+    elif actor.role != Role.ADMIN:
         raise Forbidden()
     institution.status = (InstitutionStatus.APPROVED if approve else InstitutionStatus.REJECTED).value
     institution.review_note = note.strip()
@@ -376,7 +377,7 @@ def create_product(actor, facts: ProductFacts) -> Product:
     if actor.institution_id is None:
         raise Forbidden()
     _check_product_name_free(actor.institution_id, facts.name)
-    product = Product(institution_id=actor.institution_id, status=ProductStatus.ACTIVE.value)
+    product = Product(institution_id=actor.institution_id, status=ProductStatus.ACTIVE)
     _apply_product_facts(product, facts)
     db.session.add(product)
     _flush_product_name(product)
@@ -399,13 +400,13 @@ def update_product(actor, product: Product, facts: ProductFacts) -> Product:
 
 def retire_product(actor, product: Product) -> Product:
     require_owner(product.institution_id, actor.institution_id)
-    product.status = ProductStatus.RETIRED.value
+    product.status = ProductStatus.RETIRED
     db.session.flush()
     return product
 
 def reactivate_product(actor, product: Product) -> Product:
     require_owner(product.institution_id, actor.institution_id)
-    product.status = ProductStatus.ACTIVE.value
+    product.status = ProductStatus.ACTIVE
     db.session.flush()
     return product
 

@@ -157,7 +157,7 @@ def release_stale_claims(now: datetime, lease: timedelta) -> int:
     result = db.session.execute(
         update(Notification)
         .where(Notification.status == DeliveryStatus.SENDING, Notification.claimed_at < now - lease)
-        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now,
+        .values(status=DeliveryStatus.PENDING, next_attempt_at=now,
                 last_error="投递中断，重新排队 / delivery interrupted, queued again"))
     return result.rowcount
 
@@ -168,7 +168,7 @@ def expire_stale(now: datetime) -> int:
         update(Notification)
         .where(Notification.status == DeliveryStatus.PENDING, Notification.not_after.is_not(None),
                Notification.not_after <= now)
-        .values(status=DeliveryStatus.EXPIRED.value,
+        .values(status=DeliveryStatus.EXPIRED,
                 last_error="未能在有效期内发出，已放弃 / not sent before its send-by time, dropped"))
     return result.rowcount
 
@@ -187,7 +187,7 @@ def claim(notification_id: int, now: datetime) -> bool:
         update(Notification)
         .where(Notification.id == notification_id, Notification.status == DeliveryStatus.PENDING,
                Notification.next_attempt_at <= now, _still_timely(now))
-        .values(status=DeliveryStatus.SENDING.value, claimed_at=now))
+        .values(status=DeliveryStatus.SENDING, claimed_at=now))
     return result.rowcount == 1
 
 
@@ -195,7 +195,7 @@ def mark_sent(notification_id: int, now: datetime) -> None:
     db.session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.SENT.value, sent_at=now, last_error="", attempts=Notification.attempts + 1))
+        .values(status=DeliveryStatus.SENT, sent_at=now, last_error="", attempts=Notification.attempts + 1))
 
 
 def release_claim(notification_id: int, error: Exception) -> None:
@@ -203,7 +203,7 @@ def release_claim(notification_id: int, error: Exception) -> None:
     db.session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.PENDING.value, claimed_at=None,
+        .values(status=DeliveryStatus.PENDING, claimed_at=None,
                 last_error=f"relay: {type(error).__name__}: {error}"[:1000]))
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
-from core.enums import LabelledEnum, sql_in
+from core.enums import LabelledEnum, enum_column
 from core.clock import utcnow
 
 
@@ -32,7 +32,6 @@ class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("user_id", "kind", "object_type", "object_id"),
-        CheckConstraint(sql_in(DeliveryStatus, "status"), name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,7 +42,8 @@ class Notification(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value, index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, 20, "status_known"),
+                                                   default=DeliveryStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     last_error: Mapped[str] = mapped_column(String(1000), default="")

@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 
 from core.access import role_required
 from core.views import commit_or_refuse
+from core.extensions import db
+from core.roles import Role
 from notifications import services
 from notifications.jobs import relay_name
 
@@ -30,7 +32,8 @@ def inject_unread_messages():
 def inject_outbox_health():
     """`outbox_health()` for the organisers' pages: what waits, what failed, since when the relay is down."""
     def outbox_health():
-        if not current_user or not current_user.is_authenticated or current_user.role not in ("organiser", "admin"):
+        if (not current_user or not current_user.is_authenticated
+                or current_user.role not in (Role.ORGANISER, Role.ADMIN)):
             return None
         return services.outbox_health(relay_name(current_app.config))
     return {"outbox_health": outbox_health}
@@ -43,7 +46,7 @@ def _referrer_or(endpoint: str) -> str:
 
 
 @bp.post("/outbox/requeue")
-@role_required("admin")
+@role_required(Role.ADMIN)
 def requeue_failed():
     """Every failed message back in the queue (an administrator's button; `chainmatch outbox retry --all`)."""
     return commit_or_refuse(

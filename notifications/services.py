@@ -20,6 +20,7 @@ from core.actors import is_system
 from core.errors import Forbidden
 from core.extensions import db
 from core.clock import utcnow
+from core.roles import Role
 from notifications.models import DeliveryStatus, MailRelayState, Notification
 
 
@@ -185,8 +186,8 @@ def outbox_health(relay: str) -> OutboxHealth:
                                    .where(Notification.status == DeliveryStatus.PENDING))
     state = db.session.get(MailRelayState, relay)
     return OutboxHealth(
-        waiting=counts.get(DeliveryStatus.PENDING.value, 0) + counts.get(DeliveryStatus.SENDING.value, 0),
-        failed=counts.get(DeliveryStatus.FAILED.value, 0), expired=counts.get(DeliveryStatus.EXPIRED.value, 0),
+        waiting=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0),
+        failed=counts.get(DeliveryStatus.FAILED, 0), expired=counts.get(DeliveryStatus.EXPIRED, 0),
         oldest_due=oldest_due, relay_down_since=state.down_since if state else None,
         relay_next_try=state.next_try_at if state and state.down_since else None,
         relay_error=state.last_error if state and state.down_since else "")
@@ -209,7 +210,7 @@ def requeue_failed(actor, now: datetime, *, ids: list[int] | None = None, since:
     if since is not None:
         conditions.append(Notification.failed_at >= since)
     result = db.session.execute(update(Notification).where(*conditions).values(
-        status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=now, failed_at=None, claimed_at=None,
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, failed_at=None, claimed_at=None,
         last_error="重新排队 / requeued"))
     db.session.flush()
     return result.rowcount

@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from core.extensions import db
 from core.regions import region_covers
 from core.errors import FieldError, Forbidden
+from core.roles import Role
 from policies.models import Policy as PolicyRow
 from policies.rules import Policy, RuleError
 from policies.store import json_ready, next_sort_order, parse_definition, write_definition
 
-ORGANISER_ROLES = ("organiser", "admin")
+ORGANISER_ROLES = (Role.ORGANISER, Role.ADMIN)
 
 # Where a RuleError about a top-level key of the definition is shown.
 FIELD_OF_KEY = {
@@ -73,7 +74,7 @@ def covers_regions(actor, regions) -> bool:
     """Whether `actor` may edit a policy for `regions`: an admin always, an organiser inside its office's region."""
     if actor is None or actor.role not in ORGANISER_ROLES:
         return False
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return True
     office = actor.organiser_office
     return office is not None and bool(regions) and all(region_covers(office.region_code, str(code))

@@ -27,7 +27,7 @@ from policies.models import EnterpriseFact
 log = logging.getLogger(__name__)
 
 DERIVED_FACTS = ("region", "tiers", "is_manufacturing")
-UNKNOWN_INDUSTRIES = {Industry.OTHER.value}
+UNKNOWN_INDUSTRIES = {Industry.OTHER}
 
 
 def derived_facts(enterprise: Enterprise, specs: Mapping[str, FactSpec]) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def derived_facts(enterprise: Enterprise, specs: Mapping[str, FactSpec]) -> dict
         allowed = set(specs["tiers"].allowed_values or ())
         out["tiers"] = frozenset(tier for tier in enterprise.tiers if tier in allowed)
     if "is_manufacturing" in specs and enterprise.industry not in UNKNOWN_INDUSTRIES:
-        out["is_manufacturing"] = enterprise.industry == Industry.MANUFACTURING.value
+        out["is_manufacturing"] = enterprise.industry == Industry.MANUFACTURING
     return out
 
 

@@ -20,6 +20,7 @@ from policies.evaluate import Status, evaluate_policy
 from policies.models import Policy as PolicyRow
 from policies.store import current_library
 from core.clock import shanghai_date
+from core.roles import Role
 
 REMIND_DAYS_BEFORE = 7
 KIND = "policy_deadline"

@@ -9,6 +9,9 @@ from core.access import role_required
 from core.extensions import db
 from core.views import commit_or_refuse
 from market.services import chains as market_chains
+from core.roles import Role
+from core.forms import attach_field_error
+from market.models import Chain
 from market.services import region_names
 from policies import editing, ports, services
 from policies.display import condition_outline
@@ -17,7 +20,7 @@ from policies.rules import CHAIN_CODES, PERIOD_TEXT
 from policies.store import current_library, vocabulary
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
-ORGANISERS = ("organiser", "admin")
+ORGANISERS = (Role.ORGANISER, Role.ADMIN)
 
 
 def _lang() -> str:
@@ -67,14 +70,14 @@ def detail(key: str):
 # ---- 我的政策 (SMEs) --------------------------------------------------------------------------------
 
 @bp.get("/mine")
-@role_required("sme")
+@role_required(Role.SME)
 def mine():
     view = services.my_policies(current_user)
     return render_template("policies/mine.html", view=view, lang=_lang())
 
 
 @bp.route("/mine/facts", methods=["GET", "POST"])
-@role_required("sme")
+@role_required(Role.SME)
 def my_facts():
     view = services.my_policies(current_user)
     policy_key = request.args.get("policy") or None

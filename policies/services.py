@@ -20,6 +20,7 @@ from market.models import Enterprise, Product
 from core.regions import region_covers
 from policies import commands, ports
 from policies.models import Policy as PolicyRow
+from core.roles import Role
 from policies.enterprise_facts import DERIVED_FACTS, facts_of, stored_facts, write_facts
 from policies.evaluate import Evaluation, PolicyResult, SetAside, Status, evaluate, subsidised_loan
 from policies.facts import FactError, FactSpec
@@ -250,7 +251,7 @@ def loan_subsidy_for_product(actor, product: Product, on: dt.date | None = None,
     """What 第(二)条 (compute-infrastructure loan interest subsidy) would do to this loan's rate, when it
     could apply: the product targets the policy's chains or the signed-in SME is on one. None otherwise,
     or when the SME's own answers rule the subsidy out."""
-    if product.type != FinancingType.LOAN.value or (product.rate_min_bp is None and product.rate_max_bp is None):
+    if product.type != FinancingType.LOAN or (product.rate_min_bp is None and product.rate_max_bp is None):
         return None
     library = library or current_library().library
     try:
@@ -258,7 +259,7 @@ def loan_subsidy_for_product(actor, product: Product, on: dt.date | None = None,
     except KeyError:
         return None
     enterprise = None
-    if actor is not None and getattr(actor, "is_authenticated", False) and actor.role == "sme":
+    if actor is not None and getattr(actor, "is_authenticated", False) and actor.role == Role.SME:
         enterprise = db.session.get(Enterprise, actor.enterprise_id)
     if not _product_concerns_subsidy(product, policy, enterprise):
         return None

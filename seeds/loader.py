@@ -228,7 +228,7 @@ def load_institutions(session: Session) -> tuple[dict[str, int], dict[str, int]]
                 name=entry["name"], kind=kind, kind_other=entry.get("kind_other", ""),
                 description=entry.get("description", ""), website=entry.get("website", ""),
                 contact_name=contact.get("name", ""), contact_phone=str(contact.get("phone", "")),
-                contact_email=contact.get("email", ""), status=InstitutionStatus.APPROVED.value,
+                contact_email=contact.get("email", ""), status=InstitutionStatus.APPROVED,
                 reviewed_at=now, review_note="种子数据 / seed data")
             institution.region_codes = regions_of(entry.get("regions"), where)
             session.add(institution)
@@ -256,7 +256,7 @@ def load_institutions(session: Session) -> tuple[dict[str, int], dict[str, int]]
                 description=item.get("description", ""), amount_min_yuan=amount_min, amount_max_yuan=amount_max,
                 rate_min_bp=rate_min, rate_max_bp=rate_max, term_min_months=term_min, term_max_months=term_max,
                 is_exclusive=bool(item.get("exclusive", False)),
-                response_working_days=int(item.get("response_days", 5)), status=ProductStatus.ACTIVE.value)
+                response_working_days=int(item.get("response_days", 5)), status=ProductStatus.ACTIVE)
             product.chains = [chains[code] for code in item.get("chains", [])]
             product.region_codes = regions_of(item.get("regions"), pwhere)
             product.stages = _check(item.get("stages"), Stage, pwhere)
@@ -317,7 +317,7 @@ def load_enterprises(session: Session) -> tuple[dict[str, int], dict[str, int]]:
             row = FinancingNeed(
                 enterprise=enterprise, type=_check([need["type"]], FinancingType, where)[0],
                 amount_yuan=need["amount_yuan"], term_months=need.get("term_months"),
-                purpose=need.get("purpose", ""), status=NeedStatus.OPEN.value)
+                purpose=need.get("purpose", ""), status=NeedStatus.OPEN)
             row.collateral = _check(need.get("collateral"), Collateral, where)
             session.add(row)
             need_counts["created"] += 1

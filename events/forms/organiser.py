@@ -21,6 +21,7 @@ from market.enums import FinancingType
 from market.fields import BoundedIntegerField, MultiCheckboxField, column_int
 from core.clock import to_shanghai
 from core.clock import shanghai_wall_to_utc
+from core.roles import Role
 
 REQUIRED = _l("此项必填。")
 DATETIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -96,7 +97,7 @@ class PlanEntryForm(FlaskForm):
         self.chain.choices = market.chain_choices(_locale())
         self.host_region.choices = _region_choices(actor)
         self.office.choices = [(office.id, office.name) for office in scope.offices_for(actor)]
-        if actor.role != "admin":
+        if actor.role != Role.ADMIN:
             del self.office
 
     def validate_chain(self, field):

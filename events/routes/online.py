@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.extensions import db
+from core.roles import Role
 from events.enums import EventStatus, LeadSource, SessionKind
 from events.forms.online import HallFilterForm, LeadFilterForm
 from events.services import online, online_hall, online_leads, participants, registration
@@ -26,7 +27,7 @@ def _locale() -> str:
 
 
 def _is_sme() -> bool:
-    return current_user.is_authenticated and current_user.role == "sme"
+    return current_user.is_authenticated and current_user.role == Role.SME
 
 
 # ---- the month's hall --------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def _request_or_sign_up(institution, product, lead_source: str, event, lead_sess
     if not current_user.is_authenticated:
         flash(_("请先注册企业账号，完成后将自动回到约见页面。"), "info")
         return redirect(url_for("auth.sign_up_sme", next=request.full_path.rstrip("?")))
-    if current_user.role != "sme":
+    if current_user.role != Role.SME:
         flash(_("只有企业用户可以发起约见。"), "info")
         return redirect(back)
     if product is not None:
@@ -96,7 +97,7 @@ def zone_request(institution_id: int):
     institution = online.public_institution(institution_id)
     product = online.zone_product(institution, request.args.get("product", type=int))
     event = online.event_for_requests(online.zone_event(institution, request.args.get("event", type=int)))
-    return _request_or_sign_up(institution, product, LeadSource.ZONE.value, event, None,
+    return _request_or_sign_up(institution, product, LeadSource.ZONE, event, None,
                                url_for("online.zone", institution_id=institution.id))
 
 
@@ -138,7 +139,7 @@ def stream_request(session_id: int):
     if session.host_institution is None or session.host_institution.status != InstitutionStatus.APPROVED:
         abort(404)
     product = online.zone_product(session.host_institution, request.args.get("product", type=int))
-    return _request_or_sign_up(session.host_institution, product, LeadSource.STREAM.value,
+    return _request_or_sign_up(session.host_institution, product, LeadSource.STREAM,
                                online.event_for_requests(session.event), session.id,
                                url_for("online.stream", session_id=session.id))
 
@@ -146,13 +147,13 @@ def stream_request(session_id: int):
 # ---- the lead report -----------------------------------------------------------------------------------
 
 @bp.get("/leads")
-@role_required("institution", "organiser", "admin")
+@role_required(Role.INSTITUTION, Role.ORGANISER, Role.ADMIN)
 def leads():
-    if current_user.role == "institution":
+    if current_user.role == Role.INSTITUTION:
         choices = online.events_of_institution(current_user.institution_id)
     else:
         choices = online_leads.visible_public_events(current_user)
-    form = LeadFilterForm(choices, current_user.role == "institution", request.args)
+    form = LeadFilterForm(choices, current_user.role == Role.INSTITUTION, request.args)
     event_id = form.event_id if form.validate() else None
     report = online_leads.lead_report(current_user, event_id)
     if report.event is not None and not form.event.data:

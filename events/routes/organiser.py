@@ -7,6 +7,8 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.views import commit_or_refuse
+from core.extensions import db
+from core.roles import Role
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
 from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
                                     MoveMeetingForm, NewEventForm, NewPlanEntryForm, NewSessionForm, PlanEntryForm,
@@ -16,7 +18,7 @@ from events.services import (planning, publication, registration, requests, sche
 from market.enums import FinancingType
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
-ORGANISERS = ("organiser", "admin")
+ORGANISERS = (Role.ORGANISER, Role.ADMIN)
 
 
 @bp.context_processor
@@ -141,8 +143,8 @@ def change_status(event_id: int):
         abort(400)
     def said(changed):
         if changed:
-            return _("活动状态已改为“%(status)s”。", status=EventStatus(event.status).label), "success"
-        return _("状态未变化（可能已被他人修改），当前为“%(status)s”。", status=EventStatus(event.status).label), "info"
+            return _("活动状态已改为“%(status)s”。", status=event.status.label), "success"
+        return _("状态未变化（可能已被他人修改），当前为“%(status)s”。", status=event.status.label), "info"
 
     return commit_or_refuse(None, lambda: planning.advance_event(current_user, event, form.to_status.data,
                                                                  form.reason.data or ""),
@@ -233,7 +235,7 @@ def decide_registration(registration_id: int):
               "waitlist": lambda: registration.waitlist_registration(current_user, entry, form.reason.data or "")}
     return commit_or_refuse(
         None, decide[form.decision.data],
-        success=lambda _result: _("已更新报名状态：%(status)s。", status=RegistrationStatus(entry.status).label),
+        success=lambda _result: _("已更新报名状态：%(status)s。", status=entry.status.label),
         next_url=url_for("organiser.session_registrations", session_id=entry.session_id) + f"#registration-{entry.id}")
 
 
@@ -323,7 +325,7 @@ def cancel_meeting(meeting_id: int):
         done = commit_or_refuse(
             form, lambda: schedule_edits.cancel_meeting(current_user, meeting, form.reason.data),
             success=lambda cancelled: _("会谈已取消。") if cancelled else
-            (_("会谈未取消：它现在是“%(status)s”状态。", status=MeetingStatus(meeting.status).label), "error"),
+            (_("会谈未取消：它现在是“%(status)s”状态。", status=meeting.status.label), "error"),
             next_url=url_for("organiser.matching", session_id=session.id))
         if done is not None:
             return done

@@ -9,6 +9,7 @@ from flask_login import current_user
 from core.access import role_required
 from core.extensions import db, limiter
 from core.views import commit_or_refuse
+from core.roles import Role
 from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
                           SessionKind, SessionMode, Side, Verdict)
 from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
@@ -22,7 +23,7 @@ from market.models import FinancingNeed
 from core.clock import utcnow
 
 bp = Blueprint("events", __name__, url_prefix="/events")
-PARTIES = ("sme", "institution")
+PARTIES = (Role.SME, Role.INSTITUTION)
 
 
 def _locale() -> str:
@@ -61,13 +62,13 @@ def event_detail(event_id: int):
 @role_required(*PARTIES)
 def register(session_id: int):
     session = _public_session(session_id)
-    party = {"enterprise_id": current_user.enterprise_id} if current_user.role == "sme" else \
+    party = {"enterprise_id": current_user.enterprise_id} if current_user.role == Role.SME else \
         {"institution_id": current_user.institution_id}
     existing = participants.registration_of(session.id, **party)
     if request.method == "GET" and existing is not None and existing.status != RegistrationStatus.CANCELLED:
-        flash(_("您已报名本场（%(status)s）。", status=RegistrationStatus(existing.status).label), "info")
+        flash(_("您已报名本场（%(status)s）。", status=existing.status.label), "info")
         return redirect(url_for("events.my_registrations"))
-    if current_user.role == "sme":
+    if current_user.role == Role.SME:
         return _register_enterprise(session)
     return _register_institution(session)
 
@@ -91,7 +92,7 @@ def _register_enterprise(session: EventSession):
             _flash_registered(signed_up)
             if left_out:
                 flash(_("以下需求不在本场服务范围，未带入：%(list)s。",
-                        list=_("、").join(FinancingType(n.type).label for n in left_out)), "info")
+                        list=_("、").join(n.type.label for n in left_out)), "info")
 
         done = commit_or_refuse(form, sign_up, then=said, once=url_for("events.my_registrations"),
                                 next_url=url_for("events.my_registrations"))
@@ -104,7 +105,7 @@ def _register_enterprise(session: EventSession):
 def _register_institution(session: EventSession):
     form = InstitutionRegistrationForm()
     products = [p for p in market.institution_for(current_user).products if p.status == ProductStatus.ACTIVE]
-    form.products.choices = [(p.id, f"{p.name}（{FinancingType(p.type).label}）") for p in products]
+    form.products.choices = [(p.id, f"{p.name}（{p.type.label}）") for p in products]
     form.unavailable_slots.choices = [(slot, agenda.slot_label(session, slot)) for slot in range(session.slot_count)]
     if form.validate_on_submit():
         done = commit_or_refuse(
@@ -117,7 +118,7 @@ def _register_institution(session: EventSession):
             return done
     return render_template("events/participant/register_institution.html", session=session, form=form,
                            products=products, is_open=registration.registration_is_open(session),
-                           has_meetings=SessionKind(session.kind).has_meetings)
+                           has_meetings=session.kind.has_meetings)
 
 
 def _flash_registered(signed_up: Registration) -> None:
@@ -184,7 +185,7 @@ def _requester() -> str:
 def new_request():
     event = _public_event(request.args.get("event", type=int)) if request.args.get("event") else None
     form = MeetingRequestForm()
-    if current_user.role == "sme":
+    if current_user.role == Role.SME:
         target = market.institution_by_id(request.args.get("institution", type=int) or 0)
         if target is None or not target.is_approved:
             abort(404)
@@ -225,10 +226,10 @@ def new_request():
 
 def _need_label(need: FinancingNeed) -> str:
     """The SME sees its own amount; an institution sees the amount band only."""
-    if current_user.role == "sme":
-        return _("%(type)s · %(amount)s 万元", type=FinancingType(need.type).label,
+    if current_user.role == Role.SME:
+        return _("%(type)s · %(amount)s 万元", type=need.type.label,
                  amount=f"{need.amount_yuan / 10_000:g}")
-    return f"{FinancingType(need.type).label} · {consent.amount_band(need.amount_yuan)}"
+    return f"{need.type.label} · {consent.amount_band(need.amount_yuan)}"
 
 
 def _answer(request_id: int, verb: str):
@@ -239,7 +240,7 @@ def _answer(request_id: int, verb: str):
     def answer() -> str:
         """The answer given; what the page then says."""
         if verb == "accept":
-            text = consent.request_consent_text(meeting_request.institution.name) if current_user.role == "sme" else ""
+            text = consent.request_consent_text(meeting_request.institution.name) if current_user.role == Role.SME else ""
             meeting = requests.accept_request(current_user, meeting_request, form.note.data or "", consent_text=text,
                                               consented=form.consent.data)
             if meeting is not None:
@@ -318,9 +319,9 @@ def cancel_meeting(meeting_id: int):
 
 
 @bp.post("/meetings/<int:meeting_id>/check-in")
-@role_required("institution", "organiser", "admin")
+@role_required(Role.INSTITUTION, Role.ORGANISER, Role.ADMIN)
 def check_in(meeting_id: int):
-    meeting = agenda.own_meeting(current_user, meeting_id) if current_user.role == "institution" else \
+    meeting = agenda.own_meeting(current_user, meeting_id) if current_user.role == Role.INSTITUTION else \
         _organiser_meeting(meeting_id)
     return commit_or_refuse(None, lambda: agenda.check_in(current_user, meeting),
                             success=_("已签到，会谈标记为已会谈。"),
@@ -369,7 +370,7 @@ def record_outcome(meeting_id: int):
 
 
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
-@role_required("sme")
+@role_required(Role.SME)
 def book(session_id: int):
     session = _public_session(session_id)
     form, status = BookingForm(), 200
@@ -392,7 +393,7 @@ def book(session_id: int):
 # ---- what institutions see of SMEs, and the SME's consents ------------------------------------------
 
 @bp.get("/sessions/<int:session_id>/enterprises")
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def session_enterprises(session_id: int):
     session = _public_session(session_id)
     rows = consent.session_leads(current_user, session)
@@ -405,7 +406,7 @@ def session_enterprises(session_id: int):
 
 
 @bp.get("/enterprises/<int:enterprise_id>")
-@role_required("institution")
+@role_required(Role.INSTITUTION)
 def enterprise_detail(enterprise_id: int):
     enterprise = market.enterprise_by_id(enterprise_id)
     if enterprise is None or not consent.enterprise_visible_to(current_user.institution_id, enterprise.id):
@@ -418,7 +419,7 @@ def enterprise_detail(enterprise_id: int):
 
 
 @bp.get("/consents")
-@role_required("sme")
+@role_required(Role.SME)
 def consents():
     views = consent.detail_views_of(current_user)
     institutions = market.institutions_by_id({view.institution_id for view in views}) if views else {}
@@ -427,7 +428,7 @@ def consents():
 
 
 @bp.post("/consents/<int:consent_id>/revoke")
-@role_required("sme")
+@role_required(Role.SME)
 def revoke_consent(consent_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)

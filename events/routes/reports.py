@@ -8,13 +8,14 @@ from accounts import audit
 from core.access import role_required
 from core.extensions import db
 from events.forms.reports import ReportFilterForm
+from core.roles import Role
 from events.services import exports, reports
 from events.services.event_summary import event_summaries
 from core.clock import utcnow
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-ORGANISERS = ("organiser", "admin")
+ORGANISERS = (Role.ORGANISER, Role.ADMIN)
 
 
 def _read_filter() -> ReportFilterForm:

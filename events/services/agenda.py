@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
-from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
+from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionMode
 from events.models import EventSession, Meeting, Registration, UnmatchedEnterprise
 from events.services import availability, venue_tables
 from events.services.consent import enterprise_names, share_registration_details
@@ -29,22 +29,23 @@ from core.errors import FieldError, Forbidden, NotFound
 from notifications.services import Bilingual, path_for
 from core.clock import format_shanghai
 from core.clock import to_shanghai
+from core.roles import Role
 
 SLOT_TAKEN = _l("该时段刚刚被预约，请选择其他时段")
-ACTIVE_PLANNED = (MeetingStatus.PROPOSED.value, MeetingStatus.SCHEDULED.value)
+ACTIVE_PLANNED = (MeetingStatus.PROPOSED, MeetingStatus.SCHEDULED)
 CALENDAR_EPOCH = datetime(2024, 1, 1)
 
 
 def session_is_published(session: EventSession) -> bool:
     return session.published_at is not None or \
-        EventStatus(session.event.status).rank >= EventStatus.PUBLISHED.rank
+        session.event.status.rank >= EventStatus.PUBLISHED.rank
 
 
 def _shown_to_participants():
     """Participants see published meetings and the ones they made themselves (requests, bookings, and any
     meeting that answers one of their accepted requests)."""
     return or_(Meeting.status != MeetingStatus.PROPOSED,
-               Meeting.source.in_([MeetingSource.REQUEST.value, MeetingSource.BOOKING.value]),
+               Meeting.source.in_([MeetingSource.REQUEST, MeetingSource.BOOKING]),
                Meeting.request_id.is_not(None))
 
 
@@ -120,7 +121,7 @@ def agenda_ics(actor, meetings: list[Meeting]) -> bytes:
         if session.online_url:
             lines.append(str(_("线上会议室：%(url)s", url=session.online_url)))
             entry.add("url", session.online_url)
-        lines.append(str(_("状态：%(status)s", status=MeetingStatus(meeting.status).label)))
+        lines.append(str(_("状态：%(status)s", status=meeting.status.label)))
         entry.add("description", "\n".join(lines))
         entry.add("status", "CANCELLED" if meeting.status == MeetingStatus.CANCELLED else
                   "TENTATIVE" if meeting.status == MeetingStatus.PROPOSED else "CONFIRMED")
@@ -194,7 +195,7 @@ def place_meeting(session: EventSession, enterprise_id: int, institution_id: int
     for slot, table in free_cells(session, institution_id, enterprise_id):
         meeting = availability.set_place(Meeting(
             session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id, need_id=need_id,
-            product_id=product_id, request_id=request_id, status=status.value, source=source.value),
+            product_id=product_id, request_id=request_id, status=status, source=source),
             session, slot, table)
         if _insert_meeting(meeting):
             _after_new_meeting(meeting)
@@ -211,12 +212,12 @@ def _after_new_meeting(meeting: Meeting) -> None:
 
 def book_slot(actor, session: EventSession, institution: Institution, slot: int, table: int) -> Meeting:
     """An SME takes a free slot at an institution's table; of concurrent bookers exactly one wins."""
-    if actor.role != "sme" or actor.enterprise_id is None:
+    if actor.role != Role.SME or actor.enterprise_id is None:
         raise Forbidden()
     # the lock first, then everything decided on read under it (a publication, a withdrawal, a booking)
     availability.lock_parties([session.id], [actor.enterprise_id], [institution.id])
     db.session.refresh(session)
-    if not SessionKind(session.kind).has_meetings or not session_is_published(session):
+    if not session.kind.has_meetings or not session_is_published(session):
         raise FieldError("slot", _l("本场日程尚未发布，暂不能预约。"))
     mine = registration_of(session.id, enterprise_id=actor.enterprise_id)
     if mine is None or mine.status not in (RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED):
@@ -235,7 +236,7 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
             if existing.status == MeetingStatus.PROPOSED and existing.source == MeetingSource.MATCHER:
                 # the matcher's unpublished proposal at this very place: booking it makes it the SME's, kept
                 # by the next matching run instead of replaced
-                existing.status, existing.source = MeetingStatus.SCHEDULED.value, MeetingSource.BOOKING.value
+                existing.status, existing.source = MeetingStatus.SCHEDULED, MeetingSource.BOOKING
                 db.session.flush()
                 _after_new_meeting(existing)
             return existing  # the same booking submitted twice
@@ -246,8 +247,8 @@ def book_slot(actor, session: EventSession, institution: Institution, slot: int,
     availability.refuse_clash(session, slot, actor.enterprise_id, institution.id, table, for_sme=True)
     meeting = availability.set_place(Meeting(
         session_id=session.id, enterprise_id=actor.enterprise_id, institution_id=institution.id, need_id=need.id,
-        product_id=product.id if product else None, status=MeetingStatus.SCHEDULED.value,
-        source=MeetingSource.BOOKING.value), session, slot, table)
+        product_id=product.id if product else None, status=MeetingStatus.SCHEDULED,
+        source=MeetingSource.BOOKING), session, slot, table)
     if not _insert_meeting(meeting):
         again = active_pair_meeting(session.id, actor.enterprise_id, institution.id)
         if again is not None and (again.slot, again.table_number) == (slot, table):
@@ -319,7 +320,7 @@ def offer_freed_slot(meeting: Meeting) -> int:
 def _cancel(actor, meeting: Meeting, reason: str) -> bool:
     """planned → cancelled, once; call it under the session's lock (`availability.lock_parties`)."""
     result = db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.status.in_(ACTIVE_PLANNED))
-                                .values(status=MeetingStatus.CANCELLED.value, cancel_reason=reason[:500],
+                                .values(status=MeetingStatus.CANCELLED, cancel_reason=reason[:500],
                                         cancelled_by_user_id=actor.id, updated_at=utcnow()))
     db.session.refresh(meeting)
     return result.rowcount == 1
@@ -339,7 +340,7 @@ def cancel_meeting(actor, meeting: Meeting, reason: str) -> Meeting:
         raise FieldError("reason", _l("会谈已开始，不能取消；请在会谈结果中记录未到场。"))
     was_scheduled = meeting.status == MeetingStatus.SCHEDULED
     if not _cancel(actor, meeting, reason):
-        raise FieldError("reason", _("会谈已是“%(status)s”状态，不能取消。", status=MeetingStatus(meeting.status).label))
+        raise FieldError("reason", _("会谈已是“%(status)s”状态，不能取消。", status=meeting.status.label))
     _tell_cancelled(actor, meeting, reason)
     if was_scheduled:
         offer_freed_slot(meeting)
@@ -384,11 +385,11 @@ def check_in(actor, meeting: Meeting, now: datetime | None = None) -> Meeting:
         raise FieldError("meeting", _l("会谈当天才能签到。"))
     result = db.session.execute(
         update(Meeting).where(Meeting.id == meeting.id,
-                              Meeting.status.in_([MeetingStatus.SCHEDULED.value, MeetingStatus.NO_SHOW.value]))
-        .values(status=MeetingStatus.HELD.value, checked_in_at=now, updated_at=now))
+                              Meeting.status.in_([MeetingStatus.SCHEDULED, MeetingStatus.NO_SHOW]))
+        .values(status=MeetingStatus.HELD, checked_in_at=now, updated_at=now))
     db.session.refresh(meeting)
     if result.rowcount != 1 and meeting.status != MeetingStatus.HELD:
-        raise FieldError("meeting", _("会谈为“%(status)s”状态，不能签到。", status=MeetingStatus(meeting.status).label))
+        raise FieldError("meeting", _("会谈为“%(status)s”状态，不能签到。", status=meeting.status.label))
     if meeting.need is not None:
         refresh_need_status(meeting.need)
     return meeting

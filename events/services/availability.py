@@ -73,7 +73,7 @@ from market.models import Enterprise, Institution
 from core.errors import FieldError
 from core.clock import format_shanghai
 
-LIVE = tuple(status.value for status in ACTIVE_MEETING_STATUSES)
+LIVE = tuple(ACTIVE_MEETING_STATUSES)
 log = logging.getLogger(__name__)
 
 

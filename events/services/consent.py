@@ -26,11 +26,12 @@ from accounts import audit
 from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Consent, EventSession, Meeting, MeetingRequest, Registration
-from market.enums import FinancingType, InstitutionStatus, NeedStatus
+from market.enums import InstitutionStatus, NeedStatus
 from market.models import Enterprise, FinancingNeed, Institution, Region
 from core.clock import utcnow
 from core.access import require_owner
 from core.errors import FieldError, Forbidden, NotFound
+from core.roles import Role
 
 WAN = 10_000
 AMOUNT_BANDS = (  # (upper bound in yuan, exclusive; label)
@@ -89,7 +90,7 @@ def anonymised_summary(enterprise: Enterprise, needs: list[FinancingNeed] | None
              if need.status != NeedStatus.WITHDRAWN]
     return EnterpriseSummary(enterprise_id=enterprise.id, chain=enterprise.chain.name(locale),
                              city=city_name(enterprise.region_code, locale),
-                             needs=[(FinancingType(need.type).label, amount_band(need.amount_yuan)) for need in needs])
+                             needs=[(need.type.label, amount_band(need.amount_yuan)) for need in needs])
 
 
 # ---- consents -----------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def active_consent(enterprise_id: int, institution_id: int) -> Consent | None:
 def institution_is_approved(institution_id: int | None) -> bool:
     """Only an approved institution sees anything of an SME: a pending or rejected one, none of it."""
     return institution_id is not None and db.session.scalar(select(Institution.id).where(
-        Institution.id == institution_id, Institution.status == InstitutionStatus.APPROVED.value)) is not None
+        Institution.id == institution_id, Institution.status == InstitutionStatus.APPROVED)) is not None
 
 
 def has_active_consent(enterprise_id: int, institution_id: int) -> bool:
@@ -119,7 +120,7 @@ def consented_enterprise_ids(institution_id: int, enterprise_ids) -> set[int]:
     return set(db.session.scalars(select(Consent.enterprise_id).join(Institution, Institution.id == Consent.institution_id)
                                   .where(Consent.institution_id == institution_id, Consent.revoked_at.is_(None),
                                          Consent.enterprise_id.in_(wanted),
-                                         Institution.status == InstitutionStatus.APPROVED.value)))
+                                         Institution.status == InstitutionStatus.APPROVED)))
 
 
 def enterprise_names(institution_id: int, enterprises) -> dict[int, str]:
@@ -152,7 +153,7 @@ def session_leads(actor, session: EventSession) -> list[Registration]:
         raise NotFound()
     return list(db.session.scalars(select(Registration).where(
         Registration.session_id == session.id, Registration.enterprise_id.is_not(None),
-        Registration.status.in_([RegistrationStatus.APPROVED.value, RegistrationStatus.WAITLISTED.value]))
+        Registration.status.in_([RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED]))
         .order_by(Registration.id)))
 
 
@@ -229,7 +230,7 @@ def share_details_for_session(session: EventSession) -> int:
 
 def enterprise_view_for(actor, enterprise: Enterprise, page: str) -> bool:
     """Whether the institution user may see the SME's details; if so the view is logged. Others: 403."""
-    if actor.role != "institution" or actor.institution_id is None:
+    if actor.role != Role.INSTITUTION or actor.institution_id is None:
         raise Forbidden()
     if not has_active_consent(enterprise.id, actor.institution_id):
         return False

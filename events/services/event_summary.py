@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, func, or_, select, true
+from sqlalchemy import String, and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import contains_eager
 
 from core.extensions import db
@@ -150,7 +150,7 @@ def event_summaries(actor, filters: ReportFilter, now: datetime | None = None) -
                        Registration.id.label("registration_id"))
                 .join(EventSession, EventSession.id == Registration.session_id)
                 .outerjoin(Enterprise, Enterprise.id == Registration.enterprise_id)
-                .where(EventSession.event_id.in_(ids), Registration.status == RegistrationStatus.APPROVED.value,
+                .where(EventSession.event_id.in_(ids), Registration.status == RegistrationStatus.APPROVED,
                        or_(Registration.enterprise_id.is_(None), *smes) if smes else true())
                 .subquery("approved"))
     for event_id, enterprises, institutions in db.session.execute(
@@ -167,13 +167,13 @@ def event_summaries(actor, filters: ReportFilter, now: datetime | None = None) -
         summaries[event_id].needs, summaries[event_id].needs_yuan = count, int(amount)
 
     outcome = effective_outcome()
-    held = or_(Meeting.status == MeetingStatus.HELD.value, Meeting.checked_in_at.is_not(None),
+    held = or_(Meeting.status == MeetingStatus.HELD, Meeting.checked_in_at.is_not(None),
                outcome.c.held.is_(True))
     confirmed = outcome.c.confirmed.is_(True)
     unconfirmed = or_(outcome.c.confirmed.is_(None), outcome.c.confirmed.is_(False))
-    financing_type = func.coalesce(FinancingNeed.type, Product.type, UNSPECIFIED)
+    financing_type = func.coalesce(FinancingNeed.type, Product.type, UNSPECIFIED, type_=String)
     meetings = (select(EventSession.event_id, financing_type.label("financing_type"), Meeting.enterprise_id,
-                       held.label("held"), (Meeting.status == MeetingStatus.NO_SHOW.value).label("no_show"),
+                       held.label("held"), (Meeting.status == MeetingStatus.NO_SHOW).label("no_show"),
                        outcome.c.intent, outcome.c.agreed, outcome.c.funded, outcome.c.premium,
                        outcome.c.enterprise_agreed, outcome.c.enterprise_funded,
                        confirmed.label("confirmed"), unconfirmed.label("unconfirmed"))
@@ -223,7 +223,7 @@ def _disputes(event_ids: list[int], smes: list, outcome) -> list[tuple[int, Disp
     by_enterprise = Outcome.__table__.alias("disputing")
     rows = db.session.execute(
         select(EventSession.event_id, Meeting, Enterprise.name,
-               Institution.name, func.coalesce(FinancingNeed.type, Product.type, UNSPECIFIED),
+               Institution.name, func.coalesce(FinancingNeed.type, Product.type, UNSPECIFIED, type_=String),
                by_enterprise.c.dispute_reason, outcome.c.intent, outcome.c.agreed, outcome.c.funded)
         .select_from(Meeting)
         .join(EventSession, EventSession.id == Meeting.session_id)
@@ -233,7 +233,7 @@ def _disputes(event_ids: list[int], smes: list, outcome) -> list[tuple[int, Disp
         .outerjoin(Product, Product.id == Meeting.product_id)
         .join(outcome, outcome.c.meeting_id == Meeting.id)
         .join(by_enterprise, and_(by_enterprise.c.meeting_id == Meeting.id,
-                                  by_enterprise.c.side == Side.ENTERPRISE.value))
+                                  by_enterprise.c.side == Side.ENTERPRISE))
         .where(EventSession.event_id.in_(event_ids), outcome.c.disputed.is_(True), *smes)
         .options(contains_eager(Meeting.session))
         .order_by(EventSession.starts_at, Meeting.slot, Meeting.id))

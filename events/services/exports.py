@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus
+from events.enums import Side as OutcomeSide  # openpyxl has a Side too
 from events.models import Event, EventSession, Meeting, Registration
 from events.services import venue_tables
 from events.services.reports import (MATCHED_STATUSES, ReportFilter, effective_outcome,
@@ -23,9 +24,10 @@ from events.services.reports import (MATCHED_STATUSES, ReportFilter, effective_o
 from events.services.event_summary import event_summaries
 from events.services.outcomes import OUTCOME_TERMS
 from events.services.workbooks import TextOnlyWorkbook, workbook_bytes
-from market.enums import FinancingType
+from market.enums import FinancingType, RegionLevel
 from market.models import Chain, Enterprise, Institution, Region
 from core.clock import format_shanghai
+from core.roles import Role
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
@@ -105,7 +107,7 @@ def scope_title(actor, filters: ReportFilter) -> str:
     if filters.region_code:
         region = db.session.get(Region, filters.region_code)
         parts.append(region.name_zh if region else filters.region_code)
-    if actor is not None and actor.role == "organiser" and not parts:
+    if actor is not None and actor.role == Role.ORGANISER and not parts:
         parts.append(actor.organiser_office.name)
     return " · ".join(str(part) for part in parts) or _("全部活动")
 
@@ -118,7 +120,8 @@ def region_full_names(codes) -> dict[str, str]:
     """"杭州市西湖区" for a district, "杭州市" for a city, in two queries."""
     codes = set(codes)
     regions = {region.code: region for region in db.session.scalars(select(Region).where(Region.code.in_(codes)))}
-    parents = {region.parent_code for region in regions.values() if region.level == "district" and region.parent_code}
+    parents = {region.parent_code for region in regions.values()
+               if region.level == RegionLevel.DISTRICT and region.parent_code}
     parent_names = {region.code: region.name_zh for region in db.session.scalars(
         select(Region).where(Region.code.in_(parents)))} if parents else {}
     names = {}
@@ -126,7 +129,7 @@ def region_full_names(codes) -> dict[str, str]:
         region = regions.get(code)
         if region is None:
             names[code] = code
-        elif region.level == "district":
+        elif region.level == RegionLevel.DISTRICT:
             names[code] = parent_names.get(region.parent_code, "") + region.name_zh
         else:
             names[code] = region.name_zh
@@ -174,7 +177,7 @@ def registrations_workbook(actor, filters: ReportFilter) -> Download:
         rows.append([number, enterprise.name, enterprise.credit_code, regions[enterprise.region_code],
                      enterprise.chain.name_zh, "、".join(financing_type_label(t) for t in types),
                      _wan(amount) if registration.needs else None, _session_label(registration.session, several_events),
-                     RegistrationStatus(registration.status).label, format_shanghai(registration.created_at)])
+                     registration.status.label, format_shanghai(registration.created_at)])
     approved = sum(1 for r in smes if r.status == RegistrationStatus.APPROVED)
     totals = [_("合计"), _("%(n)s 条报名，其中已通过 %(a)s 条", n=len(smes), a=approved), "", "", "", "",
               _wan(sum(approved_needs.values())), _("金额为已通过报名的需求合计（每项需求计一次）"), "", ""]
@@ -185,7 +188,7 @@ def registrations_workbook(actor, filters: ReportFilter) -> Download:
 
     sheet = workbook.create_sheet(_("机构报名"))
     rows = [[number, r.institution.name, r.institution.kind_label, _session_label(r.session, several_events),
-             r.tables, "、".join(person.name for person in r.staff), RegistrationStatus(r.status).label,
+             r.tables, "、".join(person.name for person in r.staff), r.status.label,
              format_shanghai(r.created_at)] for number, r in enumerate(institutions, start=1)]
     _write_sheet(sheet, _("金融机构报名汇总表 — %(title)s", title=title),
                  [(_("序号"), 6), (_("机构名称"), 32), (_("机构类别"), 12), (_("报名场次"), 26), (_("桌数"), 8),
@@ -204,7 +207,7 @@ def schedule_workbook(actor, filters: ReportFilter) -> Download:
         .join(EventSession, EventSession.id == Meeting.session_id).join(Event, Event.id == EventSession.event_id)
         .join(Enterprise, Enterprise.id == Meeting.enterprise_id)
         .join(Institution, Institution.id == Meeting.institution_id)
-        .where(Meeting.status != MeetingStatus.CANCELLED.value, Meeting.slot.is_not(None),
+        .where(Meeting.status != MeetingStatus.CANCELLED, Meeting.slot.is_not(None),
                *event_conditions(actor, filters), *enterprise_conditions(filters))
         .options(selectinload(Meeting.session).selectinload(EventSession.event), selectinload(Meeting.enterprise),
                  selectinload(Meeting.institution), selectinload(Meeting.product))
@@ -221,7 +224,7 @@ def schedule_workbook(actor, filters: ReportFilter) -> Download:
                      meeting.enterprise.name, meeting.institution.name,
                      meeting.product.name if meeting.product else "",
                      None if meeting.score is None else Decimal(meeting.score) / 1000,
-                     MeetingStatus(meeting.status).label])
+                     meeting.status.label])
     totals = [_("合计"), _("%(n)s 场对接", n=len(meetings)), "", _("%(n)s 家企业", n=len({m.enterprise_id for m in meetings})),
               _("%(n)s 家机构", n=len({m.institution_id for m in meetings})), "", "", ""]
     workbook = TextOnlyWorkbook()
@@ -381,7 +384,7 @@ def _remark(meeting: Meeting) -> str:
     parts = []
     if meeting.status == MeetingStatus.NO_SHOW:
         parts.append(_("未到场"))
-    for outcome in sorted(meeting.outcomes, key=lambda o: o.side != "institution"):
+    for outcome in sorted(meeting.outcomes, key=lambda o: o.side != OutcomeSide.INSTITUTION):
         if outcome.note:
-            parts.append((_("机构：") if outcome.side == "institution" else _("企业：")) + outcome.note)
+            parts.append((_("机构：") if outcome.side == OutcomeSide.INSTITUTION else _("企业：")) + outcome.note)
     return "；".join(parts)

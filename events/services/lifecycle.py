@@ -97,7 +97,7 @@ def tell_organisers_matching_done(event: Event) -> int:
     """After the matching job: how many meetings were proposed and how many SMEs were left out."""
     sessions = select(EventSession.id).where(EventSession.event_id == event.id)
     proposed = db.session.scalar(select(func.count(Meeting.id)).where(
-        Meeting.session_id.in_(sessions), Meeting.status == MeetingStatus.PROPOSED.value)) or 0
+        Meeting.session_id.in_(sessions), Meeting.status == MeetingStatus.PROPOSED)) or 0
     unmatched = db.session.scalar(select(func.count(UnmatchedEnterprise.id)).where(
         UnmatchedEnterprise.session_id.in_(sessions))) or 0
     publication = format_shanghai(event.publication_at) if event.publication_at else ""

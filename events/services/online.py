@@ -33,8 +33,9 @@ from market.models import FinancingNeed, Institution, Product
 from core.clock import utcnow
 from market.web_links import is_web_url
 from core.clock import shanghai_today
+from core.roles import Role
 
-BROADCAST_KINDS = (SessionKind.LIVESTREAM.value, SessionKind.KNOWLEDGE_TALK.value)
+BROADCAST_KINDS = (SessionKind.LIVESTREAM, SessionKind.KNOWLEDGE_TALK)
 # The statuses in which `requests.request_meeting` takes requests tied to an event.
 EVENT_TAKES_REQUESTS = (EventStatus.OPEN, EventStatus.CLOSED, EventStatus.MATCHED, EventStatus.PUBLISHED,
                         EventStatus.RUNNING)
@@ -62,7 +63,7 @@ def current_events(now: datetime | None = None) -> list[Event]:
     """Public events running this month: those whose dates include today (Asia/Shanghai), earliest first."""
     today = shanghai_today(now)
     return list(db.session.scalars(select(Event).where(
-        Event.status != EventStatus.DRAFT.value, Event.starts_on <= today, Event.ends_on >= today)
+        Event.status != EventStatus.DRAFT, Event.starts_on <= today, Event.ends_on >= today)
         .order_by(Event.starts_on, Event.id)))
 
 
@@ -72,7 +73,7 @@ def current_event(now: datetime | None = None) -> Event | None:
     if running:
         return running[0]
     today = shanghai_today(now)
-    public = Event.status != EventStatus.DRAFT.value
+    public = Event.status != EventStatus.DRAFT
     upcoming = db.session.scalar(select(Event).where(public, Event.starts_on > today)
                                  .order_by(Event.starts_on, Event.id).limit(1))
     return upcoming or db.session.scalar(select(Event).where(public).order_by(Event.ends_on.desc(), Event.id.desc())
@@ -89,7 +90,7 @@ def participating_institution_ids(event: Event) -> list[int]:
     session_ids = select(EventSession.id).where(EventSession.event_id == event.id)
     registered = select(Registration.institution_id.label("institution_id")).where(
         Registration.session_id.in_(session_ids), Registration.institution_id.is_not(None),
-        Registration.status.in_([status.value for status in LIVE_STATUSES]))
+        Registration.status.in_(list(LIVE_STATUSES)))
     hosting = select(EventSession.host_institution_id.label("institution_id")).where(
         EventSession.event_id == event.id, EventSession.host_institution_id.is_not(None))
     either = union(registered, hosting).subquery()
@@ -101,10 +102,10 @@ def participating_institution_ids(event: Event) -> list[int]:
 def events_of_institution(institution_id: int) -> list[Event]:
     """Public events the institution takes part in, newest first."""
     session_ids = select(Registration.session_id).where(Registration.institution_id == institution_id,
-                                                        Registration.status.in_([s.value for s in LIVE_STATUSES]))
+                                                        Registration.status.in_(list(LIVE_STATUSES)))
     event_ids = select(EventSession.event_id).where(or_(EventSession.id.in_(session_ids),
                                                         EventSession.host_institution_id == institution_id))
-    return list(db.session.scalars(select(Event).where(Event.id.in_(event_ids), Event.status != EventStatus.DRAFT.value)
+    return list(db.session.scalars(select(Event).where(Event.id.in_(event_ids), Event.status != EventStatus.DRAFT)
                                    .order_by(Event.starts_on.desc(), Event.id.desc())))
 
 
@@ -178,7 +179,7 @@ def stream_state(session: EventSession, now: datetime | None = None) -> StreamSt
 def broadcasts_query():
     """Livestreams and talks of public events."""
     return (select(EventSession).join(Event, EventSession.event_id == Event.id)
-            .where(EventSession.kind.in_(BROADCAST_KINDS), Event.status != EventStatus.DRAFT.value))
+            .where(EventSession.kind.in_(BROADCAST_KINDS), Event.status != EventStatus.DRAFT))
 
 
 def hosted_streams(institution_id: int, now: datetime | None = None) -> tuple[list[EventSession], list[EventSession]]:
@@ -196,7 +197,7 @@ def viewer_counts(session_ids) -> dict[int, int]:
         return {}
     registered = select(Registration.session_id.label("session_id"), Registration.enterprise_id.label("enterprise_id")
                         ).where(Registration.session_id.in_(wanted), Registration.enterprise_id.is_not(None),
-                                Registration.status.in_([status.value for status in LIVE_STATUSES]))
+                                Registration.status.in_(list(LIVE_STATUSES)))
     clicked = select(OnlineVisit.session_id.label("session_id"), OnlineVisit.enterprise_id.label("enterprise_id")
                      ).where(OnlineVisit.session_id.in_(wanted), OnlineVisit.kind == VisitKind.STREAM_CLICK,
                              OnlineVisit.enterprise_id.is_not(None))
@@ -211,7 +212,7 @@ def _visit(kind: str, viewer, institution_id: int | None = None, session_id: int
     signed_in = viewer is not None and getattr(viewer, "is_authenticated", False)
     visit = OnlineVisit(kind=kind, institution_id=institution_id, session_id=session_id,
                         user_id=viewer.id if signed_in else None,
-                        enterprise_id=viewer.enterprise_id if signed_in and viewer.role == "sme" else None,
+                        enterprise_id=viewer.enterprise_id if signed_in and viewer.role == Role.SME else None,
                         at=utcnow())
     db.session.add(visit)
     db.session.flush()
@@ -301,7 +302,7 @@ def open_needs(enterprise_id: int) -> list[FinancingNeed]:
     """Needs the SME still pursues (neither withdrawn nor disbursed), status "open" first, then newest first."""
     needs = db.session.scalars(select(FinancingNeed).where(
         FinancingNeed.enterprise_id == enterprise_id,
-        FinancingNeed.status.in_([status.value for status in PURSUED_NEED_STATUSES]))
+        FinancingNeed.status.in_(list(PURSUED_NEED_STATUSES)))
         .order_by(FinancingNeed.created_at.desc(), FinancingNeed.id.desc())).all()
     return sorted(needs, key=lambda need: need.status != NeedStatus.OPEN)  # stable: newest first within each
 

@@ -26,13 +26,14 @@ from sqlalchemy import and_, case, distinct, func, or_, select
 
 from core.errors import Forbidden, NotFound
 from core.extensions import db
-from events.enums import LeadSource, MeetingStatus, RequestStatus
+from core.roles import Role
+from events.enums import EventStatus, LeadSource, MeetingStatus, RequestStatus
 from events.models import Event, EventSession, Meeting, MeetingRequest, OnlineVisit
 from events.services import online, scope
 from events.services.reports import effective_outcome
 from market.models import Institution
 
-ORGANISER_ROLES = ("organiser", "admin")
+ORGANISER_ROLES = (Role.ORGANISER, Role.ADMIN)
 
 
 @dataclass
@@ -79,9 +80,9 @@ class LeadReport:
 def _meeting_came_from_request():
     """ON clause: the meeting was placed for the request, or is the accepted pair's later meeting in its event."""
     event_sessions = select(EventSession.id).where(EventSession.event_id == MeetingRequest.event_id)
-    return and_(Meeting.status != MeetingStatus.CANCELLED.value, or_(
+    return and_(Meeting.status != MeetingStatus.CANCELLED, or_(
         Meeting.request_id == MeetingRequest.id,
-        and_(MeetingRequest.status == RequestStatus.ACCEPTED.value, MeetingRequest.event_id.is_not(None),
+        and_(MeetingRequest.status == RequestStatus.ACCEPTED, MeetingRequest.event_id.is_not(None),
              Meeting.enterprise_id == MeetingRequest.enterprise_id,
              Meeting.institution_id == MeetingRequest.institution_id,
              Meeting.session_id.in_(event_sessions), Meeting.created_at >= MeetingRequest.created_at)))
@@ -92,7 +93,7 @@ def _request_figures(key_column, conditions: list) -> dict[int, dict]:
     outcome = effective_outcome()
     query = (select(key_column.label("key"),
                     func.count(distinct(MeetingRequest.id)).label("requests"),
-                    func.count(distinct(case((MeetingRequest.status == RequestStatus.ACCEPTED.value,
+                    func.count(distinct(case((MeetingRequest.status == RequestStatus.ACCEPTED,
                                               MeetingRequest.id)))).label("accepted"),
                     func.count(distinct(Meeting.id)).label("meetings"),
                     func.coalesce(func.sum(outcome.c.intent), 0).label("intent_yuan"),
@@ -117,7 +118,7 @@ def zone_figures(institution_ids: list[int], window: tuple[datetime, datetime] |
     if not institution_ids:
         return {}
     visit_conditions = [OnlineVisit.institution_id.in_(institution_ids)]
-    request_conditions = [MeetingRequest.lead_source == LeadSource.ZONE.value,
+    request_conditions = [MeetingRequest.lead_source == LeadSource.ZONE,
                           MeetingRequest.institution_id.in_(institution_ids)]
     if window is not None:
         visit_conditions += [OnlineVisit.at >= window[0], OnlineVisit.at < window[1]]
@@ -139,7 +140,7 @@ def stream_figures(session_ids: list[int]) -> dict[int, LeadFigures]:
     clicks = _visit_figures(OnlineVisit.session_id, online.VisitKind.STREAM_CLICK, these)
     viewers = online.viewer_counts(session_ids)
     requests = _request_figures(MeetingRequest.lead_session_id, [
-        MeetingRequest.lead_source == LeadSource.STREAM.value, MeetingRequest.lead_session_id.in_(session_ids)])
+        MeetingRequest.lead_source == LeadSource.STREAM, MeetingRequest.lead_session_id.in_(session_ids)])
     return {session_id: LeadFigures(views=views.get(session_id, (0, 0))[0], clicks=clicks.get(session_id, (0, 0))[0],
                                     viewers=viewers.get(session_id, 0), **requests.get(session_id, {}))
             for session_id in session_ids}
@@ -148,12 +149,13 @@ def stream_figures(session_ids: list[int]) -> dict[int, LeadFigures]:
 # ---- who sees what -----------------------------------------------------------------------------------
 
 def visible_public_events(actor) -> list[Event]:
-    return [event for event in db.session.scalars(scope.visible_events_query(actor)) if event.status != "draft"]
+    return [event for event in db.session.scalars(scope.visible_events_query(actor))
+            if event.status != EventStatus.DRAFT]
 
 
 def lead_report(actor, event_id: int | None = None) -> LeadReport:
     """The actor's lead report: an institution's own (all time or one event), or one event's for an organiser."""
-    if actor.role == "institution" and actor.institution_id is not None:
+    if actor.role == Role.INSTITUTION and actor.institution_id is not None:
         return _institution_report(actor.institution_id, event_id)
     if actor.role in ORGANISER_ROLES:
         return _organiser_report(actor, event_id)

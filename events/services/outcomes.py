@@ -100,9 +100,9 @@ def side_of(actor, meeting: Meeting) -> Side:
 def meeting_financing_type(meeting: Meeting) -> FinancingType:
     """The need's type, else the product's, else loan."""
     if meeting.need is not None:
-        return FinancingType(meeting.need.type)
+        return meeting.need.type
     if meeting.product is not None:
-        return FinancingType(meeting.product.type)
+        return meeting.product.type
     return FinancingType.LOAN
 
 
@@ -111,7 +111,7 @@ def terms_of(financing_type) -> OutcomeTerms:
 
 
 def outcome_of(meeting: Meeting, side: Side) -> Outcome | None:
-    return db.session.scalar(select(Outcome).where(Outcome.meeting_id == meeting.id, Outcome.side == side.value))
+    return db.session.scalar(select(Outcome).where(Outcome.meeting_id == meeting.id, Outcome.side == side))
 
 
 def _label(text) -> str:
@@ -182,7 +182,7 @@ def record_outcome(actor, meeting: Meeting, report: OutcomeReport) -> Outcome:
         raise FieldError("held", _("会谈开始后才能填写结果。"))
     financing_type = meeting_financing_type(meeting)
     amounts = check_figures(meeting, report, terms_of(financing_type))
-    values = dict(held=bool(report.held), financing_type=financing_type.value,
+    values = dict(held=bool(report.held), financing_type=financing_type,
                   intent_amount_yuan=amounts["intent"], agreed_amount_yuan=amounts["agreed"],
                   funded_amount_yuan=amounts["funded"], premium_yuan=amounts["premium"],
                   note=(report.note or "").strip()[:2000], recorded_by_user_id=actor.id, recorded_at=utcnow())
@@ -193,7 +193,7 @@ def record_outcome(actor, meeting: Meeting, report: OutcomeReport) -> Outcome:
     outcome = outcome_of(meeting, side)
     previous = _figures(outcome) if outcome is not None else None
     if outcome is None:
-        outcome = Outcome(meeting_id=meeting.id, side=side.value, **values)
+        outcome = Outcome(meeting_id=meeting.id, side=side, **values)
         try:
             with db.session.begin_nested():
                 db.session.add(outcome)
@@ -226,7 +226,7 @@ def _verdict_values(meeting: Meeting, report: OutcomeReport) -> dict:
     reason = (report.dispute_reason or "").strip()[:500]
     if report.verdict == Verdict.DISPUTED and not reason:
         raise FieldError("dispute_reason", _("请说明异议：哪一项与实际不符，实际情况如何。"))
-    return dict(verdict=Verdict(report.verdict).value,
+    return dict(verdict=Verdict(report.verdict),
                 dispute_reason=reason if report.verdict == Verdict.DISPUTED else "", verdict_at=utcnow())
 
 
@@ -234,8 +234,8 @@ def _clear_verdict(meeting: Meeting) -> None:
     """The institution changed its figures: the SME's confirmation was of other figures and is void. A dispute
     stays, listed for the organiser, until the SME answers again: re-saving cannot make a dispute disappear."""
     db.session.execute(update(Outcome).where(Outcome.meeting_id == meeting.id,
-                                             Outcome.side == Side.ENTERPRISE.value,
-                                             Outcome.verdict == Verdict.CONFIRMED.value)
+                                             Outcome.side == Side.ENTERPRISE,
+                                             Outcome.verdict == Verdict.CONFIRMED)
                        .values(verdict=None, verdict_at=None))
 
 
@@ -245,7 +245,7 @@ def _settle_meeting_status(meeting: Meeting) -> None:
     held = meeting.checked_in_at is not None or any(outcome.held for outcome in outcomes)
     target = MeetingStatus.HELD if held else MeetingStatus.NO_SHOW
     db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.status != MeetingStatus.CANCELLED)
-                       .values(status=target.value, updated_at=utcnow()))
+                       .values(status=target, updated_at=utcnow()))
     db.session.refresh(meeting)
 
 
@@ -267,7 +267,7 @@ class MeetingFigures:
 def figures_of(outcomes: list[Outcome]) -> MeetingFigures | None:
     """The one reading of a meeting's two rows that the need status, the pages and the reports share."""
     by_side = {outcome.side: outcome for outcome in outcomes}
-    institution, enterprise = by_side.get(Side.INSTITUTION.value), by_side.get(Side.ENTERPRISE.value)
+    institution, enterprise = by_side.get(Side.INSTITUTION), by_side.get(Side.ENTERPRISE)
     if institution is None and enterprise is None:
         return None
     verdict = enterprise.verdict if enterprise is not None else None
@@ -277,8 +277,8 @@ def figures_of(outcomes: list[Outcome]) -> MeetingFigures | None:
         agreed=institution.agreed_amount_yuan if institution else None,
         funded=institution.funded_amount_yuan if institution else None,
         premium=institution.premium_yuan if institution else None,
-        confirmed=institution is not None and verdict == Verdict.CONFIRMED.value,
-        disputed=institution is not None and verdict == Verdict.DISPUTED.value,
+        confirmed=institution is not None and verdict == Verdict.CONFIRMED,
+        disputed=institution is not None and verdict == Verdict.DISPUTED,
         enterprise_agreed=enterprise.agreed_amount_yuan if enterprise else None,
         enterprise_funded=enterprise.funded_amount_yuan if enterprise else None)
 
@@ -309,12 +309,12 @@ def refresh_need_status(need: FinancingNeed) -> NeedStatus:
     if need.status == NeedStatus.WITHDRAWN:
         return NeedStatus.WITHDRAWN
     step = furthest_step(need)
-    current = NeedStatus(need.status)
+    current = need.status
     if current in (NeedStatus.OPEN, NeedStatus.MATCHED) and current.funnel_rank > step.funnel_rank:
         step = current
     if step != current:
         db.session.execute(update(FinancingNeed).where(FinancingNeed.id == need.id,
                                                        FinancingNeed.status != NeedStatus.WITHDRAWN)
-                           .values(status=step.value, updated_at=utcnow()))
+                           .values(status=step, updated_at=utcnow()))
         db.session.refresh(need)
-    return NeedStatus(need.status)
+    return need.status

@@ -17,7 +17,7 @@ from events.models import Event, EventSession, EventStatusChange, Meeting, Regis
 from events.services import availability, scope, venue_tables
 from events.services.availability import set_place
 from events.services.registration import promote_waitlist
-from market.enums import FinancingType
+from market.enums import FinancingType, RegionLevel
 from market.models import Institution, Region
 from core.clock import utcnow
 from market.services import get_chain, get_region
@@ -27,6 +27,7 @@ from market.web_links import is_web_url
 from core.clock import format_shanghai
 from core.clock import to_shanghai
 from core.clock import shanghai_date
+from core.roles import Role
 
 # Sane dates (the database holds the outer bounds: YearPlanEntry.year, Event.dates_in_plan_years).
 FIRST_DAY, LAST_DAY = date(2024, 1, 1), date(2100, 12, 31)
@@ -72,7 +73,7 @@ def _apply_plan_facts(actor, entry: YearPlanEntry, facts: PlanEntryFacts) -> Non
     if not scope.covers_region(actor, region.code):
         raise FieldError("host_region", _l("主办地区不在本单位的辖区内。"))
     offices = {office.id: office for office in scope.offices_for(actor)}
-    office_id = facts.office_id if actor.role == "admin" else actor.organiser_office_id
+    office_id = facts.office_id if actor.role == Role.ADMIN else actor.organiser_office_id
     if office_id not in offices:
         raise FieldError("office", _l("请选择牵头主办单位。"))
     if not offices[office_id].covers(region.code):
@@ -123,7 +124,7 @@ def short_place_name(region: Region) -> str:
             if name.endswith(suffix) and len(name) > len(suffix) + 1:
                 return name[: -len(suffix)]
         return name
-    if region.level == "district" and region.parent is not None:
+    if region.level == RegionLevel.DISTRICT and region.parent is not None:
         return trim(region.parent.name_zh) + trim(region.name_zh)
     return trim(region.name_zh)
 
@@ -234,14 +235,14 @@ def _apply_event_facts(actor, event: Event, facts: EventFacts, plan_entry: YearP
 
 def create_event(actor, facts: EventFacts, plan_entry: YearPlanEntry | None = None) -> Event:
     """A draft event, from a year-plan month (at most one event per month) or on its own."""
-    event = Event(status=EventStatus.DRAFT.value)
+    event = Event(status=EventStatus.DRAFT)
     if plan_entry is not None:
         scope.plan_entry_for(actor, plan_entry.id)
         if plan_entry.event is not None:
             raise FieldError("title", _l("该计划月份已创建活动。"))
         event.plan_entry_id = plan_entry.id
         event.organiser_office_id = plan_entry.organiser_office_id
-    elif actor.role == "organiser":
+    elif actor.role == Role.ORGANISER:
         event.organiser_office_id = actor.organiser_office_id
     else:
         raise FieldError("title", _l("请从年度计划中的月份创建活动。"))
@@ -344,7 +345,7 @@ def _check_existing_meetings(session: EventSession, facts: SessionFacts) -> None
     """A session with placed meetings keeps its slot grid; it may only grow at the end."""
     placed = select(func.count(Meeting.id), func.max(Meeting.slot)).where(
         Meeting.session_id == session.id, Meeting.slot.is_not(None),
-        Meeting.status.in_([s.value for s in ACTIVE_MEETING_STATUSES]))
+        Meeting.status.in_(list(ACTIVE_MEETING_STATUSES)))
     count, last_slot = db.session.execute(placed).one()
     if not count:
         return
@@ -359,7 +360,7 @@ def _check_existing_meetings(session: EventSession, facts: SessionFacts) -> None
 
 def _apply_session_facts(session: EventSession, facts: SessionFacts) -> None:
     kind = SessionKind(facts.kind)
-    session.kind, session.mode = kind.value, SessionMode(facts.mode).value
+    session.kind, session.mode = kind, SessionMode(facts.mode)
     session.title = facts.title.strip()
     session.description = (facts.description or "").strip()
     session.starts_at, session.ends_at = facts.starts_at, facts.ends_at
@@ -465,11 +466,11 @@ def mark_ready(actor, event: Event) -> bool:
     db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
     if event.status != EventStatus.DRAFT:
         raise FieldError("ready", _("活动已是“%(status)s”状态，无需再标记准备就绪。",
-                                    status=EventStatus(event.status).label))
+                                    status=event.status.label))
     if not _has_sessions(event.id):
         raise FieldError("ready", _l("至少需要一个场次才能标记为准备就绪；请先添加场次。"))
     result = db.session.execute(
-        update(Event).where(Event.id == event.id, Event.status == EventStatus.DRAFT.value, Event.ready_at.is_(None))
+        update(Event).where(Event.id == event.id, Event.status == EventStatus.DRAFT, Event.ready_at.is_(None))
         .values(ready_at=utcnow(), ready_by_user_id=actor.id).execution_options(synchronize_session=False))
     db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
     return result.rowcount == 1
@@ -481,9 +482,9 @@ def unmark_ready(actor, event: Event) -> bool:
     db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
     if event.status != EventStatus.DRAFT:
         raise FieldError("ready", _("活动已是“%(status)s”状态，不能取消准备就绪；如需暂停报名，请退回草稿并说明原因。",
-                                    status=EventStatus(event.status).label))
+                                    status=event.status.label))
     result = db.session.execute(
-        update(Event).where(Event.id == event.id, Event.status == EventStatus.DRAFT.value,
+        update(Event).where(Event.id == event.id, Event.status == EventStatus.DRAFT,
                             Event.ready_at.is_not(None))
         .values(ready_at=None, ready_by_user_id=None).execution_options(synchronize_session=False))
     db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
@@ -534,7 +535,7 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
     """
     scope.ensure_manages_event(actor, event)
     target = EventStatus(to_status)
-    current = EventStatus(event.status)
+    current = event.status
     reason = (reason or "").strip()
     if target == current:
         return False
@@ -548,8 +549,8 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
             raise FieldError("reason", _l("退回状态须填写原因。"))
         if len(reason) > 500:
             raise FieldError("reason", _l("原因不能超过 500 字。"))
-    conditions = [Event.id == event.id, Event.status == current.value]
-    values: dict = {"status": target.value}
+    conditions = [Event.id == event.id, Event.status == current]
+    values: dict = {"status": target}
     if current == EventStatus.DRAFT and target == EventStatus.OPEN:
         if not _has_sessions(event.id):
             raise FieldError("to_status", _l("活动还没有场次，不能开始报名；请先添加场次。"))
@@ -564,7 +565,7 @@ def advance_event(actor, event: Event, to_status: str, reason: str = "") -> bool
     if result.rowcount != 1:
         db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
         return False
-    db.session.add(EventStatusChange(event_id=event.id, from_status=current.value, to_status=target.value,
+    db.session.add(EventStatusChange(event_id=event.id, from_status=current, to_status=target,
                                      reason=reason, actor_user_id=getattr(actor, "id", None)))
     db.session.flush()
     db.session.refresh(event, ["status", "ready_at", "ready_by_user_id"])
@@ -582,7 +583,7 @@ def _advance_due(query, to_status: EventStatus) -> list[int]:
 def open_due_registrations(now: datetime) -> list[int]:
     """Ready drafts with a session whose registration window has begun (and not yet ended) open. Returns
     their ids. A draft nobody marked ready stays a draft, whatever its times."""
-    return _advance_due(select(Event).where(Event.status == EventStatus.DRAFT.value,
+    return _advance_due(select(Event).where(Event.status == EventStatus.DRAFT,
                                             Event.ready_at.is_not(None),
                                             exists().where(EventSession.event_id == Event.id),
                                             Event.registration_opens_at <= now,
@@ -591,16 +592,16 @@ def open_due_registrations(now: datetime) -> list[int]:
 
 def close_due_registrations(now: datetime) -> list[int]:
     """Open events whose registration deadline has passed close. Returns their ids."""
-    return _advance_due(select(Event).where(Event.status == EventStatus.OPEN.value,
+    return _advance_due(select(Event).where(Event.status == EventStatus.OPEN,
                                             Event.registration_closes_at <= now), EventStatus.CLOSED)
 
 
 def next_status(event: Event) -> EventStatus | None:
     statuses = list(EventStatus)
-    rank = EventStatus(event.status).rank
+    rank = event.status.rank
     return statuses[rank + 1] if rank + 1 < len(statuses) else None
 
 
 def previous_statuses(event: Event) -> list[EventStatus]:
-    return list(EventStatus)[: EventStatus(event.status).rank]
+    return list(EventStatus)[: event.status.rank]
 

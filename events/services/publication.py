@@ -44,9 +44,9 @@ def publish_schedule(actor, session: EventSession) -> PublicationSummary:
     scope.ensure_manages_event(actor, event)
     if not session.kind_enum.has_meetings:
         raise FieldError("session", _l("只有对接类场次有会谈日程。"))
-    if EventStatus(event.status) not in MATCHABLE_EVENT_STATUSES:
+    if event.status not in MATCHABLE_EVENT_STATUSES:
         raise FieldError("session", _("报名截止并完成匹配后才能发布日程（当前状态：%(status)s）。",
-                                      status=EventStatus(event.status).label))
+                                      status=event.status.label))
     availability.lock_parties([session.id])  # step 1 of the one lock order (the session and its hall)
     db.session.refresh(session)
     venue_tables.sync_session_tables(session)  # every meeting announced with its venue table
@@ -56,8 +56,8 @@ def publish_schedule(actor, session: EventSession) -> PublicationSummary:
     newly = [m for m in meetings if m.status == MeetingStatus.PROPOSED and m.slot is not None]
     if newly:
         db.session.execute(update(Meeting).where(Meeting.id.in_([m.id for m in newly]),
-                                                 Meeting.status == MeetingStatus.PROPOSED.value)
-                           .values(status=MeetingStatus.SCHEDULED.value, updated_at=utcnow())
+                                                 Meeting.status == MeetingStatus.PROPOSED)
+                           .values(status=MeetingStatus.SCHEDULED, updated_at=utcnow())
                            .execution_options(synchronize_session=False))
         for meeting in newly:
             db.session.refresh(meeting, ["status"])
@@ -65,8 +65,8 @@ def publish_schedule(actor, session: EventSession) -> PublicationSummary:
     need_ids = {m.need_id for m in scheduled if m.need_id is not None}
     if need_ids:
         db.session.execute(update(FinancingNeed).where(FinancingNeed.id.in_(need_ids),
-                                                       FinancingNeed.status == NeedStatus.OPEN.value)
-                           .values(status=NeedStatus.MATCHED.value, updated_at=utcnow())
+                                                       FinancingNeed.status == NeedStatus.OPEN)
+                           .values(status=NeedStatus.MATCHED, updated_at=utcnow())
                            .execution_options(synchronize_session="fetch"))
     if session.published_at is None:
         session.published_at = utcnow()
@@ -83,7 +83,7 @@ def publish_due_schedules(now: datetime) -> dict[int, list[int]]:
     publish every matched session not yet published. Returns {event id: ids of sessions published}."""
     done = {}
     events = db.session.scalars(select(Event).where(
-        Event.status == EventStatus.MATCHED.value, Event.publication_approved.is_(True),
+        Event.status == EventStatus.MATCHED, Event.publication_approved.is_(True),
         Event.publication_at.is_not(None), Event.publication_at <= now).order_by(Event.id)).all()
     availability.lock_parties([s.id for event in events for s in matchmaking_sessions(event)
                                if s.published_at is None and s.matched_at is not None])  # all up front, in order
@@ -109,7 +109,7 @@ def publish_due_schedules(now: datetime) -> dict[int, list[int]]:
 
 def _place_lines(session: EventSession) -> tuple[list[str], list[str]]:
     zh, en = [], []
-    mode = SessionMode(session.mode)
+    mode = session.mode
     if mode in (SessionMode.OFFLINE, SessionMode.HYBRID):
         where = " ".join(part for part in (session.venue, session.room) if part)
         zh.append(f"地点：{where}")
@@ -123,7 +123,7 @@ def _place_lines(session: EventSession) -> tuple[list[str], list[str]]:
 def _meeting_line(session: EventSession, meeting: Meeting, other_zh: str, other_en: str) -> tuple[str, str]:
     day = format_shanghai(meeting.starts_at, "%Y-%m-%d")
     start, end = format_shanghai(meeting.starts_at, "%H:%M"), format_shanghai(meeting.ends_at, "%H:%M")
-    if SessionMode(session.mode) == SessionMode.ONLINE:
+    if session.mode == SessionMode.ONLINE:
         where_zh, where_en = f"线上会议室 {session.online_url}", f"online room {session.online_url}"
     else:
         table_zh, table_en = venue_tables.meeting_table_labels(meeting)

@@ -26,6 +26,7 @@ from core.access import require_owner
 from core.errors import FieldError, Forbidden
 from notifications.services import path_for
 from core.clock import format_shanghai
+from core.roles import Role
 
 LIVE_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED)
 MAX_TABLES_PER_INSTITUTION = 50
@@ -91,7 +92,7 @@ def ensure_registration_open(session: EventSession, now: datetime | None = None)
     event, now = session.event, now or utcnow()
     if event.status != EventStatus.OPEN:
         raise FieldError("registration", _("该活动当前不接受报名（状态：%(status)s）。",
-                                           status=EventStatus(event.status).label))
+                                           status=event.status.label))
     if now < event.registration_opens_at:
         raise FieldError("registration", _("报名尚未开始，%(at)s 起可报名。", at=format_shanghai(event.registration_opens_at)))
     if now >= event.registration_closes_at:
@@ -132,14 +133,14 @@ def _own_needs(actor, need_ids) -> list[FinancingNeed]:
 def sessions_serving(session: EventSession, types: set[str]) -> list[EventSession]:
     """Other matchmaking sessions of the same event that serve one of `types`."""
     return [other for other in session.event.sessions if other.id != session.id
-            and SessionKind(other.kind).has_meetings and any(serves_type(other, t) for t in types)]
+            and other.kind.has_meetings and any(serves_type(other, t) for t in types)]
 
 
 def register_enterprise(actor, session: EventSession, need_ids, consent_text: str, *, consented: bool = False,
                         now: datetime | None = None) -> Registration:
     """An SME signs up with the needs it brings (only those the session serves are kept). It agrees to share its
     details by its tick (`consented`) beside `consent_text`, the words stored with the registration."""
-    if actor.role != "sme" or actor.enterprise_id is None:
+    if actor.role != Role.SME or actor.enterprise_id is None:
         raise Forbidden()
     _lock_session(session)
     existing = registration_of(session.id, enterprise_id=actor.enterprise_id)
@@ -150,7 +151,7 @@ def register_enterprise(actor, session: EventSession, need_ids, consent_text: st
     withdrawn = [need for need in needs if need.status == NeedStatus.WITHDRAWN]
     if withdrawn:
         raise FieldError("needs", _l("已撤回的需求不能报名。"))
-    if not needs and SessionKind(session.kind).has_meetings:
+    if not needs and session.kind.has_meetings:
         raise FieldError("needs", _l("请至少选择一项融资需求。"))
     served = [need for need in needs if serves_type(session, need.type)]
     if needs and not served:
@@ -165,7 +166,7 @@ def register_enterprise(actor, session: EventSession, need_ids, consent_text: st
     cause = WAITLIST_FULL if full else None
     if existing is not None:  # re-registering after cancelling: goes to the back of the queue
         return _reactivate(existing, actor, status, "", consent_text.strip(), needs=served, cause=cause)
-    registration = Registration(session_id=session.id, enterprise_id=actor.enterprise_id, status=status.value,
+    registration = Registration(session_id=session.id, enterprise_id=actor.enterprise_id, status=status,
                                 decision_reason="", waitlist_cause=cause, consent_text=consent_text.strip(),
                                 registered_by_user_id=actor.id, created_at=utcnow())
     registration.needs = served
@@ -177,7 +178,7 @@ def _reactivate(registration: Registration, actor, status, reason: str, consent_
     result = db.session.execute(
         update(Registration).where(Registration.id == registration.id,
                                    Registration.status == RegistrationStatus.CANCELLED)
-        .values(status=status.value, decision_reason=reason, waitlist_cause=cause, consent_text=consent_text,
+        .values(status=status, decision_reason=reason, waitlist_cause=cause, consent_text=consent_text,
                 created_at=utcnow(), decided_at=None, registered_by_user_id=actor.id))
     db.session.refresh(registration)
     if result.rowcount == 1:
@@ -218,7 +219,7 @@ def _check_staff(staff: list[StaffMember], tables: int) -> list[RegistrationStaf
 def register_institution(actor, session: EventSession, product_ids, tables: int | None,
                          staff: list[StaffMember], unavailable_slots, now: datetime | None = None) -> Registration:
     """An approved institution signs up with products, tables, who sits at them and slots it cannot take."""
-    if actor.role != "institution" or actor.institution_id is None:
+    if actor.role != Role.INSTITUTION or actor.institution_id is None:
         raise Forbidden()
     existing = registration_of(session.id, institution_id=actor.institution_id)
     if existing is not None and existing.status != RegistrationStatus.CANCELLED:
@@ -238,7 +239,7 @@ def register_institution(actor, session: EventSession, product_ids, tables: int 
     products = [product for product in products if serves_type(session, product.type)]
     slot_rows: list[int] = []
     staff_rows: list[RegistrationStaff] = []
-    if SessionKind(session.kind).has_meetings:
+    if session.kind.has_meetings:
         limit = min(MAX_TABLES_PER_INSTITUTION, session.tables or MAX_TABLES_PER_INSTITUTION)
         if tables is None or not 1 <= tables <= limit:
             raise FieldError("tables", _("桌数须在 1 到 %(limit)s 之间。", limit=limit))
@@ -258,7 +259,7 @@ def register_institution(actor, session: EventSession, product_ids, tables: int 
         db.session.flush()
         return registration
     registration = Registration(session_id=session.id, institution_id=actor.institution_id,
-                                status=RegistrationStatus.PENDING.value, tables=tables,
+                                status=RegistrationStatus.PENDING, tables=tables,
                                 unavailable_slots=slot_rows, registered_by_user_id=actor.id, created_at=utcnow())
     registration.products = products
     registration.staff = staff_rows
@@ -272,12 +273,12 @@ def _move(registration: Registration, allowed_from, to: RegistrationStatus, reas
     """Conditional UPDATE: refuses when someone else changed the registration first."""
     result = db.session.execute(
         update(Registration).where(Registration.id == registration.id,
-                                   Registration.status.in_([status.value for status in allowed_from]))
-        .values(status=to.value, decision_reason=reason, waitlist_cause=cause, decided_at=utcnow()))
+                                   Registration.status.in_(list(allowed_from)))
+        .values(status=to, decision_reason=reason, waitlist_cause=cause, decided_at=utcnow()))
     db.session.refresh(registration)
     if result.rowcount != 1:
         raise FieldError("registration", _("报名状态已变为“%(status)s”，请刷新后再操作。",
-                                           status=RegistrationStatus(registration.status).label))
+                                           status=registration.status.label))
 
 
 def _decision_message(registration: Registration, kind: str) -> None:
@@ -396,7 +397,7 @@ def promote_waitlist(session: EventSession, exclude_id: int | None = None) -> li
         result = db.session.execute(
             update(Registration).where(Registration.id == candidate.id,
                                        Registration.status == RegistrationStatus.WAITLISTED)
-            .values(status=RegistrationStatus.APPROVED.value, decision_reason="", waitlist_cause=None,
+            .values(status=RegistrationStatus.APPROVED, decision_reason="", waitlist_cause=None,
                     decided_at=utcnow()))
         db.session.refresh(candidate)
         if result.rowcount == 1:

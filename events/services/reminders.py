@@ -24,6 +24,7 @@ from events.models import Event, EventSession, Meeting, Outcome, Registration, U
 from events.services import venue_tables
 from events.services.consent import has_active_consent
 from core.clock import format_shanghai
+from core.roles import Role
 from events.services.publication import ANONYMOUS_EN, ANONYMOUS_ZH
 from notifications.models import Notification
 from notifications.services import Bilingual, notify, path_for
@@ -31,8 +32,8 @@ from notifications.services import Bilingual, notify, path_for
 REMINDER_LEADS = (("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)))  # nearest first
 FIRST_OUTCOME_ASK, SECOND_OUTCOME_ASK, LAST_OUTCOME_ASK = timedelta(days=1), timedelta(days=7), timedelta(days=14)
 OUTCOME_ASKS = (("1d", FIRST_OUTCOME_ASK, SECOND_OUTCOME_ASK), ("7d", SECOND_OUTCOME_ASK, LAST_OUTCOME_ASK))
-SCHEDULE_LIVE = (EventStatus.PUBLISHED.value, EventStatus.RUNNING.value)
-MEETING_TOOK_PLACE = (MeetingStatus.SCHEDULED.value, MeetingStatus.HELD.value)
+SCHEDULE_LIVE = (EventStatus.PUBLISHED, EventStatus.RUNNING)
+MEETING_TOOK_PLACE = (MeetingStatus.SCHEDULED, MeetingStatus.HELD)
 
 
 def due_reminder(starts_at: datetime, now: datetime) -> str | None:
@@ -104,7 +105,7 @@ def _enterprise_name_for_institution(meeting: Meeting) -> tuple[str, str]:
 
 def _place_lines(session: EventSession, meeting: Meeting | None = None) -> tuple[list[str], list[str]]:
     zh, en = [], []
-    mode = SessionMode(session.mode)
+    mode = session.mode
     if mode in (SessionMode.OFFLINE, SessionMode.HYBRID):
         where = " ".join(part for part in (session.venue, session.room) if part)
         zh.append(f"地点：{where}")
@@ -159,7 +160,7 @@ def send_meeting_reminders(now: datetime) -> int:
     if not session_ids:
         return 0
     meetings = db.session.scalars(select(Meeting).where(
-        Meeting.session_id.in_(session_ids), Meeting.status == MeetingStatus.SCHEDULED.value,
+        Meeting.session_id.in_(session_ids), Meeting.status == MeetingStatus.SCHEDULED,
         Meeting.slot.is_not(None)).order_by(Meeting.id)).all()
     due = [(meeting, due_reminder(meeting.starts_at, now)) for meeting in meetings]
     due = [(meeting, lead) for meeting, lead in due if lead is not None]
@@ -185,7 +186,7 @@ def _session_message(session: EventSession, lead: str) -> Note:
 
 def _parties_with_meetings(session_id: int) -> tuple[set[int], set[int]]:
     rows = db.session.execute(select(Meeting.enterprise_id, Meeting.institution_id).where(
-        Meeting.session_id == session_id, Meeting.status == MeetingStatus.SCHEDULED.value)).all()
+        Meeting.session_id == session_id, Meeting.status == MeetingStatus.SCHEDULED)).all()
     return {row.enterprise_id for row in rows}, {row.institution_id for row in rows}
 
 
@@ -198,7 +199,7 @@ def send_session_reminders(now: datetime) -> int:
         if lead is None:
             continue
         registrations = db.session.scalars(select(Registration).where(
-            Registration.session_id == session.id, Registration.status == RegistrationStatus.APPROVED.value)
+            Registration.session_id == session.id, Registration.status == RegistrationStatus.APPROVED)
             .order_by(Registration.id)).all()
         met_enterprises, met_institutions = _parties_with_meetings(session.id) if session.slot_minutes \
             else (set(), set())
@@ -235,12 +236,12 @@ def chase_smes_without_meetings(now: datetime) -> int:
         in_event = select(EventSession.id).where(EventSession.event_id == event.id)
         has_meeting = exists().where(
             Meeting.enterprise_id == Registration.enterprise_id, Meeting.session_id.in_(in_event),
-            Meeting.status.in_(MEETING_TOOK_PLACE + (MeetingStatus.PROPOSED.value,)))
+            Meeting.status.in_(MEETING_TOOK_PLACE + (MeetingStatus.PROPOSED,)))
         enterprise_ids = db.session.scalars(
             select(Registration.enterprise_id).join(EventSession)
             .where(EventSession.event_id == event.id, EventSession.slot_minutes.is_not(None),
                    Registration.enterprise_id.is_not(None),
-                   Registration.status == RegistrationStatus.APPROVED.value, ~has_meeting)
+                   Registration.status == RegistrationStatus.APPROVED, ~has_meeting)
             .distinct().order_by(Registration.enterprise_id)).all()
         users = PartyUsers(enterprise_ids)
         mailing = Mailing("no_meeting_chase", "event", [event.id])
@@ -302,8 +303,8 @@ def answered_sides(meeting_ids: list[int]) -> set[tuple[int, str]]:
     rows = db.session.execute(
         select(Outcome.meeting_id, Outcome.side, owes_answer)
         .outerjoin(institution, and_(institution.meeting_id == Outcome.meeting_id,
-                                     institution.side == Side.INSTITUTION.value,
-                                     Outcome.side == Side.ENTERPRISE.value))
+                                     institution.side == Side.INSTITUTION,
+                                     Outcome.side == Side.ENTERPRISE))
         .where(Outcome.meeting_id.in_(meeting_ids)))
     return {(meeting_id, side) for meeting_id, side, owes in rows if not owes}
 
@@ -319,8 +320,8 @@ def all_outcomes_recorded(event: Event) -> bool:
     enterprise = aliased(Outcome)
     final = (select(institution.meeting_id)
              .outerjoin(enterprise, and_(enterprise.meeting_id == institution.meeting_id,
-                                         enterprise.side == Side.ENTERPRISE.value))
-             .where(institution.meeting_id.in_(meetings), institution.side == Side.INSTITUTION.value,
+                                         enterprise.side == Side.ENTERPRISE))
+             .where(institution.meeting_id.in_(meetings), institution.side == Side.INSTITUTION,
                     or_(and_(func.coalesce(institution.agreed_amount_yuan, 0) == 0,
                              func.coalesce(institution.funded_amount_yuan, 0) == 0),
                         enterprise.verdict.is_not(None))))

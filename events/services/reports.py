@@ -49,6 +49,7 @@ from core.regions import region_prefix
 from core.clock import utcnow
 from core.clock import SHANGHAI
 from core.clock import to_shanghai
+from core.roles import Role
 
 UNSPECIFIED = "unspecified"
 
@@ -65,7 +66,7 @@ STAGE_DEFINITIONS = {
 }
 OUTCOME_RULE = _l("每个环节统计至少到达该环节的企业和需求，漏斗逐级不增。授信、放款等以金融机构填报的数据为准；"
                   "企业确认的计入“已确认”，未确认或有异议的计入“待确认”；仅企业自报的授信、放款不计入统计。")
-MATCHED_STATUSES = (MeetingStatus.SCHEDULED.value, MeetingStatus.HELD.value, MeetingStatus.NO_SHOW.value)
+MATCHED_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.HELD, MeetingStatus.NO_SHOW)
 DIMENSIONS = ("chain", "month", "region", "financing_type")
 DIMENSION_LABELS = {"chain": _l("按产业链"), "month": _l("按月份"), "region": _l("按地区"),
                     "financing_type": _l("按融资类型")}
@@ -192,15 +193,15 @@ def effective_outcome():
                    by_institution.agreed_amount_yuan.label("agreed"),
                    by_institution.funded_amount_yuan.label("funded"),
                    by_institution.premium_yuan.label("premium"),
-                   and_(institution_recorded, by_enterprise.verdict == Verdict.CONFIRMED.value).label("confirmed"),
-                   and_(institution_recorded, by_enterprise.verdict == Verdict.DISPUTED.value).label("disputed"),
+                   and_(institution_recorded, by_enterprise.verdict == Verdict.CONFIRMED).label("confirmed"),
+                   and_(institution_recorded, by_enterprise.verdict == Verdict.DISPUTED).label("disputed"),
                    pick("financing_type").label("financing_type"),
                    by_enterprise.agreed_amount_yuan.label("enterprise_agreed"),
                    by_enterprise.funded_amount_yuan.label("enterprise_funded"))
             .outerjoin(by_institution, and_(by_institution.meeting_id == Meeting.id,
-                                            by_institution.side == Side.INSTITUTION.value))
+                                            by_institution.side == Side.INSTITUTION))
             .outerjoin(by_enterprise, and_(by_enterprise.meeting_id == Meeting.id,
-                                           by_enterprise.side == Side.ENTERPRISE.value))
+                                           by_enterprise.side == Side.ENTERPRISE))
             .where(or_(institution_recorded, by_enterprise.id.is_not(None)))
             .subquery("effective_outcome"))
 
@@ -212,7 +213,7 @@ def _fact_columns(stage: str, unit, amount, financing_type, confirmed):
             Enterprise.region_code.label("region_code"), Enterprise.id.label("enterprise_id"),
             FinancingNeed.id.label("need_id"), FinancingNeed.amount_yuan.label("need_amount"),
             unit.label("unit_id"), amount.label("amount"), confirmed.label("confirmed"),
-            func.coalesce(financing_type, UNSPECIFIED).label("financing_type"))
+            func.coalesce(financing_type, UNSPECIFIED, type_=String).label("financing_type"))
 
 
 def _stage_facts(actor, filters: ReportFilter):
@@ -227,7 +228,7 @@ def _stage_facts(actor, filters: ReportFilter):
         .join(Enterprise, Enterprise.id == Registration.enterprise_id)
         .outerjoin(RegistrationNeed, RegistrationNeed.registration_id == Registration.id)
         .outerjoin(FinancingNeed, FinancingNeed.id == RegistrationNeed.need_id)
-        .where(Registration.status == RegistrationStatus.APPROVED.value, *where))
+        .where(Registration.status == RegistrationStatus.APPROVED, *where))
 
     outcome = effective_outcome()
 
@@ -243,7 +244,7 @@ def _stage_facts(actor, filters: ReportFilter):
                 .outerjoin(outcome, outcome.c.meeting_id == Meeting.id)
                 .where(Meeting.status.in_(MATCHED_STATUSES), condition, *where))
 
-    held = or_(Meeting.status == MeetingStatus.HELD.value, Meeting.checked_in_at.is_not(None),
+    held = or_(Meeting.status == MeetingStatus.HELD, Meeting.checked_in_at.is_not(None),
                outcome.c.held.is_(True))
     none = literal(None, BigInteger)
     confirmed = func.coalesce(outcome.c.confirmed, false())
@@ -369,7 +370,7 @@ def financing_type_label(value: str | None) -> str:
 def default_region_level(actor, filters: ReportFilter) -> str:
     """One level below the narrowest region in play (the filter, else the organiser's office), at most district."""
     code = filters.region_code
-    if not code and actor is not None and actor.role == "organiser":
+    if not code and actor is not None and actor.role == Role.ORGANISER:
         code = actor.organiser_office.region_code
     if not code:
         return "province"
@@ -433,8 +434,8 @@ def institution_responses(actor, filters: ReportFilter, now: datetime | None = N
     answered requests; the counts are SQL aggregates.
     """
     now = now or utcnow()
-    where = [MeetingRequest.direction == RequestDirection.FROM_ENTERPRISE.value,
-             MeetingRequest.status != RequestStatus.WITHDRAWN.value,
+    where = [MeetingRequest.direction == RequestDirection.FROM_ENTERPRISE,
+             MeetingRequest.status != RequestStatus.WITHDRAWN,
              *event_conditions(actor, filters), *enterprise_conditions(filters)]
     answered = MeetingRequest.responded_at.is_not(None)
     late = or_(and_(answered, MeetingRequest.responded_at > MeetingRequest.respond_by),
@@ -443,7 +444,7 @@ def institution_responses(actor, filters: ReportFilter, now: datetime | None = N
                      func.count(MeetingRequest.id),
                      func.sum(case((answered, 1), else_=0)),
                      func.sum(case((late, 1), else_=0)),
-                     func.sum(case((MeetingRequest.status == RequestStatus.REQUESTED.value, 1), else_=0)))
+                     func.sum(case((MeetingRequest.status == RequestStatus.REQUESTED, 1), else_=0)))
               .join(Event, Event.id == MeetingRequest.event_id)
               .join(Enterprise, Enterprise.id == MeetingRequest.enterprise_id)
               .join(Institution, Institution.id == MeetingRequest.institution_id)

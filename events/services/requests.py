@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from events.enums import (LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestDirection,
-                          RequestStatus, SessionKind, SessionMode)
+from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestDirection,
+                          RequestStatus, SessionMode)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration
 from events.services import availability
 from events.services.agenda import place_meeting
@@ -33,10 +33,11 @@ from market.models import Enterprise, FinancingNeed, Institution, Product
 from core.clock import utcnow
 from core.access import require_owner
 from core.errors import FieldError, Forbidden, NotFound
-from notifications.services import Bilingual, path_for
+from notifications.services import Bilingual, path_for, Message
+from core.roles import Role
 
 DEFAULT_RESPONSE_WORKING_DAYS = 5
-OPEN_STATUSES = (RequestStatus.REQUESTED.value, RequestStatus.ACCEPTED.value)
+OPEN_STATUSES = (RequestStatus.REQUESTED, RequestStatus.ACCEPTED)
 
 
 def response_working_days(institution_id: int, product: Product | None = None) -> int:
@@ -77,16 +78,16 @@ def _check_product(product_id, institution_id: int) -> Product | None:
 
 
 def request_meeting(actor, event: Event | None, target: Enterprise | Institution, need_id=None, product_id=None,
-                    message: str = "", lead_source: str = LeadSource.DIRECT.value, lead_session_id: int | None = None,
+                    message: str = "", lead_source: str = LeadSource.DIRECT, lead_session_id: int | None = None,
                     consent_text: str = "", *, consented: bool = False) -> MeetingRequest:
     """An SME asks an institution for a meeting, or the reverse. An SME's request shares its details with
     that institution alone, so it needs the SME's tick (`consented`) and `consent_text` (the words shown
     beside the checkbox)."""
-    if actor.role == "sme" and actor.enterprise_id is not None and isinstance(target, Institution):
+    if actor.role == Role.SME and actor.enterprise_id is not None and isinstance(target, Institution):
         enterprise_id, institution_id, direction = actor.enterprise_id, target.id, RequestDirection.FROM_ENTERPRISE
         if target.status != InstitutionStatus.APPROVED:
             raise NotFound()
-    elif actor.role == "institution" and actor.institution_id is not None and isinstance(target, Enterprise):
+    elif actor.role == Role.INSTITUTION and actor.institution_id is not None and isinstance(target, Enterprise):
         enterprise_id, institution_id, direction = target.id, actor.institution_id, RequestDirection.FROM_INSTITUTION
         if db.session.get(Institution, institution_id).status != InstitutionStatus.APPROVED:
             raise FieldError("message", _l("机构资料通过审核后才能发起约见。"))
@@ -102,7 +103,8 @@ def request_meeting(actor, event: Event | None, target: Enterprise | Institution
     product = _check_product(product_id, institution_id)
     if need is not None and product is not None and need.type != product.type:
         raise FieldError("product_id", _l("所选产品与需求的融资类型不一致。"))
-    if event is not None and event.status not in ("open", "closed", "matched", "published", "running"):
+    if event is not None and event.status not in (EventStatus.OPEN, EventStatus.CLOSED, EventStatus.MATCHED,
+                                                  EventStatus.PUBLISHED, EventStatus.RUNNING):
         raise FieldError("message", _l("该活动当前不接受约见。"))
     existing = _open_request(event.id if event else None, enterprise_id, institution_id)
     if existing is not None:
@@ -110,8 +112,8 @@ def request_meeting(actor, event: Event | None, target: Enterprise | Institution
     now = utcnow()
     request = MeetingRequest(
         event_id=event.id if event else None, enterprise_id=enterprise_id, institution_id=institution_id,
-        need_id=need.id if need else None, product_id=product.id if product else None, direction=direction.value,
-        status=RequestStatus.REQUESTED.value, message=(message or "").strip()[:1000],
+        need_id=need.id if need else None, product_id=product.id if product else None, direction=direction,
+        status=RequestStatus.REQUESTED, message=(message or "").strip()[:1000],
         respond_by=add_working_days(now, response_working_days(institution_id, product)), lead_source=lead_source,
         lead_session_id=lead_session_id, created_by_user_id=actor.id, created_at=now)
     try:
@@ -165,12 +167,12 @@ def _answer(request: MeetingRequest, to: RequestStatus, note: str, now: datetime
         update(MeetingRequest).where(MeetingRequest.id == request.id,
                                      MeetingRequest.status == RequestStatus.REQUESTED,
                                      MeetingRequest.respond_by >= now)
-        .values(status=to.value, answer_note=(note or "").strip()[:1000], responded_at=now))
+        .values(status=to, answer_note=(note or "").strip()[:1000], responded_at=now))
     db.session.refresh(request)
     if result.rowcount != 1:
         if request.status == RequestStatus.REQUESTED:
             raise FieldError("note", _l("已超过答复期限，该请求已失效。"))
-        raise FieldError("note", _("该请求已是“%(status)s”状态。", status=RequestStatus(request.status).label))
+        raise FieldError("note", _("该请求已是“%(status)s”状态。", status=request.status.label))
 
 
 def accept_request(actor, request: MeetingRequest, note: str = "", consent_text: str = "", *,
@@ -217,7 +219,7 @@ def sessions_for_request(request: MeetingRequest) -> list[EventSession]:
     wanted = request.need.type if request.need else (request.product.type if request.product else None)
     now = utcnow()
     sessions = [session for session in request.event.sessions
-                if SessionKind(session.kind).has_meetings and session.slot_minutes and session.ends_at > now
+                if session.kind.has_meetings and session.slot_minutes and session.ends_at > now
                 and (wanted is None or serves_type(session, wanted))]
     registered = set(db.session.scalars(select(Registration.session_id).where(
         Registration.institution_id == request.institution_id, Registration.status == RegistrationStatus.APPROVED)))
@@ -254,10 +256,10 @@ def withdraw_request(actor, request: MeetingRequest) -> MeetingRequest:
         raise NotFound()
     result = db.session.execute(update(MeetingRequest).where(MeetingRequest.id == request.id,
                                                              MeetingRequest.status == RequestStatus.REQUESTED)
-                                .values(status=RequestStatus.WITHDRAWN.value, responded_at=utcnow()))
+                                .values(status=RequestStatus.WITHDRAWN, responded_at=utcnow()))
     db.session.refresh(request)
     if result.rowcount != 1:
-        raise FieldError("note", _("该请求已是“%(status)s”状态，不能撤回。", status=RequestStatus(request.status).label))
+        raise FieldError("note", _("该请求已是“%(status)s”状态，不能撤回。", status=request.status.label))
     return request
 
 
@@ -272,7 +274,7 @@ def expire_overdue_requests(now: datetime | None = None) -> int:
         result = db.session.execute(update(MeetingRequest).where(MeetingRequest.id == request.id,
                                                                  MeetingRequest.status == RequestStatus.REQUESTED,
                                                                  MeetingRequest.respond_by < now)
-                                    .values(status=RequestStatus.EXPIRED.value))
+                                    .values(status=RequestStatus.EXPIRED))
         if result.rowcount != 1:
             continue
         expired += 1
@@ -289,10 +291,10 @@ def requests_of(actor) -> tuple[list[MeetingRequest], list[MeetingRequest]]:
     """(inbox, outbox) of the actor's party, newest first."""
     if actor.enterprise_id is not None:
         party = MeetingRequest.enterprise_id == actor.enterprise_id
-        incoming = RequestDirection.FROM_INSTITUTION.value
+        incoming = RequestDirection.FROM_INSTITUTION
     elif actor.institution_id is not None:
         party = MeetingRequest.institution_id == actor.institution_id
-        incoming = RequestDirection.FROM_ENTERPRISE.value
+        incoming = RequestDirection.FROM_ENTERPRISE
     else:
         raise Forbidden()
     rows = db.session.scalars(select(MeetingRequest).where(party).order_by(MeetingRequest.created_at.desc(),
@@ -304,7 +306,7 @@ def settled_request_ids():
     """Ids of requests that have their meeting: a live one with a time, or one that was cancelled since."""
     return select(Meeting.request_id).where(
         Meeting.request_id.is_not(None),
-        (Meeting.status == MeetingStatus.CANCELLED.value)
+        (Meeting.status == MeetingStatus.CANCELLED)
         | (Meeting.status.in_(availability.LIVE) & Meeting.slot.is_not(None)))
 
 

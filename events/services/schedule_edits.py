@@ -100,8 +100,8 @@ def cancel_meeting(actor, meeting: Meeting, reason: str) -> bool:
     was_scheduled = meeting.status == MeetingStatus.SCHEDULED
     result = db.session.execute(
         update(Meeting).where(Meeting.id == meeting.id,
-                              Meeting.status.in_([MeetingStatus.PROPOSED.value, MeetingStatus.SCHEDULED.value]))
-        .values(status=MeetingStatus.CANCELLED.value, cancel_reason=reason,
+                              Meeting.status.in_([MeetingStatus.PROPOSED, MeetingStatus.SCHEDULED]))
+        .values(status=MeetingStatus.CANCELLED, cancel_reason=reason,
                 cancelled_by_user_id=getattr(actor, "id", None), updated_at=utcnow())
         .execution_options(synchronize_session=False))
     db.session.refresh(meeting)
@@ -147,8 +147,8 @@ def add_meeting(actor, session: EventSession, enterprise_id: int, institution_id
         need_id, product_id = request.need_id or need_id, request.product_id or product_id
     meeting = availability.set_place(Meeting(
         session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id, need_id=need_id,
-        product_id=product_id, request_id=request.id if request else None, status=MeetingStatus.PROPOSED.value,
-        source=MeetingSource.ORGANISER.value, reasons=[]), session, slot, table_number)
+        product_id=product_id, request_id=request.id if request else None, status=MeetingStatus.PROPOSED,
+        source=MeetingSource.ORGANISER, reasons=[]), session, slot, table_number)
     if request is not None and request.session_id is None:
         request.session_id = session.id
     try:

@@ -19,7 +19,7 @@ import matchmaking
 from core.actors import SYSTEM
 from core.extensions import db
 from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatus, MeetingSource, MeetingStatus,
-                          RegistrationStatus, RequestDirection, RequestStatus, SessionKind)
+                          RegistrationStatus, RequestDirection, RequestStatus)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
 from events.services import availability, scope, venue_tables
 from events.services.planning import advance_event
@@ -31,7 +31,7 @@ from core.errors import FieldError
 MATCHABLE_EVENT_STATUSES = (EventStatus.CLOSED, EventStatus.MATCHED, EventStatus.PUBLISHED, EventStatus.RUNNING)
 ENGINE_REQUEST_STATUS = {RequestStatus.ACCEPTED: "accepted", RequestStatus.REQUESTED: "requested",
                          RequestStatus.DECLINED: "declined"}
-ACTIVE = [status.value for status in ACTIVE_MEETING_STATUSES]
+ACTIVE = list(ACTIVE_MEETING_STATUSES)
 TYPE_NOT_SERVED = ("所报融资需求的类型不在本场服务范围内", "the registered needs are of a type this session does not serve")
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _number(key: str) -> int:
 
 def approved_registrations(session: EventSession) -> list[Registration]:
     return list(db.session.scalars(select(Registration).where(
-        Registration.session_id == session.id, Registration.status == RegistrationStatus.APPROVED.value)
+        Registration.session_id == session.id, Registration.status == RegistrationStatus.APPROVED)
         .order_by(Registration.id)))
 
 
@@ -175,14 +175,14 @@ def _engine_requests(session: EventSession, enterprise_keys: set, institution_ke
     requests = []
     rows = db.session.scalars(select(MeetingRequest).where(
         MeetingRequest.event_id == session.event_id,
-        MeetingRequest.status.in_([s.value for s in ENGINE_REQUEST_STATUS]),
+        MeetingRequest.status.in_(list(ENGINE_REQUEST_STATUS)),
         (MeetingRequest.session_id.is_(None)) | (MeetingRequest.session_id == session.id))
         .order_by(MeetingRequest.id))
     for request in rows:
         enterprise, institution = _key("e", request.enterprise_id), _key("i", request.institution_id)
         if enterprise in enterprise_keys and institution in institution_keys:
             by = "enterprise" if request.direction == RequestDirection.FROM_ENTERPRISE else "institution"
-            status = ENGINE_REQUEST_STATUS[RequestStatus(request.status)]
+            status = ENGINE_REQUEST_STATUS[request.status]
             if request.id in settled_request_ids:
                 status = "declined"
             requests.append(matchmaking.Request(enterprise, institution, status, by))
@@ -225,9 +225,9 @@ def run_matching(actor, session: EventSession) -> MatchingSummary:
     scope.ensure_manages_event(actor, session.event)
     if not session.kind_enum.has_meetings:
         raise FieldError("session", _l("只有对接类场次可以运行匹配。"))
-    if EventStatus(session.event.status) not in MATCHABLE_EVENT_STATUSES:
+    if session.event.status not in MATCHABLE_EVENT_STATUSES:
         raise FieldError("session", _("报名截止后才能运行匹配（当前状态：%(status)s）。",
-                                      status=EventStatus(session.event.status).label))
+                                      status=session.event.status.label))
     if session.slot_count < 1:
         raise FieldError("session", _l("该场次没有可用的会谈时段，请检查时间和会谈时长。"))
     availability.lock_parties([session.id])  # the lock order: this session (and its hall), then its parties
@@ -293,11 +293,11 @@ def _place_plan(session: EventSession, plan, instance, registrations: list[Regis
         meeting = waiting.pop((enterprise_id, institution_id), None)
         if meeting is None:
             meeting = Meeting(session_id=session.id, enterprise_id=enterprise_id, institution_id=institution_id,
-                              status=MeetingStatus.PROPOSED.value, source=MeetingSource.MATCHER.value)
+                              status=MeetingStatus.PROPOSED, source=MeetingSource.MATCHER)
             db.session.add(meeting)
         request = pending.pop((enterprise_id, institution_id), None)
         if request is not None:  # the pending request gets its meeting, kept like one placed at acceptance
-            meeting.request_id, meeting.source = request.id, MeetingSource.REQUEST.value
+            meeting.request_id, meeting.source = request.id, MeetingSource.REQUEST
             request.session_id = request.session_id or session.id
         meeting.need_id, meeting.product_id = _number(proposal.need), _number(proposal.product)
         availability.set_place(meeting, session, slot, table)
@@ -338,7 +338,7 @@ def lock_sessions_and_parties(sessions: list[EventSession]) -> None:
     session_ids = [s.id for s in sessions]
     availability.lock_parties(session_ids)
     parties = db.session.execute(select(Registration.enterprise_id, Registration.institution_id).where(
-        Registration.session_id.in_(session_ids), Registration.status == RegistrationStatus.APPROVED.value)).all()
+        Registration.session_id.in_(session_ids), Registration.status == RegistrationStatus.APPROVED)).all()
     availability.lock_parties([], [e for e, _i in parties if e is not None], [i for _e, i in parties if i is not None])
 
 
@@ -357,7 +357,7 @@ def _free_place(occupancy: Occupancy, enterprise_id: int, institution_id: int, s
 
 
 def matchmaking_sessions(event: Event) -> list[EventSession]:
-    return [s for s in event.sessions if SessionKind(s.kind) in MATCHMAKING_KINDS]
+    return [s for s in event.sessions if s.kind in MATCHMAKING_KINDS]
 
 
 def settle_event_status(actor, event: Event) -> None:
@@ -376,7 +376,7 @@ def run_due_matching(now: datetime) -> dict[int, list[int]]:
     A session the engine refuses (logged) is left unmatched and its event stays closed; the others go on.
     """
     done = {}
-    events = db.session.scalars(select(Event).where(Event.status == EventStatus.CLOSED.value,
+    events = db.session.scalars(select(Event).where(Event.status == EventStatus.CLOSED,
                                                     Event.matching_at.is_not(None), Event.matching_at <= now)
                                 .order_by(Event.id)).all()
     lock_sessions_and_parties([s for event in events for s in matchmaking_sessions(event) if s.matched_at is None])
@@ -404,7 +404,7 @@ def approved_registration_of(session: EventSession, enterprise_id: int | None = 
                     institution_id: int | None = None) -> Registration | None:
     """The party's approved registration for the session, if any."""
     query = select(Registration).where(Registration.session_id == session.id,
-                                       Registration.status == RegistrationStatus.APPROVED.value)
+                                       Registration.status == RegistrationStatus.APPROVED)
     if enterprise_id is not None:
         query = query.where(Registration.enterprise_id == enterprise_id)
     else:

@@ -11,15 +11,16 @@ from core.extensions import db
 from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
 from core.regions import region_prefix
 from accounts.models import OrganiserOffice
+from core.roles import Role
 
-ORGANISER_ROLES = ("organiser", "admin")
+ORGANISER_ROLES = (Role.ORGANISER, Role.ADMIN)
 
 
 def _office_of(actor):
     if is_system(actor) or actor.role not in ORGANISER_ROLES:
         raise Forbidden()
     office = actor.organiser_office
-    if actor.role == "organiser" and office is None:
+    if actor.role == Role.ORGANISER and office is None:
         raise Forbidden()
     return office
 
@@ -29,13 +30,13 @@ def host_region_condition(actor, column) -> ColumnElement[bool]:
     if is_system(actor):
         return true()
     office = _office_of(actor)
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return true()
     return column.startswith(region_prefix(office.region_code))
 
 
 def covers_region(actor, region_code: str) -> bool:
-    if is_system(actor) or actor.role == "admin":
+    if is_system(actor) or actor.role == Role.ADMIN:
         return True
     office = _office_of(actor)
     return office.covers(region_code)
@@ -106,7 +107,7 @@ def plan_entry_for(actor, entry_id: int) -> YearPlanEntry:
 def offices_for(actor) -> list:
     """Offices the actor may plan for: its own, or every office for an administrator."""
     office = _office_of(actor)
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return list(db.session.scalars(select(OrganiserOffice).order_by(OrganiserOffice.region_code,
                                                                          OrganiserOffice.id)))
     return [office]

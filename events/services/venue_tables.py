@@ -16,18 +16,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from events.enums import MeetingStatus, RegistrationStatus, SessionKind, SessionMode
+from events.enums import MeetingStatus, RegistrationStatus, SessionMode
 from events.models import EventSession, Meeting, Registration, VenueTable
 from events.services import scope
 from core.errors import FieldError
 from events.services.slots import slot_label
 
-TABLED_MODES = (SessionMode.OFFLINE.value, SessionMode.HYBRID.value)
+TABLED_MODES = (SessionMode.OFFLINE, SessionMode.HYBRID)
 
 
 def has_venue_tables(session: EventSession) -> bool:
     """Matchmaking sessions held in a place (offline or hybrid) seat institutions at the hall's tables."""
-    return SessionKind(session.kind).has_meetings and session.mode in TABLED_MODES
+    return session.kind.has_meetings and session.mode in TABLED_MODES
 
 
 def padded(number: int, digits: int) -> str:
@@ -177,7 +177,7 @@ def sync_session_tables(session: EventSession) -> Allotment:
         return result
     wanted = {r.institution_id: (r.tables or 1) for r in db.session.scalars(select(Registration).where(
         Registration.session_id == session.id, Registration.institution_id.is_not(None),
-        Registration.status == RegistrationStatus.APPROVED.value))}
+        Registration.status == RegistrationStatus.APPROVED))}
     kept = []
     for row in rows:
         if row.table_index > wanted.get(row.institution_id, 0):
@@ -274,7 +274,7 @@ def table_plan(actor, session: EventSession) -> TablePlan:
                                 .options(selectinload(VenueTable.institution)).order_by(VenueTable.number)).all()
     registrations = db.session.scalars(select(Registration).where(
         Registration.session_id == session.id, Registration.institution_id.is_not(None),
-        Registration.status == RegistrationStatus.APPROVED.value)
+        Registration.status == RegistrationStatus.APPROVED)
         .options(selectinload(Registration.institution), selectinload(Registration.staff))
         .order_by(Registration.id)).all()
     staff: dict[tuple[int, int], list[str]] = {}
@@ -283,7 +283,7 @@ def table_plan(actor, session: EventSession) -> TablePlan:
             staff.setdefault((registration.institution_id, member.table_number or 1), []).append(
                 _("%(a)s（%(b)s）", a=member.name, b=member.title) if member.title else member.name)
     meetings = db.session.scalars(select(Meeting).where(
-        Meeting.session_id == session.id, Meeting.slot.is_not(None), Meeting.status != MeetingStatus.CANCELLED.value)
+        Meeting.session_id == session.id, Meeting.slot.is_not(None), Meeting.status != MeetingStatus.CANCELLED)
         .options(selectinload(Meeting.enterprise))).all()
     at = {(m.institution_id, m.table_number, m.slot): m for m in meetings}
     slots = []
@@ -293,7 +293,7 @@ def table_plan(actor, session: EventSession) -> TablePlan:
             meeting = at.get((table.institution_id, table.table_index, slot))
             rows.append(PlanRow(label=display_label(table, session), institution=table.institution.name,
                                 enterprise=meeting.enterprise.name if meeting else "",
-                                status=MeetingStatus(meeting.status).label if meeting else ""))
+                                status=meeting.status.label if meeting else ""))
         slots.append(PlanSlot(label=slot_label(session, slot), rows=rows))
     cards = [TableCard(label=display_label(table, session), institution=table.institution.name,
                        staff=staff.get((table.institution_id, table.table_index), [])) for table in tables]
