@@ -11,6 +11,7 @@ from accounts.audit import AuditFilter, AuditKind
 from core.clock import utc_of_shanghai
 from market.fields import BoundedIntegerField
 from market.forms import REQUIRED, EnterpriseForm, InstitutionForm
+from core.forms import enum_member
 
 TOO_SHORT = _l("密码至少 10 位。")
 GUESSABLE = _l("这个密码太常见或太容易猜到（如常用词、连续数字、键盘顺序、您的姓名或邮箱），请换一个更长、更不规则的密码。")
@@ -97,7 +98,7 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = SelectField(_l("事件"), validators=[Optional()])
+    kind = SelectField(_l("事件"), validators=[Optional()], coerce=enum_member(AuditKind))
     email = StringField(_l("邮箱包含"), validators=[Optional(), Length(max=254)])
     since = DateField(_l("从"), validators=[Optional()])
     until = DateField(_l("到"), validators=[Optional()])
@@ -116,6 +117,6 @@ class AuditFilterForm(FlaskForm):
         return self.page.data if not self.page.errors and self.page.data else 1
 
     def filters(self) -> AuditFilter:
-        return AuditFilter(kind=self.kind.data or None, email=(self.email.data or "").strip() or None,
+        return AuditFilter(kind=self.kind.data, email=(self.email.data or "").strip() or None,
                            since=utc_of_shanghai(self.since.data) if self.since.data else None,
                            until=utc_of_shanghai(self.until.data + timedelta(days=1)) if self.until.data else None)

@@ -9,3 +9,14 @@ def attach_field_error(form, error: FieldError) -> None:
         form.form_errors.append(error.message)
     else:
         field.errors = list(field.errors) + [error.message]
+
+
+def enum_member(enum_cls):
+    """A SelectField `coerce` that gives the enum member (None for an empty choice); anything else is refused."""
+
+    def coerce(value):
+        if value is None or value == "" or isinstance(value, enum_cls):
+            return value or None
+        return enum_cls(value)  # a ValueError here is WTForms' "not a valid choice"
+
+    return coerce

@@ -14,6 +14,7 @@ from market.fields import BoundedIntegerField, MultiCheckboxField, PercentField,
 from market.models import NAME_MAX, TEXT_MAX
 from market.sizing import measures_needed
 from core.errors import FieldError
+from core.forms import enum_member
 
 REQUIRED = _l("此项必填。")
 
@@ -264,7 +265,7 @@ class CatalogueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    type = SelectField(_l("类型"), validators=[Optional()])
+    type = SelectField(_l("类型"), validators=[Optional()], coerce=enum_member(FinancingType))
     chain = SelectField(_l("产业链"), validators=[Optional()])
     region = SelectField(_l("地区"), validators=[Optional()], validate_choice=False)
     amount = WanYuanField(_l("需要金额（万元）"), validators=[Optional()])
@@ -283,6 +284,6 @@ class CatalogueFilterForm(FlaskForm):
             _check_regions(field.choices, [field.data])
 
     def filters(self) -> services.CatalogueFilter:
-        return services.CatalogueFilter(type=self.type.data or None, chain_code=self.chain.data or None,
+        return services.CatalogueFilter(type=self.type.data, chain_code=self.chain.data or None,
                                         region_code=self.region.data or None, amount_yuan=self.amount.yuan,
                                         exclusive_only=bool(self.exclusive.data))

@@ -8,6 +8,7 @@ from wtforms.validators import Optional, ValidationError
 from market import services as market
 from market.fields import optional_column_int
 from market.enums import FinancingType
+from core.forms import enum_member
 
 
 class HallFilterForm(FlaskForm):
@@ -16,7 +17,7 @@ class HallFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    type = SelectField(_l("融资类型"), validators=[Optional()])
+    type = SelectField(_l("融资类型"), validators=[Optional()], coerce=enum_member(FinancingType))
     region = SelectField(_l("服务地区"), validators=[Optional()], validate_choice=False)
 
     def __init__(self, *args, **kwargs):
@@ -30,8 +31,8 @@ class HallFilterForm(FlaskForm):
             raise ValidationError(_l("未知的行政区划代码。"))
 
     @property
-    def financing_type(self) -> str | None:
-        return self.type.data or None
+    def financing_type(self) -> FinancingType | None:
+        return self.type.data
 
     @property
     def region_code(self) -> str | None:
