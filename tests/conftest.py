@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import sessionmaker
 
 import accounts.models as account_models
@@ -123,6 +123,14 @@ class _JoinedSession(FlaskSession):
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         return bind if bind is not None else self.bind
+
+
+@event.listens_for(_JoinedSession, "after_begin")
+def _fresh_write_flag(_session, transaction, connection):
+    """A session's transaction (its savepoint here) has written nothing yet, as after the app's BEGIN: what
+    core.database.release_read_transaction asks (the SAVEPOINT statement itself counts as a write)."""
+    if transaction.parent is None:
+        connection.info["wrote"] = False
 
 
 @pytest.fixture(autouse=True)
