@@ -1,4 +1,4 @@
-"""Fixtures: one app and schema per run, reference data loaded once, every other table emptied after each test.
+"""Fixtures: one app and schema per run, reference data loaded once, each test rolled back (or its rows deleted).
 
 The suite runs on SQLite by default and on PostgreSQL when DATABASE_URL points at one.
 """
@@ -7,7 +7,10 @@ import re
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import text
+from flask import current_app
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event, text
+from sqlalchemy.orm import sessionmaker
 
 import accounts.models as account_models
 from chainmatch import create_app
@@ -78,13 +81,104 @@ def _fresh_rate_limits():
     limiter.enabled = True
 
 
+# Modules whose tests need real commits that other connections see: real HTTP servers, threads, other
+# processes, a second app or engine on the suite's database, the writer turns and the database faults. Their
+# tests carry the `committing` marker (so does any test marked by hand, or using a fixture of COMMITTING_FIXTURES)
+# and every table but the reference ones is emptied after them; every other test runs in one transaction that
+# is rolled back at its end.
+COMMITTING_MODULES = {
+    "tests/accounts/test_concurrent_signup.py", "tests/accounts/test_csrf.py", "tests/accounts/test_sessions.py",
+    "tests/accounts/test_throttling.py",
+    "tests/events/organiser/test_venue_tables.py", "tests/events/participant/test_booking_concurrency.py",
+    "tests/events/participant/test_clock_concurrency.py", "tests/events/test_lock_order.py",
+    "tests/market/test_double_submit.py", "tests/matchmaking/test_match_cli.py",
+    "tests/notifications/test_outages.py",
+    "tests/scheduler/test_replicas.py", "tests/scheduler/test_restarts.py",
+    "tests/security/test_bounds.py", "tests/security/test_fuzz.py", "tests/security/test_headers.py",
+    "tests/seeds/test_seed_processes.py",
+    "tests/test_database_faults.py", "tests/test_sqlite_writer_turns.py",
+}
+COMMITTING_DIRECTORIES = ("tests/migrations/",)
+COMMITTING_FIXTURES = {"served_app", "live_server"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "committing: commits for real (other connections must see the rows); "
+                                       "the tables are emptied afterwards instead of rolling the test back")
+
+
+def pytest_collection_modifyitems(config, items):
+    root = config.rootpath
+    for item in items:
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        if (path in COMMITTING_MODULES or path.startswith(COMMITTING_DIRECTORIES)
+                or COMMITTING_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+                or item.get_closest_marker("browser") is not None):
+            item.add_marker(pytest.mark.committing)
+
+
+class _JoinedSession(FlaskSession):
+    """Flask-SQLAlchemy's session, bound to the test's connection: its get_bind picks the app's engine
+    otherwise, whatever `bind` says."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind if bind is not None else self.bind
+
+
+@event.listens_for(_JoinedSession, "after_begin")
+def _fresh_write_flag(_session, transaction, connection):
+    """A session's transaction (its savepoint here) has written nothing yet, as after the app's BEGIN: what
+    core.database.release_read_transaction asks (the SAVEPOINT statement itself counts as a write)."""
+    if transaction.parent is None:
+        connection.info["wrote"] = False
+
+
 @pytest.fixture(autouse=True)
-def _clean_tables(request):
-    """Empty every non-reference table after each test that touched the app."""
-    yield
+def _isolated_database(request):
+    """After each test that touched the app, its rows are gone: rolled back, or deleted for `committing` tests.
+
+    Rolled back: the app's sessions (every app context's, the test's and each request's) share one connection
+    whose outer transaction begins before the test (BEGIN IMMEDIATE on SQLite, taking the writer's turn) and is
+    rolled back after it; their commits and rollbacks release and roll back savepoints
+    (join_transaction_mode="create_savepoint")."""
     if "app" not in request.fixturenames:
+        yield
         return
     app = request.getfixturevalue("app")
+    if request.node.get_closest_marker("committing") is not None:
+        yield
+        _clean_tables(app)
+        return
+    with app.app_context():
+        db.session.remove()
+        engine = db.engine
+    connection = engine.connect()
+    outer = connection.begin()
+    registry = db.session.registry
+    create_session = registry.createfunc
+    options = {key: value for key, value in db.session.session_factory.kw.items() if key != "bind"}
+    joined = sessionmaker(class_=_JoinedSession, bind=connection, join_transaction_mode="create_savepoint",
+                          **options)
+
+    def session_for_context():
+        if current_app._get_current_object() is app:
+            return joined()
+        return create_session()  # another app (the seed tests' own): its own engine
+
+    registry.createfunc = session_for_context
+    try:
+        yield
+    finally:
+        registry.createfunc = create_session
+        with app.app_context():
+            db.session.remove()  # this context's; the others were removed when theirs ended
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
+
+
+def _clean_tables(app) -> None:
+    """Empty every non-reference table."""
     with app.app_context():
         db.session.remove()
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]

@@ -18,10 +18,10 @@ from accounts.models import User
 from accounts.audit import AuditEvent, AuditKind
 from core.database import read_only
 from core.extensions import db
-from tests import factories
+from tests.support import factories
 from tests.conftest import DEMO_PASSWORD, sign_in
 from tests.events.test_permissions import build_world
-from tests.market.helpers import database
+from tests.support.database import database
 
 
 def _dialect(app) -> str:

@@ -16,8 +16,8 @@ try:
 except ImportError:  # Babel < 2.14
     from babel.messages.frontend import parse_mapping as parse_mapping_cfg
 
-from tests import factories
 from tests.conftest import sign_in
+from tests.support import factories
 
 ROOT = Path(__file__).resolve().parent.parent
 PO_FILE = ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"

@@ -9,9 +9,9 @@ from accounts import services as accounts
 from accounts.models import User
 from accounts.redirects import safe_next
 from market.models import FinancingNeed, Institution, Product
-from tests import factories
 from tests.conftest import DEMO_PASSWORD, finish_sign_up, mailed_link, sign_in
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.database import database
 
 ROLES = ["anonymous", "sme", "other_sme", "institution", "other_institution", "organiser", "other_organiser",
          "admin"]

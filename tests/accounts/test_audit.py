@@ -11,10 +11,10 @@ from accounts.models import User
 from accounts.audit import AuditEvent, AuditKind
 from market.models import Institution
 from core.clock import utcnow
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
 from tests.events.test_permissions import build_world
-from tests.market.helpers import database
+from tests.support.database import database
 from core.clock import utc_of_shanghai
 
 

@@ -17,10 +17,10 @@ import accounts.models as account_models
 from accounts.models import User
 from core.extensions import db, limiter
 from market.models import Enterprise
-from tests import factories
 from tests.conftest import DEMO_PASSWORD
-from tests.market.helpers import database
 from tests.served_http import http_client, request
+from tests.support import factories
+from tests.support.database import database
 
 SIGN_UPS = 200
 WORKERS = 30

@@ -9,10 +9,10 @@ from werkzeug.routing import IntegerConverter
 
 from chainmatch import create_app
 from core.extensions import db
-from tests import factories
 from tests.conftest import DEMO_PASSWORD, extract_csrf
-from tests.market.helpers import database
 from tests.market.test_pages import need_data, product_data, sme_sign_up_data
+from tests.support import factories
+from tests.support.database import database
 
 
 @pytest.fixture(scope="module")

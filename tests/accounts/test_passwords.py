@@ -12,9 +12,10 @@ from core.clock import utcnow
 from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import Notification
-from tests import factories
+from tests.support import factories
 from tests.conftest import DEMO_PASSWORD, mailed_link, sign_in
-from tests.market.helpers import assert_field_error, database
+from tests.support.pages import assert_field_error
+from tests.support.database import database
 from tests.market.test_pages import sme_sign_up_data
 
 NEW_PASSWORD = "violet-harbour-lantern-42"

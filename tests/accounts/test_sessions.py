@@ -9,9 +9,9 @@ from chainmatch import create_app
 from accounts.audit import AuditEvent
 from core.extensions import db
 from core.clock import utcnow
-from tests import factories
+from tests.support import factories
 from tests.conftest import DEMO_PASSWORD, extract_csrf, sign_in
-from tests.market.helpers import database
+from tests.support.database import database
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from accounts.audit import AuditEvent
-from tests import factories
 from tests.conftest import DEMO_PASSWORD, sign_in
-from tests.market.helpers import database
 from tests.market.test_pages import sme_sign_up_data
+from tests.support import factories
+from tests.support.database import database
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,5 @@
 """The month from end to end, through the HTTP routes only (accounts and their needs/products are set up with
-tests.factories): an organiser creates March's event with a 信贷融资对接 session; 20 SMEs and 5 institutions
+tests.support.factories): an organiser creates March's event with a 信贷融资对接 session; 20 SMEs and 5 institutions
 register; matching runs; the organiser moves one meeting and publishes; an SME downloads an .ics that icalendar
 parses with the right times; outcomes are recorded; the dashboard's numbers equal counts computed here.
 
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from events.models import EventSession, Meeting, Registration
-from tests import factories
+from tests.support import factories
 from tests.conftest import DEMO_PASSWORD
 from core.clock import SHANGHAI
 WAN = 10_000

@@ -24,9 +24,9 @@ from events.services import agenda, availability, publication, registration, req
 from market.models import Institution
 from core.clock import utcnow
 from core.errors import FieldError
-from tests import factories
-from tests.events.participant.helpers import make_event, make_meeting, make_session, registered_bank, registered_sme
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.participation import make_event, make_meeting, make_session, registered_bank, registered_sme
+from tests.support.database import database
 
 SMES = 20
 BANKS = 4

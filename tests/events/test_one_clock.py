@@ -15,8 +15,8 @@ from events.models import Meeting, MeetingRequest, Registration, RegistrationSta
 from events.services import agenda, availability, requests, schedule_edits, scheduling
 from market.models import Enterprise, Institution
 from core.errors import FieldError
-from tests import factories
-from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
+from tests.support import factories
+from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
                                               registered_sme, utc)
 
 DAY = (2030, 3, 12)

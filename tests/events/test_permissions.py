@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.extensions import db
 from events.models import (Consent, Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry)
 from market.models import Chain, FinancingNeed, Product
-from tests import factories
+from tests.support import factories
 from tests.conftest import DEMO_PASSWORD
 
 ROLES = ("anonymous", "sme", "other sme", "institution", "other institution", "organiser elsewhere", "organiser",

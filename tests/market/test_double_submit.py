@@ -22,10 +22,11 @@ from events.models import MeetingRequest, Registration
 from market.models import FinancingNeed, Product
 from core.clock import utcnow
 from notifications.models import Notification
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
-from tests.events.participant.helpers import make_event, make_session, registered_bank
-from tests.market.helpers import assert_field_error, count, database
+from tests.support.participation import make_event, make_session, registered_bank
+from tests.support.pages import assert_field_error
+from tests.support.database import count, database
 from tests.market.test_pages import need_data, product_data
 
 DONE = "该表单已提交过，未重复创建"

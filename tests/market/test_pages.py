@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from accounts.models import User
 from market.models import Enterprise, FinancingNeed, Institution, Product
-from tests import factories
 from tests.conftest import DEMO_PASSWORD, finish_sign_up, mailed_link, sign_in
-from tests.market.helpers import assert_field_error, counts, database, element_html
+from tests.support import factories
+from tests.support.database import counts, database
+from tests.support.pages import assert_field_error, element_html
 
 LONG_NAME = "链" * 121
 LONG_TEXT = "用" * 2001

@@ -13,7 +13,7 @@ from tests.migrations.test_schema import empty_database_url  # noqa: F401 (fixtu
 def test_later_open_direct_twins_are_withdrawn_and_the_index_then_holds(empty_database_url):  # noqa: F811
     from events.models import MeetingRequest
     from seeds.loader import load_reference
-    from tests import factories
+    from tests.support import factories
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
         upgrade(revision="7c4e2a91d5b3")  # the revision before the direct-pair index

@@ -21,7 +21,7 @@ def test_existing_approved_institutions_get_venue_tables(empty_database_url):  #
     from events.models import Event
     from market.models import Chain
     from seeds.loader import load_reference
-    from tests import factories
+    from tests.support import factories
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
         upgrade(revision="b7c1e4a9d2f0")  # the revision before venue tables

@@ -14,7 +14,7 @@ from notifications.jobs import deliver_due
 from notifications.models import DeliveryStatus, Notification
 from core.clock import utcnow
 from notifications.services import Message, enqueue
-from tests import factories
+from tests.support import factories
 from tests.notifications.smtp_sink import free_port
 
 NOW = utcnow().replace(microsecond=0) + timedelta(hours=1)  # after every row's creation

@@ -18,11 +18,11 @@ from notifications.commands import outbox_group
 from notifications.jobs import deliver_due
 from notifications.models import DeliveryStatus, Notification
 from notifications.services import Message, enqueue
-from tests import factories
 from tests.conftest import sign_in
 from tests.notifications.smtp_sink import Inbox, free_port
 from tests.notifications.test_delivery import MESSAGE, NOW, queue, row
 from tests.scheduler import scenario as s
+from tests.support import factories
 
 OLD_RETRY_HORIZON = sum((delivery.retry_delay(n) for n in range(1, delivery.MAX_ATTEMPTS)), timedelta())
 

@@ -7,9 +7,9 @@ from accounts.models import User
 from core.clock import utcnow
 from notifications.models import Notification
 from notifications.services import Message, enqueue
-from tests import factories
 from tests.conftest import sign_in
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.database import database
 
 
 def message(n: int, link: str = "/catalogue") -> Message:

@@ -13,7 +13,7 @@ import pytest
 
 from core.extensions import db
 from policies.store import load_policy_library
-from tests.market.helpers import database
+from tests.support.database import database
 
 AI_DAY = date(2025, 6, 1)  # the AI measures are in force; the 2024 notice has closed
 NOTICE_DAY = date(2024, 5, 20)  # the 2024 first-batch notice takes applications until 2024-05-30

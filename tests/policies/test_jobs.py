@@ -7,8 +7,8 @@ from sqlalchemy import select
 from notifications.models import Notification
 from policies.jobs import remind_policy_deadlines
 from policies.models import Policy as PolicyRow
-from tests import factories
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.database import database
 from tests.policies.pages_support import (  # noqa: F401
                                           seeded, store_facts)
 from core.clock import shanghai_date

@@ -15,10 +15,11 @@ from events.models import Registration
 from market.models import Product
 from policies.models import EnterpriseFact
 from policies.models import Policy as PolicyRow
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
-from tests.events.organiser.builders import make_event, make_session
-from tests.market.helpers import assert_field_error, count, database, element_html, field_html
+from tests.support.events import make_event, make_session
+from tests.support.pages import assert_field_error, element_html, field_html
+from tests.support.database import count, database
 from tests.policies.pages_support import (AI_DAY,  # noqa: F401
                                           on_day, seeded, store_facts)
 

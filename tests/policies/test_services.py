@@ -17,9 +17,9 @@ from policies.loader import load_library
 from policies.models import EnterpriseFact
 from policies.models import Policy as PolicyRow
 from policies.store import current_library, load_policy_library, parse_definition, seed_file, vocabulary
-from tests import factories
-from tests.events.organiser.builders import make_event, make_session
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.events import make_event, make_session
+from tests.support.database import database
 from tests.policies.pages_support import (AI_DAY,  # noqa: F401
                                           seeded, store_facts)
 

@@ -15,8 +15,8 @@ from events.models import Event, EventSession, EventStatusChange, Meeting, Regis
 from events.services import planning, registration
 from core.clock import utcnow
 from notifications.models import Notification
-from tests import factories
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.database import database
 from core.clock import SHANGHAI
 
 CONSENT = "同意向对接金融机构提供企业名称、联系人及融资需求信息。"

@@ -7,9 +7,9 @@ import time_machine
 from chainmatch.scheduler import run_due_work
 from events.models import Event
 from events.services.reminders import due_outcome_request, due_reminder
-from tests.market.helpers import database
 from tests.scheduler import scenario as s
 from tests.scheduler.scenario import local
+from tests.support.database import database
 
 START = local(2026, 4, 15, 9)
 

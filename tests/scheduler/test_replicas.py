@@ -19,7 +19,7 @@ from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import Notification
 from notifications.services import Message, enqueue
-from tests.market.helpers import database
+from tests.support.database import database
 from tests.notifications.smtp_sink import Inbox, free_port
 from tests.scheduler import scenario as s
 

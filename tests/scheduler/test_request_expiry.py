@@ -15,10 +15,10 @@ from events.models import MeetingRequest
 from events.services import requests
 from market.models import Institution
 from notifications import delivery
-from tests import factories
-from tests.market.helpers import database
 from tests.scheduler import scenario as s
 from tests.scheduler.scenario import local
+from tests.support import factories
+from tests.support.database import database
 
 CASES = {
     # Friday before the 2026 Spring Festival; Sat 14 Feb is a make-up working day, 15–23 Feb are off.

@@ -14,7 +14,7 @@ from events.services import planning
 from core.clock import utcnow
 from notifications import delivery
 from notifications.models import Notification
-from tests.market.helpers import database
+from tests.support.database import database
 from tests.scheduler import scenario as s
 
 POLL_LIMIT_SECONDS = 60

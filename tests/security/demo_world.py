@@ -13,7 +13,7 @@ from events.enums import EventStatus
 from events.models import Event
 from events.services import planning
 from core.clock import utcnow
-from tests import factories
+from tests.support import factories
 from tests.conftest import DEMO_PASSWORD
 from core.clock import SHANGHAI
 from core.clock import utc_of_shanghai

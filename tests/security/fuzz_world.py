@@ -15,8 +15,8 @@ from core.clock import utcnow
 from notifications.models import Notification
 from policies.models import EnterpriseFact
 from policies.store import load_policy_library
-from tests import factories
-from tests.events.online.builders import stream
+from tests.support import factories
+from tests.support.online import stream
 from tests.events.test_permissions import build_world
 
 ROLES = ("anonymous", "sme", "institution", "pending institution", "organiser", "organiser elsewhere", "admin")

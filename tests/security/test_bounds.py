@@ -23,9 +23,10 @@ from market.fields import (INT_MAX, BoundedDecimalField, BoundedIntegerField, Wa
 from market.models import FinancingNeed, Product
 from policies.facts import FactError, parse_facts
 from policies.store import vocabulary
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
-from tests.market.helpers import assert_field_error, count, database
+from tests.support.pages import assert_field_error
+from tests.support.database import count, database
 from tests.market.test_pages import need_data, product_data
 from tests.policies.pages_support import seeded  # noqa: F401 - fixture
 

@@ -14,7 +14,7 @@ from core.clock import utcnow
 from policies.models import Policy
 from tests.browser_support import browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import DEMO_PASSWORD
-from tests.events.organiser.builders import actor, matching_scenario
+from tests.support.events import actor, matching_scenario
 
 pytestmark = pytest.mark.browser
 

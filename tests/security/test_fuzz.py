@@ -20,11 +20,11 @@ from werkzeug.routing import IntegerConverter
 
 from chainmatch import create_app
 from core.extensions import db
-from tests import factories
 from tests.conftest import DEMO_PASSWORD
-from tests.market.helpers import database
 from tests.security.forms_on_page import Form, read_page
 from tests.security.fuzz_world import ROLES, build_fuzz_world
+from tests.support import factories
+from tests.support.database import database
 
 # Free text gets TEXTS and a few numbers; numbers, ids and dates NUMBERS and a few texts; a choice (select,
 # radio, checkbox: the server compares it with its list or converts it to an id) a sample of both.

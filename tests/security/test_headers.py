@@ -9,9 +9,9 @@ from chainmatch import PROJECT_ROOT, create_app
 from chainmatch.config import load_config
 from core.extensions import db
 from events.services.online import DEFAULT_EMBED_HOSTS
-from tests import factories
 from tests.conftest import DEMO_PASSWORD, sign_in
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.database import database
 
 EXPORTS = ["/reports/export/registrations.xlsx", "/reports/export/schedule.xlsx", "/reports/export/outcomes.xlsx"]
 

@@ -256,7 +256,7 @@ SIGN_UP_PASSWORD = "Xq7!vR2#pLm9-zT4w"
 
 def valid_value(name: str, serial: int) -> str | None:
     """What a sign-up needs where the storing pass types no payload: an address, a password, a company code."""
-    from tests import factories
+    from tests.support import factories
     if name in ("email", "contact_email"):
         return f"walker{serial}@example.com"
     if name in ("password", "confirm"):

@@ -7,10 +7,10 @@ from accounts.models import User
 from events.enums import EventStatus
 from events.models import MeetingRequest
 from notifications.models import Notification
-from tests import factories
 from tests.browser_support import PHONE, browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
-from tests.events.online.builders import stream
-from tests.events.participant.helpers import make_event, make_session, registered_bank
+from tests.support import factories
+from tests.support.online import stream
+from tests.support.participation import make_event, make_session, registered_bank
 
 pytestmark = pytest.mark.browser
 WAN = 10_000

@@ -10,9 +10,9 @@ from events.enums import EventStatus, MeetingSource, MeetingStatus
 from events.models import Event, Outcome, Registration
 from events.services import online, online_leads
 from core.clock import utcnow
-from tests import factories
-from tests.events.online.builders import lead_request, stream, visit
-from tests.events.participant.helpers import make_event, make_meeting, make_session, registered_bank
+from tests.support import factories
+from tests.support.online import lead_request, stream, visit
+from tests.support.participation import make_event, make_meeting, make_session, registered_bank
 
 WAN = 10_000
 

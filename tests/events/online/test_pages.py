@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from events.enums import EventStatus
 from events.models import OnlineVisit
 from core.clock import utcnow
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
-from tests.events.online.builders import stream
-from tests.events.participant.helpers import make_event, make_session, registered_bank
-from tests.market.helpers import database
+from tests.support.online import stream
+from tests.support.participation import make_event, make_session, registered_bank
+from tests.support.database import database
 
 WAN = 10_000
 

@@ -10,9 +10,9 @@ from events.models import Event, OnlineVisit, Registration
 from events.services import online, online_hall
 from market.models import Institution
 from core.clock import utcnow
-from tests import factories
-from tests.events.online.builders import stream, visit
-from tests.events.participant.helpers import make_event, make_session, registered_bank
+from tests.support import factories
+from tests.support.online import stream, visit
+from tests.support.participation import make_event, make_session, registered_bank
 from core.clock import shanghai_today
 
 WAN = 10_000

@@ -7,7 +7,7 @@ from events.models import EventSession, Meeting
 from events.services import scheduling
 from notifications.models import Notification
 from tests.browser_support import PHONE, browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
-from tests.events.organiser.builders import actor, matching_scenario
+from tests.support.events import actor, matching_scenario
 
 pytestmark = pytest.mark.browser
 

@@ -6,10 +6,11 @@ from sqlalchemy import func, select
 
 from events.enums import EventStatus
 from events.models import Event, EventSession, YearPlanEntry
-from tests import factories
 from tests.conftest import sign_in
-from tests.events.organiser.builders import make_event, make_session
-from tests.market.helpers import assert_field_error, database
+from tests.support import factories
+from tests.support.database import database
+from tests.support.events import make_event, make_session
+from tests.support.pages import assert_field_error
 
 GOOD_EVENT = {
     "title": "2027年3月 · 人工智能产业链 · 杭州", "chain": "ai", "host_region": "330100",

@@ -12,11 +12,12 @@ from events.services import planning
 from events.services import registration as reg
 from core.errors import FieldError
 from notifications.models import Notification
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
-from tests.events.organiser.builders import actor, event_facts, make_event, make_session, session_facts, utc
-from tests.events.participant.helpers import registered_bank, registered_sme
-from tests.market.helpers import assert_field_error, database
+from tests.support.events import actor, event_facts, make_event, make_session, session_facts, utc
+from tests.support.participation import registered_bank, registered_sme
+from tests.support.pages import assert_field_error
+from tests.support.database import database
 
 GOOD_EVENT = {
     "title": "2027年3月 · 人工智能产业链 · 杭州", "chain": "ai", "host_region": "330100",
@@ -136,8 +137,8 @@ def _bodies(user) -> list[str]:
 
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_a_manual_waitlist_tells_the_organisers_reason_not_full(db_session, locale):
-    from tests.events.participant.helpers import make_event as open_event
-    from tests.events.participant.helpers import make_session as open_session
+    from tests.support.participation import make_event as open_event
+    from tests.support.participation import make_session as open_session
     session = open_session(open_event(), capacity=40)
     organiser = factories.organiser("330100")
     user, _need, pending = registered_sme(session, status=RegistrationStatus.PENDING)
@@ -160,8 +161,8 @@ def test_a_manual_waitlist_tells_the_organisers_reason_not_full(db_session, loca
 
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_a_waitlist_for_a_full_session_says_full(db_session, locale):
-    from tests.events.participant.helpers import make_event as open_event
-    from tests.events.participant.helpers import make_session as open_session
+    from tests.support.participation import make_event as open_event
+    from tests.support.participation import make_session as open_session
     session = open_session(open_event(), capacity=1)
     organiser = factories.organiser("330100")
     first_user, _need, first = registered_sme(session)

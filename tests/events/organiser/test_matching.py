@@ -10,8 +10,8 @@ from events.enums import EventStatus, MeetingSource, MeetingStatus
 from events.models import Event, EventSession, Meeting, Registration, UnmatchedEnterprise
 from events.services import publication, schedule_edits, scheduling
 from core.errors import FieldError
-from tests import factories
-from tests.events.organiser.builders import actor, approve_sme, make_session, matching_scenario
+from tests.support import factories
+from tests.support.events import actor, approve_sme, make_session, matching_scenario
 
 
 def _session(scenario) -> EventSession:

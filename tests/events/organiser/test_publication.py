@@ -11,9 +11,9 @@ from market.enums import NeedStatus
 from market.models import FinancingNeed
 from core.errors import FieldError
 from notifications.models import Notification
-from tests import factories
+from tests.support import factories
 from tests.conftest import DEMO_PASSWORD
-from tests.events.organiser.builders import actor, approve_sme, make_session, matching_scenario
+from tests.support.events import actor, approve_sme, make_session, matching_scenario
 
 
 def _second_user(of: User) -> User:

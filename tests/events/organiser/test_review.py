@@ -3,10 +3,10 @@ import pytest
 
 from events.enums import EventStatus, RegistrationStatus
 from events.models import Registration
-from tests import factories
 from tests.conftest import sign_in
-from tests.events.organiser.builders import make_event, make_session
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.database import database
+from tests.support.events import make_event, make_session
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from events.models import EventSession, Meeting, Registration
 from events.services import schedule_edits, scheduling, venue_tables
 from core.clock import format_shanghai
 from core.errors import FieldError
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
-from tests.events.organiser.builders import actor, approve_sme, matching_scenario
-from tests.market.helpers import database, element_html
+from tests.support.events import actor, approve_sme, matching_scenario
+from tests.support.pages import element_html
+from tests.support.database import database
 
 
 def _grid(scenario):

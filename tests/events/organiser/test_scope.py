@@ -5,10 +5,10 @@ from sqlalchemy import select
 from events.enums import EventStatus
 from events.models import Meeting, Registration, YearPlanEntry
 from events.services import planning, scheduling
-from tests import factories
 from tests.conftest import sign_in
-from tests.events.organiser.builders import actor, matching_scenario
-from tests.market.helpers import database
+from tests.support import factories
+from tests.support.database import database
+from tests.support.events import actor, matching_scenario
 
 
 @pytest.fixture

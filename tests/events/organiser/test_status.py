@@ -8,8 +8,8 @@ from events.enums import EventStatus
 from events.models import Event, EventStatusChange
 from events.services import planning
 from core.errors import FieldError
-from tests import factories
-from tests.events.organiser.builders import actor, make_event, make_session, utc
+from tests.support import factories
+from tests.support.events import actor, make_event, make_session, utc
 
 
 def _changes(event_id: int) -> list[tuple[str, str, str]]:
@@ -127,7 +127,7 @@ def test_a_draft_whose_window_has_passed_is_not_opened(db_session):
 
 def test_status_page_moves_forward_and_back_with_reason(app, client):
     from tests.conftest import sign_in
-    from tests.market.helpers import database
+    from tests.support.database import database
     with database(app):
         organiser = factories.organiser()
         event = make_event(organiser)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from events.models import EventSession, VenueTable
 from events.services import scheduling
 from tests.browser_support import browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
-from tests.events.organiser.builders import actor, matching_scenario
+from tests.support.events import actor, matching_scenario
 
 pytestmark = pytest.mark.browser
 

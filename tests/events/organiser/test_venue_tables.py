@@ -20,10 +20,10 @@ from events.services.exports import schedule_workbook
 from events.services.reports import ReportFilter
 from market.models import Product
 from core.errors import FieldError
-from tests import factories
-from tests.events.organiser.builders import (actor, approve_institution, approve_sme, make_event, make_session,
+from tests.support import factories
+from tests.support.events import (actor, approve_institution, approve_sme, make_event, make_session,
                                              session_facts, utc)
-from tests.market.helpers import database
+from tests.support.database import database
 
 BANK_TABLES = (2, 1, 1, 2, 1, 1)  # six institutions, eight tables of their own
 

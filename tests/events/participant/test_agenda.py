@@ -14,8 +14,8 @@ from market.enums import NeedStatus
 from market.models import FinancingNeed, Institution
 from core.errors import FieldError, Forbidden, NotFound
 from notifications.models import Notification
-from tests import factories
-from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
+from tests.support import factories
+from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
                                               registered_sme, utc)
 from core.clock import SHANGHAI
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from events.enums import MeetingStatus
 from events.models import Meeting
 from tests.conftest import DEMO_PASSWORD
-from tests.events.participant.helpers import make_event, make_session, registered_bank, registered_sme, utc
-from tests.market.helpers import database
+from tests.support.participation import make_event, make_session, registered_bank, registered_sme, utc
+from tests.support.database import database
 from tests.served_http import http_client, request
 
 BOOKERS = 20
@@ -65,7 +65,7 @@ def test_twenty_concurrent_bookings_of_one_slot_give_one_booking_and_nineteen_cl
 
 def test_the_same_registration_posted_at_once_from_five_tabs_leaves_one_row(app, served_app):
     from events.models import Registration
-    from tests import factories
+    from tests.support import factories
     with database(app):
         session = make_session(make_event())
         user = factories.sme()

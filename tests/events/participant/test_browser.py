@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Registration
-from tests import factories
+from tests.support import factories
 from tests.browser_support import PHONE, browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
-from tests.events.participant.helpers import make_event, make_meeting, make_session, registered_bank
+from tests.support.participation import make_event, make_meeting, make_session, registered_bank
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from events.enums import MeetingStatus
 from events.models import Meeting
 from tests.conftest import DEMO_PASSWORD
-from tests.events.participant.helpers import make_event, make_session, registered_bank, registered_sme, utc
-from tests import factories
-from tests.market.helpers import database
+from tests.support.participation import make_event, make_session, registered_bank, registered_sme, utc
+from tests.support import factories
+from tests.support.database import database
 from tests.served_http import http_client, request
 
 SESSIONS = 4

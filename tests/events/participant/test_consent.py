@@ -7,8 +7,8 @@ from accounts.audit import AuditEvent
 from events.models import Consent, EventSession, Meeting
 from events.services import consent
 from market.models import Enterprise, Institution
-from tests import factories
-from tests.events.participant.helpers import (actor, make_event, make_meeting, make_session, registered_bank,
+from tests.support import factories
+from tests.support.participation import (actor, make_event, make_meeting, make_session, registered_bank,
                                               registered_sme, utc)
 
 

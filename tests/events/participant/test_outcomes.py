@@ -13,9 +13,9 @@ from events.services.outcomes import OutcomeReport
 from market.enums import NeedStatus
 from market.models import FinancingNeed
 from core.errors import FieldError
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
-from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
+from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
                                               registered_sme, utc)
 
 WAN = 10_000

@@ -7,11 +7,12 @@ from sqlalchemy import func, select
 from events.enums import MeetingStatus, RequestStatus
 from accounts.audit import AuditEvent
 from events.models import Consent, Meeting, MeetingRequest, Outcome, Registration, RegistrationStaff
-from tests import factories
+from tests.support import factories
 from tests.conftest import sign_in
-from tests.events.participant.helpers import (make_event, make_meeting, make_session, registered_bank, registered_sme,
+from tests.support.participation import (make_event, make_meeting, make_session, registered_bank, registered_sme,
                                               utc)
-from tests.market.helpers import database, element_html
+from tests.support.pages import element_html
+from tests.support.database import database
 
 
 def _count(app, model, **where) -> int:

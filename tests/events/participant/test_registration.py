@@ -9,8 +9,8 @@ from events.services import registration as reg
 from market.models import FinancingNeed
 from core.errors import FieldError, NotFound
 from notifications.models import Notification
-from tests import factories
-from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
+from tests.support import factories
+from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
                                               registered_sme)
 
 

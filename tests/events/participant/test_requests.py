@@ -13,8 +13,8 @@ from events.workdays import add_working_days
 from market.models import Enterprise, Institution
 from core.errors import FieldError, NotFound
 from notifications.models import Notification
-from tests import factories
-from tests.events.participant.helpers import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
+from tests.support import factories
+from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
                                               registered_sme, utc)
 
 

@@ -18,7 +18,7 @@ from events.services.availability import set_place
 from events.services import reports
 from events.services.reports import STAGES, ReportFilter
 from market.models import Chain, FinancingNeed, Institution, Product
-from tests import factories
+from tests.support import factories
 from tests.events.reports.world import _enterprise, _event, _need, _session
 
 M = 1_000_000

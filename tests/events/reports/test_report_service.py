@@ -128,7 +128,7 @@ def test_working_days_follow_the_official_calendar():
 
 def test_empty_world(app):
     with app.test_request_context():
-        from tests import factories
+        from tests.support import factories
         admin = factories.admin()
         report = reports.build_report(db.session.get(User, admin.id), ReportFilter(), now=NOW)
         assert all(figures(stage) == (0, 0, 0) for stage in report.funnel)

@@ -14,7 +14,7 @@ from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome
 from events.services import venue_tables
 from market import services as market
 from market.models import Chain, FinancingNeed, Institution, Product
-from tests import factories
+from tests.support import factories
 
 M = 1_000_000  # yuan
 

@@ -13,12 +13,12 @@ from sqlalchemy import delete
 
 from accounts import services as accounts
 from accounts.models import OrganiserOffice, User
-from core.roles import Role
+from core.clock import utcnow
 from core.extensions import db
+from core.roles import Role
 from market import services as market
 from market.credit_code import make_credit_code
 from market.enums import InstitutionStatus
-from core.clock import utcnow
 from notifications.models import Notification
 from tests.conftest import DEMO_PASSWORD
 

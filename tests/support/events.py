@@ -5,13 +5,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 
 from accounts.models import User
+from core.clock import SHANGHAI
 from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus
 from events.models import Event, EventSession, Registration
 from events.services import planning, venue_tables
 from market.models import FinancingNeed, Product
-from tests import factories
-from core.clock import SHANGHAI
+from tests.support import factories
+
 
 def utc(year, month, day, hour=0, minute=0) -> datetime:
     """Naive UTC of a Shanghai wall-clock time."""

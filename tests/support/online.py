@@ -1,9 +1,9 @@
 """Builders of online-half test data (committed): livestreams and talks, visits, requests from a lead source."""
 from datetime import datetime, timedelta
 
+from core.clock import utcnow
 from core.extensions import db
 from events.models import EventSession, MeetingRequest, OnlineVisit
-from core.clock import utcnow
 
 PLAYER = "https://player.example-video.com/live/123"
 

@@ -1,4 +1,5 @@
-"""Builders of participant-side test data (committed), relative to the real clock.
+"""Builders of participant-side test data (committed), relative to the real clock: events put straight into a status
+(tests.support.events makes them through the planning services instead), sessions, registrations, meetings.
 
 The registration window is open now; sessions start some days ahead unless `starts_at` says
 otherwise. Times are naive UTC like the database.
@@ -8,32 +9,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from accounts.models import User
+from core.clock import SHANGHAI, utcnow
 from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration, RegistrationStaff
 from events.services import venue_tables
 from market.models import Chain, FinancingNeed, Product
-from core.clock import utcnow
-from tests import factories
-from core.clock import SHANGHAI
+from tests.support import factories
+from tests.support.events import actor, utc  # noqa: F401 (also the callers' import)
 
 UTC = ZoneInfo("UTC")
-
-
-def utc(year, month, day, hour=0, minute=0) -> datetime:
-    """Naive UTC of a Shanghai wall-clock time."""
-    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
 
 
 def shanghai_nine_days_ahead(days: int) -> datetime:
     """09:00 Asia/Shanghai `days` days from today, as naive UTC."""
     today = datetime.now(SHANGHAI).date() + timedelta(days=days)
     return utc(today.year, today.month, today.day, 9)
-
-
-def actor(user) -> User:
-    return db.session.get(User, user.id)
 
 
 def make_event(status: EventStatus = EventStatus.OPEN, opens_in_days: int = -1, closes_in_days: int = 10,
