@@ -1,5 +1,4 @@
-from core.regions import covering_region
-from market.signals import institution_reviewed
+
 """The audit log: one table of security events, and who may read which of them.
 
 Recorded: sign-in, failed and throttled sign-in (with the address tried), sign-out, expired sessions,
@@ -24,12 +23,13 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accounts.models import User
-from core.extensions import db
+from core.clock import utcnow
 from core.enums import LabelledEnum, enum_column
+from core.extensions import db
+from core.regions import covering_region, region_prefix
 from core.roles import Role
 from market.models import Enterprise, Institution
-from core.regions import region_prefix
-from core.clock import utcnow
+from market.signals import institution_reviewed
 
 PAGE_SIZE = 50
 

@@ -6,12 +6,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, is_guessable
 from accounts.audit import AuditFilter, AuditKind
+from accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, is_guessable
 from core.clock import utc_of_shanghai
+from core.forms import enum_member
 from market.fields import BoundedIntegerField
 from market.forms import REQUIRED, EnterpriseForm, InstitutionForm
-from core.forms import enum_member
 
 TOO_SHORT = _l("密码至少 10 位。")
 GUESSABLE = _l("这个密码太常见或太容易猜到（如常用词、连续数字、键盘顺序、您的姓名或邮箱），请换一个更长、更不规则的密码。")
@@ -32,7 +32,7 @@ class NotGuessable:
             raise ValidationError(GUESSABLE)
 
 
-def new_password_field(label=_l("密码"), *own_words_fields: str) -> PasswordField:
+def new_password_field(label=_l("密码"), *own_words_fields: str) -> PasswordField:  # noqa: B008 — a lazy label, made once
     return PasswordField(label, validators=[
         DataRequired(REQUIRED), Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=TOO_SHORT),
         NotGuessable(*own_words_fields)], description=_l("至少 10 位；不要用常见密码、连续数字或您的姓名、邮箱。"))

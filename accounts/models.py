@@ -6,12 +6,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.extensions import db
-from core.enums import enum_column
-from market.models import Enterprise, Institution, Region
-from core.regions import region_covers
 from core.clock import utcnow
+from core.enums import enum_column
+from core.extensions import db
+from core.regions import region_covers
 from core.roles import Role
+from market.models import Enterprise, Institution, Region
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 _dummy_hash: list[str] = []

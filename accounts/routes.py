@@ -4,16 +4,22 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from accounts import audit
+from accounts import audit, services, sessions
+from accounts.forms import (
+    AuditFilterForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    InstitutionSignUpForm,
+    ResetPasswordForm,
+    SignInForm,
+    SmeSignUpForm,
+)
+from accounts.redirects import safe_next
 from core.access import role_required
-from accounts import services, sessions
-from accounts.forms import (AuditFilterForm, ChangePasswordForm, ForgotPasswordForm,
-                                       InstitutionSignUpForm, ResetPasswordForm, SignInForm, SmeSignUpForm)
 from core.database import commit_keeping
+from core.errors import FieldError
 from core.extensions import db, limiter
 from core.roles import Role
-from accounts.redirects import safe_next
-from core.errors import FieldError
 from core.views import commit_or_refuse
 
 bp = Blueprint("auth", __name__, url_prefix="/account")

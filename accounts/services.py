@@ -12,16 +12,22 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from accounts import audit
-from accounts import mails, passwords
-from accounts.models import User, check_password_hash, hash_password, is_demo_address, needs_rehash, spend_password_check
-from core.roles import Role
+from accounts import audit, mails, passwords
 from accounts.audit import AuditKind
-from core.database import release_read_transaction
-from core.extensions import db
-from market import services as market
+from accounts.models import (
+    User,
+    check_password_hash,
+    hash_password,
+    is_demo_address,
+    needs_rehash,
+    spend_password_check,
+)
 from core.clock import utcnow
+from core.database import release_read_transaction
 from core.errors import FieldError, Forbidden
+from core.extensions import db
+from core.roles import Role
+from market import services as market
 
 INVALID_LINK = _l("链接无效或已过期，请重新申请。")
 

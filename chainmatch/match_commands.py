@@ -10,10 +10,15 @@ import json
 import click
 
 from matchmaking import (
-    InputError, dumps_plan, instance_from_dict, load_instance, plan_meetings, write_atomic,
+    InputError,
+    bench,
+    dumps_plan,
+    instance_from_dict,
+    load_instance,
+    plan_meetings,
+    write_atomic,
 )
 from matchmaking.jsonio import loads_document, read_bounded
-from matchmaking import bench
 
 BENCH_SIZES = ("tiny", "small", "event", "national")
 

@@ -27,10 +27,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from core.extensions import db
-from events import jobs as event_jobs
 from core.submissions import purge_submission_tokens
-from policies.jobs import remind_policy_deadlines
+from events import jobs as event_jobs
 from notifications.jobs import deliver_due
+from policies.jobs import remind_policy_deadlines
 
 log = logging.getLogger("chainmatch.scheduler")
 

@@ -9,6 +9,7 @@ from flask import Flask, Response, request
 from flask_login import current_user
 from flask_talisman import DENY, Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
+
 from events.services.online import embed_hosts
 
 ONE_YEAR = 365 * 24 * 60 * 60

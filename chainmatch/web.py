@@ -3,9 +3,8 @@ import math
 import time
 
 from flask import Flask, current_app, g, has_request_context, render_template, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -24,6 +23,10 @@ from accounts.services import may_hold_session
 from chainmatch import input_bounds, security
 from chainmatch.home import bp as home_bp
 from chainmatch.resources import data_folder
+from core import database, errors
+from core.clock import format_shanghai
+from core.extensions import babel, csrf, db, limiter, login_manager, migrate
+from core.money import money_text
 from core.roles import Role
 from events import ports as events_ports
 from events.routes.online import bp as online_bp
@@ -33,17 +36,13 @@ from events.routes.reports import bp as reports_bp
 from events.services import participants
 from events.services import scope as event_scope
 from market import enums
-from market.enums import NeedStatus
 from market.routes import bp as market_bp
+from market.web_links import is_web_url
 from notifications.routes import bp as notifications_bp
 from policies import ports as policies_ports
 from policies import services as policy_services
 from policies.routes import bp as policies_bp
-from core import database, errors
-from core.extensions import babel, csrf, db, limiter, login_manager, migrate
-from market.web_links import is_web_url
-from core.money import money_text
-from core.clock import format_shanghai
+
 
 def init_app(app: Flask) -> None:
     # First of all before_request hooks: the request's kind of transaction is known before any query.

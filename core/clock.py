@@ -1,6 +1,5 @@
 """The clock: timestamps are stored as naive UTC and shown in Asia/Shanghai (Beijing time)."""
 from datetime import UTC, date, datetime, time
-
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

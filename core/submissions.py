@@ -31,8 +31,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
-from core.extensions import db
 from core.clock import utcnow
+from core.extensions import db
 
 TOKEN_HOURS = 12  # a form left open longer must be reloaded
 KEEP_HOURS = 24  # a claimed token is kept longer than any token is accepted, so a late replay still meets it

@@ -21,6 +21,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from accounts.models import OrganiserOffice, User
+from core.clock import shanghai_date, utc_of_shanghai, utcnow
 from events.enums import EventStatus, MeetingStatus, RequestStatus, Verdict
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry
 from events.services import agenda, outcomes, planning, publication, registration, requests, scheduling
@@ -28,9 +29,6 @@ from events.services.consent import registration_consent_text, request_consent_t
 from events.workdays import add_working_days, is_working_day
 from market.enums import FinancingType, NeedStatus, ProductStatus
 from market.models import Chain, Enterprise, FinancingNeed, Institution, Product
-from core.clock import utcnow
-from core.clock import utc_of_shanghai
-from core.clock import shanghai_date
 
 OFFICE = "杭州市经济和信息化局"
 ORGANISER_EMAIL = "organiser@demo.local"

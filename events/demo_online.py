@@ -17,6 +17,8 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from accounts.models import User
+from core.clock import shanghai_date, utc_of_shanghai, utcnow
+from core.roles import Role
 from events.demo import _party_for
 from events.enums import LeadSource, RequestStatus
 from events.models import Event, EventSession, MeetingRequest, OnlineVisit
@@ -25,10 +27,6 @@ from events.services.consent import request_consent_text
 from events.workdays import is_working_day
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
 from market.models import Enterprise, FinancingNeed, Institution, Product
-from core.clock import utcnow
-from core.clock import utc_of_shanghai
-from core.clock import shanghai_date
-from core.roles import Role
 
 TALK_TOPICS = {  # by institution kind; the n-th institution of a kind gets the n-th topic
     "bank": ["科技型中小企业信用贷款怎么申请", "知识产权质押融资全流程", "算力设备按揭与融资租赁怎么选"],

@@ -1,18 +1,42 @@
 """Tables of the month's event. Clashes and duplicates are refused by the database itself."""
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.extensions import db
-from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus,
-                          RequestDirection, RequestStatus, SessionKind, SessionMode, Side, Verdict)
-from market.enums import FinancingType
-from core.enums import enum_column, sql_in
-from market.models import TEXT_MAX, Chain, Enterprise, FinancingNeed, Institution, Product, Region
 from core.clock import utcnow
+from core.enums import enum_column, sql_in
+from core.extensions import db
+from events.enums import (
+    EventStatus,
+    LeadSource,
+    MeetingSource,
+    MeetingStatus,
+    RegistrationStatus,
+    RequestDirection,
+    RequestStatus,
+    SessionKind,
+    SessionMode,
+    Side,
+    Verdict,
+)
+from market.enums import FinancingType
+from market.models import TEXT_MAX, Chain, Enterprise, FinancingNeed, Institution, Product, Region
 
 NOT_CANCELLED = "status <> 'cancelled'"
 

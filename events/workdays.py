@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 
 import chinese_calendar
 from flask_babel import gettext as _
-from core.clock import end_of_shanghai_day_utc
-from core.clock import shanghai_date
+
+from core.clock import end_of_shanghai_day_utc, shanghai_date
 
 FIXED_STATUTORY_HOLIDAYS = ((1, 1), (5, 1), (10, 1), (10, 2), (10, 3))  # (month, day)
 

@@ -3,18 +3,17 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField,
-                     URLField)
+from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
+from core.errors import FieldError
+from core.forms import enum_member
 from core.submissions import OneSubmission
 from market import services
 from market.enums import Collateral, FinancingType, Industry, InstitutionKind, Stage, Tier
 from market.fields import BoundedIntegerField, MultiCheckboxField, PercentField, WanYuanField
 from market.models import NAME_MAX, TEXT_MAX
 from market.sizing import measures_needed
-from core.errors import FieldError
-from core.forms import enum_member
 
 REQUIRED = _l("此项必填。")
 

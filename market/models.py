@@ -1,18 +1,38 @@
 """Tables of the market, with their rules as database constraints."""
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.extensions import db
-from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, InstitutionStatus, NeedStatus,
-                          ProductStatus, RegionLevel, Stage, Tier)
-from core.enums import enum_column
-from market.sizing import classify_size
 from core.clock import utcnow
+from core.enums import enum_column
+from core.extensions import db
 from core.regions import region_covers
+from market.enums import (
+    Collateral,
+    FinancingType,
+    Industry,
+    InstitutionKind,
+    InstitutionStatus,
+    NeedStatus,
+    ProductStatus,
+    RegionLevel,
+    Stage,
+    Tier,
+)
+from market.sizing import classify_size
 
 NAME_MAX = 120
 TEXT_MAX = 2000

@@ -5,12 +5,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import role_required
-from core.views import commit_or_refuse
-from core.extensions import db
 from core.roles import Role
+from core.views import commit_or_refuse
 from market import services
-from market.forms import (CatalogueFilterForm, EnterpriseForm, InstitutionForm, NeedForm, NewNeedForm,
-                          NewProductForm, ProductForm, WithdrawForm)
+from market.forms import (
+    CatalogueFilterForm,
+    EnterpriseForm,
+    InstitutionForm,
+    NeedForm,
+    NewNeedForm,
+    NewProductForm,
+    ProductForm,
+    WithdrawForm,
+)
 
 bp = Blueprint("market", __name__)
 

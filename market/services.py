@@ -5,17 +5,27 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from core.extensions import db
-from market.credit_code import CreditCodeError, normalise_credit_code
-from market.enums import FinancingType, InstitutionKind, InstitutionStatus, NeedStatus, ProductStatus, RegionLevel
-from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institution, InstitutionRegion, Product,
-                           ProductChain, ProductRegion, Region)
-from core.regions import region_prefix
-from core.clock import utcnow
 from core.access import require_owner
+from core.clock import utcnow
 from core.errors import FieldError, Forbidden, NotFound
+from core.extensions import db
+from core.regions import region_prefix
 from core.roles import Role
 from market import signals
+from market.credit_code import CreditCodeError, normalise_credit_code
+from market.enums import FinancingType, InstitutionKind, InstitutionStatus, NeedStatus, ProductStatus, RegionLevel
+from market.models import (
+    Chain,
+    ChainNode,
+    Enterprise,
+    FinancingNeed,
+    Institution,
+    InstitutionRegion,
+    Product,
+    ProductChain,
+    ProductRegion,
+    Region,
+)
 
 CREDIT_CODE_MESSAGES = {
     "length": _l("统一社会信用代码应为 18 位。"),

@@ -13,8 +13,16 @@ from .eligibility import failing_rule, region_covers
 from .engine import Recommendation, plan_meetings, recommend
 from .jsonio import dumps_plan, instance_from_dict, load_instance, plan_to_dict, write_atomic
 from .model import (
-    COLLATERAL_KINDS, FINANCING_TYPES, STAGES, Enterprise, Institution, InputError, Instance,
-    Need, Product, Request,
+    COLLATERAL_KINDS,
+    FINANCING_TYPES,
+    STAGES,
+    Enterprise,
+    InputError,
+    Instance,
+    Institution,
+    Need,
+    Product,
+    Request,
 )
 from .result import REASON_TEXT, Meeting, Plan, UnkeptRequest, Unmatched, Unplaced
 from .scoring import PARTS, WEIGHTS, Reason

@@ -26,8 +26,8 @@ from ortools.graph.python import max_flow
 
 from .candidates import candidate_arcs
 from .columns import Columns
-from .jsonio import dumps_plan, instance_from_dict, load_instance, write_atomic
 from .engine import plan_meetings
+from .jsonio import dumps_plan, instance_from_dict, load_instance, write_atomic
 from .synthetic import SIZES, generate
 
 DEFAULT_SIZES = ("small", "event")

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.regions import region_covers
+
 from .columns import REQ_DECLINED, Columns
 from .model import Enterprise, Need, Product
-from core.regions import region_covers
 
 NEED_RULES = ("type", "amount", "region", "chain", "stage", "tier")
 PAIR_RULES = ("declined", "no_common_slot")

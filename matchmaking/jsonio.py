@@ -19,7 +19,7 @@ import numpy as np
 
 from .gcpause import paused_gc
 from .limits import MAX_INPUT_BYTES, MAX_JSON_DEPTH, MAX_RECORDS
-from .model import Enterprise, Institution, InputError, Instance, Need, Product, Request
+from .model import Enterprise, InputError, Instance, Institution, Need, Product, Request
 from .result import Plan
 from .validation import record_label, show_value
 

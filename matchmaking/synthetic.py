@@ -7,6 +7,7 @@ requests. Event-sized instances sit in one province (Zhejiang) and lean on the m
 from __future__ import annotations
 
 import numpy as np
+
 from .candidates import candidate_arcs
 from .columns import Columns
 from .jsonio import instance_from_dict

@@ -9,8 +9,13 @@ import json
 
 from .limits import MAX_AMOUNT_YUAN, MAX_COUNT, MAX_RECORDS, MAX_SLOTS, MAX_TABLES
 from .model import (
-    COLLATERAL_KINDS, FINANCING_TYPES, REQUEST_SIDES, REQUEST_STATUSES, STAGES, Instance,
+    COLLATERAL_KINDS,
+    FINANCING_TYPES,
+    REQUEST_SIDES,
+    REQUEST_STATUSES,
+    STAGES,
     InputError,
+    Instance,
 )
 
 _TYPES = frozenset(FINANCING_TYPES)

@@ -10,11 +10,10 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core.actors import OPERATOR
+from core.clock import format_shanghai, shanghai_wall_to_utc
 from core.extensions import db
 from notifications import services
 from notifications.jobs import relay_name
-from core.clock import format_shanghai
-from core.clock import shanghai_wall_to_utc
 
 LARGEST_ID = 2**31 - 1
 LONGEST_LOOKBACK_DAYS = 3650

@@ -4,9 +4,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.extensions import db
-from core.enums import LabelledEnum, enum_column
 from core.clock import utcnow
+from core.enums import LabelledEnum, enum_column
+from core.extensions import db
 
 
 class DeliveryStatus(LabelledEnum):

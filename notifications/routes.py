@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.access import role_required
-from core.views import commit_or_refuse
-from core.extensions import db
 from core.roles import Role
+from core.views import commit_or_refuse
 from notifications import services
 from notifications.jobs import relay_name
 

@@ -17,10 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.routing import BuildError
 
 from core.actors import is_system
+from core.clock import utcnow
 from core.errors import Forbidden
 from core.extensions import db
-from core.clock import utcnow
-from core.roles import Role
 from notifications.models import DeliveryStatus, MailRelayState, Notification
 
 

@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import click
 
+from core.clock import shanghai_today
 from policies.evaluate import evaluate
 from policies.facts import FactError, parse_facts, read_facts_file
 from policies.loader import library_path, load_library, verify_citations
-from policies.rules import RuleError
-from core.clock import shanghai_today
 from policies.reference import reference_markdown
+from policies.rules import RuleError
+
 
 def today() -> dt.date:
     """Today's date in Asia/Shanghai, where the policies' deadlines are set."""

@@ -20,9 +20,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from core.errors import FieldError, Forbidden
 from core.extensions import db
 from core.regions import region_covers
-from core.errors import FieldError, Forbidden
 from core.roles import Role
 from policies.models import Policy as PolicyRow
 from policies.rules import Policy, RuleError

@@ -17,10 +17,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.clock import utcnow
 from core.extensions import db
 from market.enums import Industry
 from market.models import Enterprise
-from core.clock import utcnow
 from policies.facts import FactError, FactSpec, FactType
 from policies.models import EnterpriseFact
 

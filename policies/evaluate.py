@@ -18,8 +18,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Mapping
 
-from policies.facts import FactSpec
+from core.money import exact_money_text
 from core.regions import region_covers
+from policies.facts import FactSpec
 from policies.interpreter import Interpreter, Outcome, floor_yuan, missing_reason, unique
 from policies.rules import (
     PERIOD_TEXT,
@@ -31,7 +32,6 @@ from policies.rules import (
     condition_facts,
 )
 from policies.text import Text
-from core.money import exact_money_text
 
 REVIEW_NOTE = Text(
     "择优评审，金额为上限估计，最终以评审结果为准。",

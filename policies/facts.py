@@ -34,9 +34,9 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, BinaryIO, Mapping
 
+from core.money import exact_money_text
 from policies import text as fmt
 from policies.text import Text
-from core.money import exact_money_text
 
 
 class FactType(StrEnum):

@@ -158,7 +158,7 @@ class FactsFormBase(FlaskForm):
         return {name: _raw(spec, self[name].data) for name, spec in self.specs.items()}
 
     def attach(self, errors: Mapping[str, FactError]) -> None:
-        for name, error in errors.items():
+        for name in errors:
             self[name].errors = list(self[name].errors) + [fact_error_message(self.specs[name])]
 
 

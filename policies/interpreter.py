@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Mapping
 
+from core.money import exact_money_text
+from core.regions import region_covers
 from policies import text as fmt
 from policies.facts import FactSpec, FactType
-from core.regions import region_covers
 from policies.rules import (
     EXPR_TYPES,
     AllOf,
@@ -33,8 +34,6 @@ from policies.rules import (
     Yuan,
 )
 from policies.text import Text
-from core.money import exact_money_text
-
 
 # -- conditions ---------------------------------------------------------------------------------
 

@@ -11,16 +11,15 @@ import datetime as dt
 from sqlalchemy import or_, select
 
 from accounts.recipients import PartyUsers
+from core.clock import shanghai_date
 from core.extensions import db
-from market.models import Enterprise
 from core.regions import region_prefix
+from market.models import Enterprise
 from notifications.services import Bilingual, notify, path_for
 from policies.enterprise_facts import facts_of, stored_facts
 from policies.evaluate import Status, evaluate_policy
 from policies.models import Policy as PolicyRow
 from policies.store import current_library
-from core.clock import shanghai_date
-from core.roles import Role
 
 REMIND_DAYS_BEFORE = 7
 KIND = "policy_deadline"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from importlib import resources
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 

@@ -7,12 +7,22 @@ it changes, so that lists, deadlines and reminders can be queried in SQL.
 """
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, \
-    UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.extensions import db
 from core.clock import utcnow
+from core.extensions import db
 
 KEY_MAX = 60
 TITLE_MAX = 300

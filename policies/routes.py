@@ -7,11 +7,9 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.extensions import db
+from core.roles import Role
 from core.views import commit_or_refuse
 from market.services import chains as market_chains
-from core.roles import Role
-from core.forms import attach_field_error
-from market.models import Chain
 from market.services import region_names
 from policies import editing, ports, services
 from policies.display import condition_outline

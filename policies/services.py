@@ -15,15 +15,15 @@ from sqlalchemy import or_, select
 
 from core.errors import NotFound
 from core.extensions import db
+from core.regions import region_covers
+from core.roles import Role
 from market.enums import FinancingType
 from market.models import Enterprise, Product
-from core.regions import region_covers
 from policies import commands, ports
-from policies.models import Policy as PolicyRow
-from core.roles import Role
 from policies.enterprise_facts import DERIVED_FACTS, facts_of, stored_facts, write_facts
 from policies.evaluate import Evaluation, PolicyResult, SetAside, Status, evaluate, subsidised_loan
 from policies.facts import FactError, FactSpec
+from policies.models import Policy as PolicyRow
 from policies.rules import ExclusiveGroup, Library, Policy
 from policies.store import StoredLibrary, current_library
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import requests
+
 from core.clock import shanghai_date
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,12 +309,12 @@ def _build_fixture(session) -> dict:
     from sqlalchemy import select
 
     from accounts.models import OrganiserOffice, User, hash_password
+    from core.clock import utcnow
     from events.demo import CREDIT_INSTITUTIONS, OFFICE, STAFF, Party, _at, _demo_smes
     from events.enums import EventStatus
     from events.services import planning, publication, registration, scheduling
     from events.services.consent import registration_consent_text
     from market.models import Institution, Product
-    from core.clock import utcnow
 
     password_hash = hash_password(PASSWORD)
     office = session.scalar(select(OrganiserOffice).where(OrganiserOffice.name == OFFICE))

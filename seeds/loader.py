@@ -29,12 +29,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import OrganiserOffice, User
+from core.clock import utcnow
 from core.roles import Role
 from market.credit_code import CreditCodeError, normalise_credit_code
-from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, InstitutionStatus,
-                          NeedStatus, ProductStatus, RegionLevel, Stage, Tier)
+from market.enums import (
+    Collateral,
+    FinancingType,
+    Industry,
+    InstitutionKind,
+    InstitutionStatus,
+    NeedStatus,
+    ProductStatus,
+    RegionLevel,
+    Stage,
+    Tier,
+)
 from market.models import Chain, ChainNode, Enterprise, FinancingNeed, Institution, Product, Region
-from core.clock import utcnow
 from policies.store import load_policy_library  # the policy library (政策库), seeded by policy key
 
 SEEDS_DIR = Path(str(resources.files("seeds")))  # the data files travel with the package

@@ -9,12 +9,18 @@ import pytest
 from argon2 import PasswordHasher
 from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSession
+from hypothesis import settings
 from sqlalchemy import event, text
 from sqlalchemy.orm import sessionmaker
 
 import accounts.models as account_models
 from chainmatch import create_app
 from core.extensions import db, limiter
+
+# Hypothesis' per-example deadline is a timed assertion, which the suite does not make: the machine is shared
+# and noisy, and speed is measured by the benchmark commands instead.
+settings.register_profile("chainmatch", deadline=None)
+settings.load_profile("chainmatch")
 
 pytest_plugins = ["tests.outside_files_plugin"]  # the summary names the tests that need files outside the repository
 REFERENCE_TABLES = {"chains", "chain_nodes", "regions"}

@@ -13,14 +13,14 @@ import psycopg
 import pytest
 from sqlalchemy import event, func, select
 
-from chainmatch import create_app
-from accounts.models import User
 from accounts.audit import AuditEvent, AuditKind
+from accounts.models import User
+from chainmatch import create_app
 from core.database import read_only
 from core.extensions import db
-from tests.support import factories
 from tests.conftest import DEMO_PASSWORD, sign_in
 from tests.events.test_permissions import build_world
+from tests.support import factories
 from tests.support.database import database
 
 

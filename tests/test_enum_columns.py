@@ -7,7 +7,7 @@ from core.access import role_required
 from core.roles import Role
 from market.enums import FinancingType, NeedStatus
 from market.models import FinancingNeed
-from tests import factories
+from tests.support import factories
 
 
 def _need(**values) -> FinancingNeed:

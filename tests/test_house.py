@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chainmatch import PROJECT_ROOT
 import events.ports
 import policies.ports
+from chainmatch import PROJECT_ROOT
 from core.ports import Port, PortNotPlugged
 
 OUR_PACKAGES = ("core", "accounts", "chainmatch", "market", "events", "policies", "notifications", "seeds",

@@ -16,9 +16,22 @@ from notifications.models import Notification
 from policies.store import load_policy_library
 from tests.accounts import test_access
 from tests.events import test_permissions as events_table
+from tests.events.test_permissions import (
+    EVERYONE,
+    FORBIDDEN,
+    LOGIN,
+    NOT_FOUND,
+    OK,
+    REDIRECT,
+    ROLES,
+    SME_ONLY,
+    build_world,
+    check_table,
+    organisers_only,
+    row,
+    signed_in_as,
+)
 from tests.support.online import stream
-from tests.events.test_permissions import (EVERYONE, FORBIDDEN, LOGIN, NOT_FOUND, OK, REDIRECT, ROLES, SME_ONLY,
-                                           build_world, check_table, organisers_only, row, signed_in_as)
 
 IN = events_table.IN
 SIGNED_IN = row(LOGIN, OK, OK, OK, OK, OK, OK, OK)

@@ -5,10 +5,10 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Optional, ValidationError
 
-from market import services as market
-from market.fields import optional_column_int
-from market.enums import FinancingType
 from core.forms import enum_member
+from market import services as market
+from market.enums import FinancingType
+from market.fields import optional_column_int
 
 
 class HallFilterForm(FlaskForm):

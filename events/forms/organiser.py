@@ -9,19 +9,17 @@ from datetime import datetime
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DateTimeLocalField, SelectField, StringField, TextAreaField,
-                     URLField)
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL, ValidationError
+from wtforms import BooleanField, DateField, DateTimeLocalField, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 
+from core.clock import shanghai_wall_to_utc, to_shanghai
+from core.roles import Role
 from core.submissions import OneSubmission
 from events.enums import EventStatus, SessionKind, SessionMode
 from events.services import planning, scope
 from market import services as market
 from market.enums import FinancingType
 from market.fields import BoundedIntegerField, MultiCheckboxField, column_int
-from core.clock import to_shanghai
-from core.clock import shanghai_wall_to_utc
-from core.roles import Role
 
 REQUIRED = _l("此项必填。")
 DATETIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]

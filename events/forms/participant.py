@@ -4,10 +4,20 @@ Choices that depend on the actor (its needs, its products, the session's slots) 
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
+
 from core.submissions import OneSubmission
 from events.services.registration import MAX_TABLES_PER_INSTITUTION, StaffMember
 from market.fields import BoundedIntegerField, MultiCheckboxField, WanYuanField, column_int

@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import role_required
+from core.clock import utcnow
 from core.extensions import db
 from core.roles import Role
 from events.enums import EventStatus, LeadSource, SessionKind
 from events.forms.online import HallFilterForm, LeadFilterForm
 from events.services import online, online_hall, online_leads, participants, registration
 from market.enums import FinancingType, InstitutionStatus
-from core.clock import utcnow
 from market.services import region_names
 
 bp = Blueprint("online", __name__)

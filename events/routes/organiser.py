@@ -6,15 +6,34 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import role_required
-from core.views import commit_or_refuse
-from core.extensions import db
 from core.roles import Role
+from core.views import commit_or_refuse
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionKind, SessionMode
-from events.forms.organiser import (AddMeetingForm, CancelMeetingForm, ConfirmForm, DecisionForm, EventForm,
-                                    MoveMeetingForm, NewEventForm, NewPlanEntryForm, NewSessionForm, PlanEntryForm,
-                                    SessionForm, StatusForm)
-from events.services import (planning, publication, registration, requests, schedule_edits, scheduling, scope, slots,
-                             venue_tables)
+from events.forms.organiser import (
+    AddMeetingForm,
+    CancelMeetingForm,
+    ConfirmForm,
+    DecisionForm,
+    EventForm,
+    MoveMeetingForm,
+    NewEventForm,
+    NewPlanEntryForm,
+    NewSessionForm,
+    PlanEntryForm,
+    SessionForm,
+    StatusForm,
+)
+from events.services import (
+    planning,
+    publication,
+    registration,
+    requests,
+    schedule_edits,
+    scheduling,
+    scope,
+    slots,
+    venue_tables,
+)
 from market.enums import FinancingType
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")

@@ -7,20 +7,38 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import role_required
+from core.clock import utcnow
 from core.extensions import db, limiter
-from core.views import commit_or_refuse
 from core.roles import Role
-from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestStatus,
-                          SessionKind, SessionMode, Side, Verdict)
-from events.forms.participant import (AnswerForm, BookingForm, ConfirmForm, EnterpriseRegistrationForm,
-                                      InstitutionRegistrationForm, MeetingRequestForm, OutcomeForm, ReasonForm)
+from core.views import commit_or_refuse
+from events.enums import (
+    EventStatus,
+    LeadSource,
+    MeetingSource,
+    MeetingStatus,
+    RegistrationStatus,
+    RequestStatus,
+    SessionKind,
+    SessionMode,
+    Side,
+    Verdict,
+)
+from events.forms.participant import (
+    AnswerForm,
+    BookingForm,
+    ConfirmForm,
+    EnterpriseRegistrationForm,
+    InstitutionRegistrationForm,
+    MeetingRequestForm,
+    OutcomeForm,
+    ReasonForm,
+)
 from events.models import Event, EventSession, MeetingRequest, Registration
 from events.services import agenda, consent, online, outcomes, participants, registration, requests, scope, venue_tables
 from events.workdays import calendar_note
-from market.enums import FinancingType, NeedStatus, ProductStatus
 from market import services as market
+from market.enums import FinancingType, NeedStatus, ProductStatus
 from market.models import FinancingNeed
-from core.clock import utcnow
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 PARTIES = (Role.SME, Role.INSTITUTION)

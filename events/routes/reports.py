@@ -6,12 +6,12 @@ from flask_login import current_user
 
 from accounts import audit
 from core.access import role_required
+from core.clock import utcnow
 from core.extensions import db
-from events.forms.reports import ReportFilterForm
 from core.roles import Role
+from events.forms.reports import ReportFilterForm
 from events.services import exports, reports
 from events.services.event_summary import event_summaries
-from core.clock import utcnow
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

@@ -13,7 +13,10 @@ from icalendar import Event as CalendarEvent
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import format_shanghai, shanghai_date, to_shanghai, utcnow
+from core.errors import FieldError, Forbidden, NotFound
 from core.extensions import db
+from core.roles import Role
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus, SessionMode
 from events.models import EventSession, Meeting, Registration, UnmatchedEnterprise
 from events.services import availability, venue_tables
@@ -21,15 +24,9 @@ from events.services.consent import enterprise_names, share_registration_details
 from events.services.outcomes import refresh_need_status
 from events.services.participants import notify_party, registration_of
 from events.services.scope import ensure_manages_event
-from core.clock import shanghai_date
 from market.enums import NeedStatus
 from market.models import FinancingNeed, Institution, Product
-from core.clock import utcnow
-from core.errors import FieldError, Forbidden, NotFound
 from notifications.services import Bilingual, path_for
-from core.clock import format_shanghai
-from core.clock import to_shanghai
-from core.roles import Role
 
 SLOT_TAKEN = _l("该时段刚刚被预约，请选择其他时段")
 ACTIVE_PLANNED = (MeetingStatus.PROPOSED, MeetingStatus.SCHEDULED)

@@ -53,11 +53,10 @@ so unrelated inserts (needs, registrations, notifications) never wait on it. Wit
 unique indexes stay the backstop: inserts run in a SAVEPOINT and a unique violation becomes a FieldError.
 On SQLite the row locks are plain SELECTs and ``BEGIN IMMEDIATE`` (chainmatch/database.py) serialises writers.
 """
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import logging
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -65,13 +64,13 @@ from sqlalchemy import event, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from core.clock import format_shanghai
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import ACTIVE_MEETING_STATUSES
 from events.models import EventSession, Meeting, Registration, RegistrationStaff
 from events.services import venue_tables
 from market.models import Enterprise, Institution
-from core.errors import FieldError
-from core.clock import format_shanghai
 
 LIVE = tuple(ACTIVE_MEETING_STATUSES)
 log = logging.getLogger(__name__)

@@ -23,15 +23,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts import audit
+from core.access import require_owner
+from core.clock import utcnow
+from core.errors import FieldError, Forbidden, NotFound
 from core.extensions import db
+from core.roles import Role
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Consent, EventSession, Meeting, MeetingRequest, Registration
 from market.enums import InstitutionStatus, NeedStatus
 from market.models import Enterprise, FinancingNeed, Institution, Region
-from core.clock import utcnow
-from core.access import require_owner
-from core.errors import FieldError, Forbidden, NotFound
-from core.roles import Role
 
 WAN = 10_000
 AMOUNT_BANDS = (  # (upper bound in yuan, exclusive; label)

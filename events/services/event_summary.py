@@ -22,15 +22,22 @@ from datetime import datetime
 from sqlalchemy import String, and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import contains_eager
 
+from core.clock import utcnow
 from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus, SessionMode, Side
 from events.models import Event, EventSession, Meeting, Outcome, Registration, RegistrationNeed
 from events.services.outcomes import OUTCOME_TERMS
-from events.services.reports import (MATCHED_STATUSES, UNSPECIFIED, ReportFilter, effective_outcome,
-                                     enterprise_conditions, event_conditions, financing_type_label)
+from events.services.reports import (
+    MATCHED_STATUSES,
+    UNSPECIFIED,
+    ReportFilter,
+    effective_outcome,
+    enterprise_conditions,
+    event_conditions,
+    financing_type_label,
+)
 from market.enums import FinancingType
 from market.models import Enterprise, FinancingNeed, Institution, Product
-from core.clock import utcnow
 
 
 @dataclass

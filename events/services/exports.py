@@ -14,20 +14,26 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from core.clock import format_shanghai
 from core.extensions import db
+from core.roles import Role
 from events.enums import MeetingStatus, RegistrationStatus
 from events.enums import Side as OutcomeSide  # openpyxl has a Side too
 from events.models import Event, EventSession, Meeting, Registration
 from events.services import venue_tables
-from events.services.reports import (MATCHED_STATUSES, ReportFilter, effective_outcome,
-                                     enterprise_conditions, event_conditions, financing_type_label)
 from events.services.event_summary import event_summaries
 from events.services.outcomes import OUTCOME_TERMS
+from events.services.reports import (
+    MATCHED_STATUSES,
+    ReportFilter,
+    effective_outcome,
+    enterprise_conditions,
+    event_conditions,
+    financing_type_label,
+)
 from events.services.workbooks import TextOnlyWorkbook, workbook_bytes
 from market.enums import FinancingType, RegionLevel
 from market.models import Chain, Enterprise, Institution, Region
-from core.clock import format_shanghai
-from core.roles import Role
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"

@@ -18,16 +18,15 @@ from sqlalchemy import func, select
 
 from accounts.recipients import office_organisers
 from core.actors import SYSTEM
+from core.clock import format_shanghai, utc_of_shanghai
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus
 from events.models import Event, EventSession, Meeting, UnmatchedEnterprise, YearPlanEntry
 from events.services import planning
 from events.services.planning import advance_event, shanghai_date
-from core.clock import format_shanghai
 from events.services.reminders import LAST_OUTCOME_ASK, all_outcomes_recorded
-from core.errors import FieldError
 from notifications.services import notify, path_for
-from core.clock import utc_of_shanghai
 
 log = logging.getLogger(__name__)
 

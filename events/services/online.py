@@ -22,18 +22,16 @@ from flask import current_app
 from sqlalchemy import func, or_, select, union
 
 from core.access import require_owner
+from core.clock import SHANGHAI, shanghai_today, utcnow
 from core.errors import NotFound
 from core.extensions import db
+from core.roles import Role
 from events.enums import EventStatus, SessionKind
 from events.models import Event, EventSession, OnlineVisit, Registration
 from events.services.registration import LIVE_STATUSES
-from core.clock import SHANGHAI
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
 from market.models import FinancingNeed, Institution, Product
-from core.clock import utcnow
 from market.web_links import is_web_url
-from core.clock import shanghai_today
-from core.roles import Role
 
 BROADCAST_KINDS = (SessionKind.LIVESTREAM, SessionKind.KNOWLEDGE_TALK)
 # The statuses in which `requests.request_meeting` takes requests tied to an event.

@@ -9,15 +9,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from core.clock import shanghai_today, utcnow
 from core.extensions import db
+from core.regions import region_covers
 from events import ports
 from events.models import Event, EventSession
 from events.services.online import BROADCAST_KINDS, participating_institution_ids, viewer_counts
-from core.clock import shanghai_today
 from market.enums import ProductStatus
 from market.models import Institution, Product
-from core.regions import region_covers
-from core.clock import utcnow
 from market.services import CatalogueFilter, catalogue
 
 

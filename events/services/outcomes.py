@@ -29,15 +29,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import utcnow
+from core.errors import FieldError, NotFound
 from core.extensions import db
+from core.money import wan_figure
 from events.enums import MeetingStatus, Side, Verdict
 from events.models import Meeting, Outcome
 from events.services import availability
 from market.enums import FinancingType, NeedStatus
 from market.models import MAX_AMOUNT_YUAN, FinancingNeed
-from core.clock import utcnow
-from core.errors import FieldError, NotFound
-from core.money import wan_figure
 
 ABSURD_MULTIPLE_OF_NEED = 10
 FIGURES = ("intent_amount_yuan", "agreed_amount_yuan", "funded_amount_yuan", "premium_yuan")

@@ -11,7 +11,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.actors import SYSTEM, is_system
+from core.clock import format_shanghai, shanghai_date, to_shanghai, utcnow
+from core.errors import FieldError
 from core.extensions import db
+from core.roles import Role
 from events.enums import ACTIVE_MEETING_STATUSES, EventStatus, SessionKind, SessionMode
 from events.models import Event, EventSession, EventStatusChange, Meeting, Registration, YearPlanEntry
 from events.services import availability, scope, venue_tables
@@ -19,15 +23,8 @@ from events.services.availability import set_place
 from events.services.registration import promote_waitlist
 from market.enums import FinancingType, RegionLevel
 from market.models import Institution, Region
-from core.clock import utcnow
 from market.services import get_chain, get_region
-from core.actors import SYSTEM, is_system
-from core.errors import FieldError
 from market.web_links import is_web_url
-from core.clock import format_shanghai
-from core.clock import to_shanghai
-from core.clock import shanghai_date
-from core.roles import Role
 
 # Sane dates (the database holds the outer bounds: YearPlanEntry.year, Event.dates_in_plan_years).
 FIRST_DAY, LAST_DAY = date(2024, 1, 1), date(2100, 12, 31)

@@ -14,18 +14,21 @@ from sqlalchemy import select, update
 
 from accounts.recipients import party_users
 from core.actors import SYSTEM
+from core.clock import format_shanghai, utcnow
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, SessionMode
 from events.models import Event, EventSession, Meeting
 from events.services import availability, scope, venue_tables
 from events.services.consent import consented_enterprise_ids, share_details_for_session
-from core.clock import format_shanghai
-from events.services.scheduling import (MATCHABLE_EVENT_STATUSES, active_meetings, matchmaking_sessions,
-                                        settle_event_status)
+from events.services.scheduling import (
+    MATCHABLE_EVENT_STATUSES,
+    active_meetings,
+    matchmaking_sessions,
+    settle_event_status,
+)
 from market.enums import NeedStatus
 from market.models import FinancingNeed
-from core.clock import utcnow
-from core.errors import FieldError
 from notifications.services import Bilingual, notify, path_for
 
 log = logging.getLogger(__name__)

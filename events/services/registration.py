@@ -12,8 +12,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.access import require_owner
+from core.clock import format_shanghai, utcnow
+from core.errors import FieldError, Forbidden
 from core.extensions import db
-from events.enums import EventStatus, RegistrationStatus, SessionKind
+from core.roles import Role
+from events.enums import EventStatus, RegistrationStatus
 from events.models import Event, EventSession, Registration, RegistrationStaff
 from events.services import availability, venue_tables
 from events.services.agenda import cancel_party_meetings
@@ -21,12 +25,7 @@ from events.services.participants import notify_party, registration_of
 from events.services.scope import ensure_manages_event
 from market.enums import FinancingType, InstitutionStatus, NeedStatus, ProductStatus
 from market.models import FinancingNeed, Institution, Product
-from core.clock import utcnow
-from core.access import require_owner
-from core.errors import FieldError, Forbidden
 from notifications.services import path_for
-from core.clock import format_shanghai
-from core.roles import Role
 
 LIVE_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.APPROVED, RegistrationStatus.WAITLISTED)
 MAX_TABLES_PER_INSTITUTION = 50

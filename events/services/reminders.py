@@ -18,13 +18,12 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from accounts.recipients import PartyUsers
+from core.clock import format_shanghai
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, RegistrationStatus, SessionMode, Side
 from events.models import Event, EventSession, Meeting, Outcome, Registration, UnmatchedEnterprise
 from events.services import venue_tables
 from events.services.consent import has_active_consent
-from core.clock import format_shanghai
-from core.roles import Role
 from events.services.publication import ANONYMOUS_EN, ANONYMOUS_ZH
 from notifications.models import Notification
 from notifications.services import Bilingual, notify, path_for
@@ -173,7 +172,7 @@ def send_meeting_reminders(now: datetime) -> int:
             for side in (Side.ENTERPRISE, Side.INSTITUTION):
                 party = users.of(enterprise_id=meeting.enterprise_id) if side == Side.ENTERPRISE \
                     else users.of(institution_id=meeting.institution_id)
-                mailing.send(party, meeting.id, lambda m=meeting, w=side, l=label: _meeting_message(m, w, l))
+                mailing.send(party, meeting.id, lambda m=meeting, w=side, lbl=label: _meeting_message(m, w, lbl))
         added += mailing.added
     return added
 
@@ -210,7 +209,7 @@ def send_session_reminders(now: datetime) -> int:
         mailing = Mailing(f"session_reminder_{lead}", "event_session", [session.id])
         for registration in registrations:
             mailing.send(users.of(registration.enterprise_id, registration.institution_id), session.id,
-                         lambda: _session_message(session, lead))
+                         lambda session=session, lead=lead: _session_message(session, lead))
         added += mailing.added
     return added
 
@@ -247,7 +246,7 @@ def chase_smes_without_meetings(now: datetime) -> int:
         mailing = Mailing("no_meeting_chase", "event", [event.id])
         for enterprise_id in enterprise_ids:
             mailing.send(users.of(enterprise_id=enterprise_id), event.id,
-                         lambda e=enterprise_id: _chase_message(event, _unmatched_reasons(event, e)))
+                         lambda e=enterprise_id, event=event: _chase_message(event, _unmatched_reasons(event, e)))
         added += mailing.added
     return added
 
@@ -288,7 +287,7 @@ def request_outcomes(now: datetime) -> int:
                     continue
                 party = users.of(enterprise_id=meeting.enterprise_id) if side == Side.ENTERPRISE \
                     else users.of(institution_id=meeting.institution_id)
-                mailing.send(party, meeting.id, lambda m=meeting, w=side, l=label: _outcome_message(m, w, l))
+                mailing.send(party, meeting.id, lambda m=meeting, w=side, lbl=label: _outcome_message(m, w, lbl))
         added += mailing.added
     return added
 

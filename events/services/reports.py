@@ -36,20 +36,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, String, and_, case, extract, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
+from core.clock import SHANGHAI, to_shanghai, utcnow
 from core.errors import NotFound
 from core.extensions import db
+from core.regions import region_prefix
+from core.roles import Role
 from events.enums import MeetingStatus, RegistrationStatus, RequestDirection, RequestStatus, Side, Verdict
-from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome, Registration,
-                           RegistrationNeed)
+from events.models import Event, EventSession, Meeting, MeetingRequest, Outcome, Registration, RegistrationNeed
 from events.services.scope import ensure_manages_event, host_region_condition
 from events.workdays import is_working_day
 from market.enums import FinancingType
 from market.models import Chain, Enterprise, FinancingNeed, Institution, Product, Region
-from core.regions import region_prefix
-from core.clock import utcnow
-from core.clock import SHANGHAI
-from core.clock import to_shanghai
-from core.roles import Role
 
 UNSPECIFIED = "unspecified"
 

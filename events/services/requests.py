@@ -17,24 +17,31 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from core.access import require_owner
+from core.clock import format_shanghai, utcnow
+from core.errors import FieldError, Forbidden, NotFound
 from core.extensions import db
-from events.enums import (EventStatus, LeadSource, MeetingSource, MeetingStatus, RegistrationStatus, RequestDirection,
-                          RequestStatus, SessionMode)
+from core.roles import Role
+from events.enums import (
+    EventStatus,
+    LeadSource,
+    MeetingSource,
+    MeetingStatus,
+    RegistrationStatus,
+    RequestDirection,
+    RequestStatus,
+    SessionMode,
+)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration
 from events.services import availability
 from events.services.agenda import place_meeting
 from events.services.consent import grant_consent
-from core.clock import format_shanghai
 from events.services.participants import notify_party
 from events.services.registration import serves_type
 from events.workdays import add_working_days
 from market.enums import InstitutionStatus, NeedStatus, ProductStatus
 from market.models import Enterprise, FinancingNeed, Institution, Product
-from core.clock import utcnow
-from core.access import require_owner
-from core.errors import FieldError, Forbidden, NotFound
-from notifications.services import Bilingual, path_for, Message
-from core.roles import Role
+from notifications.services import Bilingual, path_for
 
 DEFAULT_RESPONSE_WORKING_DAYS = 5
 OPEN_STATUSES = (RequestStatus.REQUESTED, RequestStatus.ACCEPTED)

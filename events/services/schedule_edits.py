@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import utcnow
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import MeetingSource, MeetingStatus
 from events.models import EventSession, Meeting, Registration
@@ -18,8 +20,6 @@ from events.services.requests import pending_request_for
 from events.services.scheduling import active_meetings, approved_registration_of, unavailable_slots
 from events.services.slots import slot_label
 from market.enums import NeedStatus, ProductStatus
-from core.clock import utcnow
-from core.errors import FieldError
 
 
 def _check_place(session: EventSession, enterprise_id: int, institution_id: int, slot, table) -> None:

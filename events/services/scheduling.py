@@ -17,16 +17,24 @@ from sqlalchemy.exc import IntegrityError
 
 import matchmaking
 from core.actors import SYSTEM
+from core.clock import utcnow
+from core.errors import FieldError
 from core.extensions import db
-from events.enums import (ACTIVE_MEETING_STATUSES, MATCHMAKING_KINDS, EventStatus, MeetingSource, MeetingStatus,
-                          RegistrationStatus, RequestDirection, RequestStatus)
+from events.enums import (
+    ACTIVE_MEETING_STATUSES,
+    MATCHMAKING_KINDS,
+    EventStatus,
+    MeetingSource,
+    MeetingStatus,
+    RegistrationStatus,
+    RequestDirection,
+    RequestStatus,
+)
 from events.models import Event, EventSession, Meeting, MeetingRequest, Registration, UnmatchedEnterprise
 from events.services import availability, scope, venue_tables
 from events.services.planning import advance_event
 from events.services.requests import pending_requests_for_session, settled_request_ids
 from market.enums import NeedStatus, ProductStatus
-from core.clock import utcnow
-from core.errors import FieldError
 
 MATCHABLE_EVENT_STATUSES = (EventStatus.CLOSED, EventStatus.MATCHED, EventStatus.PUBLISHED, EventStatus.RUNNING)
 ENGINE_REQUEST_STATUS = {RequestStatus.ACCEPTED: "accepted", RequestStatus.REQUESTED: "requested",

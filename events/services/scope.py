@@ -5,13 +5,13 @@ confirmed. The system actor (`core.actors.SYSTEM`, the scheduler) acts on everyt
 """
 from sqlalchemy import ColumnElement, select, true
 
+from accounts.models import OrganiserOffice
 from core.actors import is_system
 from core.errors import Forbidden, NotFound
 from core.extensions import db
-from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
 from core.regions import region_prefix
-from accounts.models import OrganiserOffice
 from core.roles import Role
+from events.models import Event, EventSession, Meeting, Registration, YearPlanEntry
 
 ORGANISER_ROLES = (Role.ORGANISER, Role.ADMIN)
 

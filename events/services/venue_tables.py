@@ -15,11 +15,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import MeetingStatus, RegistrationStatus, SessionMode
 from events.models import EventSession, Meeting, Registration, VenueTable
 from events.services import scope
-from core.errors import FieldError
 from events.services.slots import slot_label
 
 TABLED_MODES = (SessionMode.OFFLINE, SessionMode.HYBRID)

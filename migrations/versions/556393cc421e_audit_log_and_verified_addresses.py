@@ -8,9 +8,8 @@ Revises: 9a782fa289ee
 Create Date: 2026-12-01 23:16:47.388813
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '556393cc421e'

@@ -11,9 +11,8 @@ Revision ID: 7c4e2a91d5b3
 Revises: b7e41c2a9d15
 Create Date: 2026-12-02 06:20:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '7c4e2a91d5b3'
 down_revision = 'b7e41c2a9d15'

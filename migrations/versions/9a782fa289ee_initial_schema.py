@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: 9a782fa289ee
-Revises: 
+Revises:
 Create Date: 2026-11-27 23:44:07.482138
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9a782fa289ee'

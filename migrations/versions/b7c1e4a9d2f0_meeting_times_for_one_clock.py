@@ -8,9 +8,8 @@ Create Date: 2026-12-02 06:40:00
 """
 from datetime import timedelta
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1e4a9d2f0'

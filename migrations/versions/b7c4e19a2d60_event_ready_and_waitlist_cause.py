@@ -9,9 +9,8 @@ Revises: 556393cc421e
 Create Date: 2026-12-02 06:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7c4e19a2d60'

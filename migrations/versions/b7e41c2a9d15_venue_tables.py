@@ -11,9 +11,8 @@ Revises: b7c1e4a9d2f0
 Create Date: 2026-12-02 06:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'b7e41c2a9d15'
 down_revision = 'b7c1e4a9d2f0'

@@ -13,9 +13,8 @@ Revision ID: d3a8f61c2e47
 Revises: 7c4e2a91d5b3
 Create Date: 2026-12-02 14:50:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'd3a8f61c2e47'
 down_revision = '7c4e2a91d5b3'

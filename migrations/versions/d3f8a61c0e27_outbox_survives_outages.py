@@ -9,9 +9,8 @@ Revision ID: d3f8a61c0e27
 Revises: d3a8f61c2e47
 Create Date: 2026-12-02 15:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'd3f8a61c0e27'
 down_revision = 'd3a8f61c2e47'

@@ -7,15 +7,14 @@ from sqlalchemy import func, select
 
 from accounts import audit
 from accounts import services as accounts
-from accounts.models import User
 from accounts.audit import AuditEvent, AuditKind
+from accounts.models import User
+from core.clock import utc_of_shanghai, utcnow
 from market.models import Institution
-from core.clock import utcnow
-from tests.support import factories
 from tests.conftest import sign_in
 from tests.events.test_permissions import build_world
+from tests.support import factories
 from tests.support.database import database
-from core.clock import utc_of_shanghai
 
 
 def text(response) -> str:

@@ -13,11 +13,10 @@ from events.models import EventStatusChange
 from events.services import planning, scope
 from market import services as market
 from notifications import services as outbox
-from tests import factories
 from tests.conftest import sign_in
-from tests.events.organiser.builders import actor, make_event, make_session, utc
-from tests.market.helpers import database
-
+from tests.support import factories
+from tests.support.database import database
+from tests.support.events import actor, make_event, make_session, utc
 
 # ---- one mapping, in chainmatch/web.py --------------------------------------------------------------
 

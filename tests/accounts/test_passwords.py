@@ -6,17 +6,17 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from accounts.models import User
 from accounts.audit import AuditEvent
+from accounts.models import User
 from core.clock import utcnow
 from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import Notification
-from tests.support import factories
 from tests.conftest import DEMO_PASSWORD, mailed_link, sign_in
-from tests.support.pages import assert_field_error
-from tests.support.database import database
 from tests.market.test_pages import sme_sign_up_data
+from tests.support import factories
+from tests.support.database import database
+from tests.support.pages import assert_field_error
 
 NEW_PASSWORD = "violet-harbour-lantern-42"
 

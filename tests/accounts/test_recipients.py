@@ -2,8 +2,8 @@
 from accounts import recipients
 from accounts.models import User
 from core.extensions import db
-from tests import factories
 from tests.conftest import DEMO_PASSWORD
+from tests.support import factories
 
 
 def _colleague(of: User, *, enabled: bool = True, role: str | None = None) -> User:

@@ -5,12 +5,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from chainmatch import create_app
 from accounts.audit import AuditEvent
-from core.extensions import db
+from chainmatch import create_app
 from core.clock import utcnow
-from tests.support import factories
+from core.extensions import db
 from tests.conftest import DEMO_PASSWORD, extract_csrf, sign_in
+from tests.support import factories
 from tests.support.database import database
 
 

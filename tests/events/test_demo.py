@@ -6,6 +6,7 @@ from core.extensions import db
 from events.enums import SessionKind
 from events.models import Event, EventSession, Meeting, MeetingRequest, Outcome, Registration
 from market.models import Institution
+
 DEMO_PASSWORD = "demo-password"
 
 
@@ -141,9 +142,9 @@ def test_no_demo_party_has_two_live_meetings_at_once_and_the_smes_calendar_agree
 
 
 def test_the_demos_outcomes_use_each_types_steps_and_refuse_absurd_figures(app, demo):
+    from core.errors import FieldError
     from events.demo import _party_for
     from events.services import outcomes
-    from core.errors import FieldError
     with app.test_request_context():
         rows = db.session.scalars(select(Outcome)).all()
         assert {"loan", "guarantee"} <= {row.financing_type for row in rows}

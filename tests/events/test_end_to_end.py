@@ -15,11 +15,12 @@ import time_machine
 from icalendar import Calendar
 from sqlalchemy import select
 
+from core.clock import SHANGHAI
 from core.extensions import db
 from events.models import EventSession, Meeting, Registration
-from tests.support import factories
 from tests.conftest import DEMO_PASSWORD
-from core.clock import SHANGHAI
+from tests.support import factories
+
 WAN = 10_000
 
 
@@ -76,7 +77,7 @@ def people(app):
             smes.append(_person(user))
             needs[user.id] = (need.id, need.amount_yuan)
         banks, products = [], {}
-        for number in range(5):
+        for _number in range(5):
             user = factories.institution_user(region_codes=["330000"])
             product = factories.product(user, type="loan", amount_min_yuan=50 * WAN, amount_max_yuan=5_000 * WAN,
                                         chain_codes=["ai"])

@@ -17,16 +17,16 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import User
+from core.clock import utcnow
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import EventSession, Meeting, MeetingRequest, Registration, VenueTable
 from events.services import agenda, availability, publication, registration, requests, schedule_edits, scheduling
 from market.models import Institution
-from core.clock import utcnow
-from core.errors import FieldError
 from tests.support import factories
-from tests.support.participation import make_event, make_meeting, make_session, registered_bank, registered_sme
 from tests.support.database import database
+from tests.support.participation import make_event, make_meeting, make_session, registered_bank, registered_sme
 
 SMES = 20
 BANKS = 4
@@ -159,7 +159,7 @@ def test_matching_publishing_and_twenty_bookers_at_once_give_clean_refusals_and_
         assert len(labels) == len(set(labels)), "two sessions sharing the hall gave out the same table"
         live = db_session.scalars(select(Meeting).where(Meeting.session_id == world["session"],
                                                         Meeting.status != MeetingStatus.CANCELLED)).all()
-        for index, (name, result) in enumerate((f"book {i}", outcomes[f"book {i}"]) for i in range(SMES)):
+        for index, (_name, result) in enumerate((f"book {i}", outcomes[f"book {i}"]) for i in range(SMES)):
             if isinstance(result, Done):  # the booked place (or the pair's meeting already there, which it answers)
                 booked = db_session.get(Meeting, result.id)
                 assert (booked.enterprise_id, booked.institution_id, booked.slot, booked.table_number) == (

@@ -4,20 +4,28 @@ sessions and events — for the matcher, moves, adds, bookings and accepted requ
 Two sessions "A" and "B" of one event run at the same time (09:00–11:00 Shanghai, 30-minute slots) in two
 rooms; a third session of another event overlaps them by half a slot.
 """
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus, RequestStatus
-from events.models import Meeting, MeetingRequest, Registration, RegistrationStaff
+from events.models import Meeting, MeetingRequest, RegistrationStaff
 from events.services import agenda, availability, requests, schedule_edits, scheduling
-from market.models import Enterprise, Institution
-from core.errors import FieldError
+from market.models import Institution
 from tests.support import factories
-from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
-                                              registered_sme, utc)
+from tests.support.participation import (
+    actor,
+    fresh,
+    make_event,
+    make_meeting,
+    make_session,
+    registered_bank,
+    registered_sme,
+    utc,
+)
 
 DAY = (2030, 3, 12)
 
@@ -49,7 +57,7 @@ def test_stored_times_follow_the_slot_and_the_check_refuses_times_without_a_slot
     broken = Meeting(session_id=first.id, enterprise_id=sme.enterprise_id, institution_id=bank.institution_id,
                      slot=1, table_number=1, status="proposed")  # a slot without its interval
     db.session.add(broken)
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):  # the CHECK that an interval goes with a slot
         db.session.flush()
     db.session.rollback()
 

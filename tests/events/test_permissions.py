@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from events.models import (Consent, Event, EventSession, Meeting, MeetingRequest, Registration, YearPlanEntry)
+from events.models import Consent, Event, EventSession, MeetingRequest, Registration, YearPlanEntry
 from market.models import Chain, FinancingNeed, Product
-from tests.support import factories
 from tests.conftest import DEMO_PASSWORD
+from tests.support import factories
 
 ROLES = ("anonymous", "sme", "other sme", "institution", "other institution", "organiser elsewhere", "organiser",
          "admin")

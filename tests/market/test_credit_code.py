@@ -3,8 +3,7 @@ import string
 
 import pytest
 
-from market.credit_code import (ALPHABET, CreditCodeError, is_valid_credit_code, make_credit_code,
-                                normalise_credit_code)
+from market.credit_code import ALPHABET, CreditCodeError, is_valid_credit_code, make_credit_code, normalise_credit_code
 
 REAL_CODES = ["91110000600037341L", "9144030071526726XG", "91110000710926094P", "91310000631696382C"]
 TYPED = string.digits + string.ascii_uppercase + string.ascii_lowercase

@@ -15,19 +15,19 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import submissions
+from core.clock import utcnow
 from core.extensions import db
 from core.submissions import SubmissionToken
 from events.enums import RequestStatus
 from events.models import MeetingRequest, Registration
 from market.models import FinancingNeed, Product
-from core.clock import utcnow
 from notifications.models import Notification
-from tests.support import factories
 from tests.conftest import sign_in
-from tests.support.participation import make_event, make_session, registered_bank
-from tests.support.pages import assert_field_error
-from tests.support.database import count, database
 from tests.market.test_pages import need_data, product_data
+from tests.support import factories
+from tests.support.database import count, database
+from tests.support.pages import assert_field_error
+from tests.support.participation import make_event, make_session, registered_bank
 
 DONE = "该表单已提交过，未重复创建"
 

@@ -9,7 +9,13 @@ from matchmaking.columns import Columns
 from matchmaking.scoring import PARTS, part_values
 
 from .oracle import (
-    brute_force_best, ent_cap, inst_cap, lex_key, need_product_ok, request_status, usable_pairs,
+    brute_force_best,
+    ent_cap,
+    inst_cap,
+    lex_key,
+    need_product_ok,
+    request_status,
+    usable_pairs,
 )
 
 

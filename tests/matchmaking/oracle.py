@@ -9,7 +9,7 @@ import itertools
 import networkx as nx
 from hypothesis import strategies as st
 
-from matchmaking import Enterprise, Institution, Instance, Need, Product, Request
+from matchmaking import Enterprise, Instance, Institution, Need, Product, Request
 
 REGIONS = ("330102", "330106", "330201", "330100", "320101", "110101")
 PRODUCT_REGIONS = ("330000", "330100", "330106", "320000", "110101", "330200")

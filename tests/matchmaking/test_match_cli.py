@@ -283,7 +283,7 @@ def test_too_many_records_exit_2(tmp_path, monkeypatch):
 
 
 def test_library_callers_get_input_error_not_overflow_or_memory_error():
-    from matchmaking import Enterprise, Institution, Instance, Need, Product, plan_meetings, recommend
+    from matchmaking import Enterprise, Instance, Institution, Need, Product, plan_meetings, recommend
     base = Instance(3, (Enterprise("e1", "330106", "C1", "growth"),), (Need("n1", "e1", "loan", 10**6),),
                     (Institution("b1", "bank"),), (Product("p1", "b1", "loan", 0, 10**7),))
     cases = [

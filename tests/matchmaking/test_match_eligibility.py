@@ -78,7 +78,7 @@ def test_vectorised_rules_equal_the_one_pair_definition(inst):
 
 def test_vectorised_rules_on_many_tier_and_node_codes():
     """More than 64 distinct tiers: the bitsets span several words."""
-    from matchmaking import Institution, Instance
+    from matchmaking import Instance, Institution
     tiers = [f"t{k}" for k in range(150)]
     ents = tuple(Enterprise(id=f"e{k}", region="330106", chain="C1", stage="growth",
                             tiers=(tiers[k],)) for k in range(150))

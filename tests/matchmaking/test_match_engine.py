@@ -6,11 +6,19 @@ import numpy as np
 import pytest
 
 from matchmaking import (
-    PARTS, Enterprise, InputError, Institution, Instance, Need, Product, Request, plan_meetings,
+    PARTS,
+    Enterprise,
+    InputError,
+    Instance,
+    Institution,
+    Need,
+    Product,
+    Request,
+    plan_meetings,
     recommend,
 )
-from matchmaking.synthetic import generate
 from matchmaking.jsonio import instance_from_dict
+from matchmaking.synthetic import generate
 from matchmaking.timetable import schedule
 
 

@@ -5,7 +5,13 @@ from matchmaking import plan_meetings
 
 from .checks import check_plan, matches_brute_force
 from .oracle import (
-    accepted_pairs, coverage_bound, ent_cap, inst_cap, instances, request_status, usable_pairs,
+    accepted_pairs,
+    coverage_bound,
+    ent_cap,
+    inst_cap,
+    instances,
+    request_status,
+    usable_pairs,
 )
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -60,8 +60,9 @@ def test_check_constraints_survive_migration(empty_database_url):
 
 def _filler(column):
     """A value a NOT NULL column accepts (foreign keys are off while the rows go in)."""
-    from sqlalchemy import JSON, Boolean, Date, DateTime
     from datetime import date, datetime
+
+    from sqlalchemy import JSON, Boolean, Date, DateTime
     kind = column.type
     if isinstance(kind, JSON) or "JSON" in type(kind).__name__.upper():
         return []
@@ -78,6 +79,7 @@ def _filler(column):
 def test_meeting_times_are_backfilled_from_the_session_grid(empty_database_url):
     """Revision b7c1e4a9d2f0: placed meetings get starts_at/ends_at from their session; unplaced stay empty."""
     from datetime import datetime
+
     from flask_migrate import upgrade as upgrade_to
     from sqlalchemy import MetaData
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})

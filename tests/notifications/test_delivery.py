@@ -8,14 +8,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from core.clock import utcnow
 from core.extensions import db
 from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import DeliveryStatus, Notification
-from core.clock import utcnow
 from notifications.services import Message, enqueue
-from tests.support import factories
 from tests.notifications.smtp_sink import free_port
+from tests.support import factories
 
 NOW = utcnow().replace(microsecond=0) + timedelta(hours=1)  # after every row's creation
 MESSAGE = Message(subject_zh="会谈提醒", body_zh="明天 9:00 开始。", subject_en="Meeting reminder",

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from core.extensions import db
 from notifications.models import Notification
 from notifications.services import Bilingual, notify, render
-from tests import factories
+from tests.support import factories
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "notifications"
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")

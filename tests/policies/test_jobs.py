@@ -4,14 +4,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from core.clock import shanghai_date
 from notifications.models import Notification
 from policies.jobs import remind_policy_deadlines
 from policies.models import Policy as PolicyRow
+from tests.policies.pages_support import seeded, store_facts  # noqa: F401
 from tests.support import factories
 from tests.support.database import database
-from tests.policies.pages_support import (  # noqa: F401
-                                          seeded, store_facts)
-from core.clock import shanghai_date
 
 # 2024-05-25 09:00 in Shanghai: the 2024 first-batch notice closes for enterprises on 2024-05-30.
 FIVE_DAYS_BEFORE = datetime(2024, 5, 25, 1, 0)
@@ -39,7 +38,7 @@ def test_reminds_each_user_once_per_policy(seeded):
     sent = _sent(seeded)
     assert first == len(sent) > 0 and seeded_again == 0
     by_user = {}
-    for user_id, kind, object_type, key, subject, link in sent:
+    for user_id, kind, object_type, key, _subject, link in sent:
         assert (kind, object_type, link) == ("policy_deadline", "policy", "/policies/mine")
         by_user.setdefault(user_id, set()).add(key)
     assert nanjing.id not in by_user  # the notice is for Hangzhou

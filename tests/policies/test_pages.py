@@ -15,13 +15,12 @@ from events.models import Registration
 from market.models import Product
 from policies.models import EnterpriseFact
 from policies.models import Policy as PolicyRow
-from tests.support import factories
 from tests.conftest import sign_in
+from tests.policies.pages_support import AI_DAY, on_day, seeded, store_facts  # noqa: F401
+from tests.support import factories
+from tests.support.database import count, database
 from tests.support.events import make_event, make_session
 from tests.support.pages import assert_field_error, element_html, field_html
-from tests.support.database import count, database
-from tests.policies.pages_support import (AI_DAY,  # noqa: F401
-                                          on_day, seeded, store_facts)
 
 AMOUNT_LINK = re.compile(r'<a class="amount" href="([^"]+)"')
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.money import wan_exact
 from policies import RuleError, load_library, parse_library, parse_policy, verify_citations
 from policies import text as fmt
 from policies.loader import library_path
 from policies.rules import CHAIN_CODES, Compare, IfElse, Min, Mul, Rate, RateBy, Yuan, cited_texts
-from core.money import wan_exact
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,22 +6,21 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import User
+from core.errors import FieldError, Forbidden, NotFound
 from core.extensions import db
 from events.enums import RegistrationStatus
 from events.models import Registration
 from market.models import Product
-from core.errors import FieldError, Forbidden, NotFound
 from policies import editing, evaluate, services
 from policies.enterprise_facts import facts_of
 from policies.loader import load_library
 from policies.models import EnterpriseFact
 from policies.models import Policy as PolicyRow
 from policies.store import current_library, load_policy_library, parse_definition, seed_file, vocabulary
+from tests.policies.pages_support import AI_DAY, seeded, store_facts  # noqa: F401
 from tests.support import factories
-from tests.support.events import make_event, make_session
 from tests.support.database import database
-from tests.policies.pages_support import (AI_DAY,  # noqa: F401
-                                          seeded, store_facts)
+from tests.support.events import make_event, make_session
 
 
 def _rows(session) -> dict[str, PolicyRow]:

@@ -10,14 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from accounts.models import User
+from core.clock import SHANGHAI, utcnow
 from core.extensions import db
 from events.models import Event, EventSession, EventStatusChange, Meeting, Registration
 from events.services import planning, registration
-from core.clock import utcnow
 from notifications.models import Notification
 from tests.support import factories
 from tests.support.database import database
-from core.clock import SHANGHAI
 
 CONSENT = "同意向对接金融机构提供企业名称、联系人及融资需求信息。"
 

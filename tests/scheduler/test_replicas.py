@@ -12,16 +12,16 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
-from core.extensions import db
 from chainmatch.scheduler import Leadership
 from core.clock import utcnow
+from core.extensions import db
 from notifications import delivery
 from notifications.jobs import deliver_due
 from notifications.models import Notification
 from notifications.services import Message, enqueue
-from tests.support.database import database
 from tests.notifications.smtp_sink import Inbox, free_port
 from tests.scheduler import scenario as s
+from tests.support.database import database
 
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgresql", "postgres:"))
 needs_postgres = pytest.mark.skipif(not POSTGRES, reason="needs DATABASE_URL pointing at PostgreSQL")

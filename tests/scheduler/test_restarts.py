@@ -8,14 +8,20 @@ from datetime import time as clock_time
 import pytest
 from sqlalchemy import select
 
-from chainmatch.scheduler import (DELIVERY_JOB_ID, SWEEP_JOB_ID, Leadership, deliver_outbox, run_due_work,
-                                  start_scheduler)
-from events.services import planning
+from chainmatch.scheduler import (
+    DELIVERY_JOB_ID,
+    SWEEP_JOB_ID,
+    Leadership,
+    deliver_outbox,
+    run_due_work,
+    start_scheduler,
+)
 from core.clock import utcnow
+from events.services import planning
 from notifications import delivery
 from notifications.models import Notification
-from tests.support.database import database
 from tests.scheduler import scenario as s
+from tests.support.database import database
 
 POLL_LIMIT_SECONDS = 60
 

@@ -4,19 +4,17 @@ On top of the demo: an institution waiting for review, and an event of the demo 
 registrations now (so that institutions' registration forms, with their staff rows, are there to fill).
 Its users sign in with the tests' password.
 """
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import select, update
 
 from accounts.models import User
+from core.clock import utc_of_shanghai, utcnow
 from events.enums import EventStatus
 from events.models import Event
 from events.services import planning
-from core.clock import utcnow
-from tests.support import factories
 from tests.conftest import DEMO_PASSWORD
-from core.clock import SHANGHAI
-from core.clock import utc_of_shanghai
+from tests.support import factories
 
 USERS = {"sme": "sme@demo.local", "bank": "bank@demo.local", "organiser": "organiser@demo.local",
          "admin": "admin@demo.local"}

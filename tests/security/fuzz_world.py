@@ -8,16 +8,16 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from accounts.models import User
+from core.clock import utcnow
 from core.extensions import db
 from events.models import Event, EventSession, Outcome
 from market.models import FinancingNeed, Product
-from core.clock import utcnow
 from notifications.models import Notification
 from policies.models import EnterpriseFact
 from policies.store import load_policy_library
+from tests.events.test_permissions import build_world
 from tests.support import factories
 from tests.support.online import stream
-from tests.events.test_permissions import build_world
 
 ROLES = ("anonymous", "sme", "institution", "pending institution", "organiser", "organiser elsewhere", "admin")
 POLICY_KEY = "compute_voucher"

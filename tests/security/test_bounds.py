@@ -15,20 +15,19 @@ from wtforms import DecimalField, FloatField, Form, IntegerField, SelectField, S
 from wtforms.fields.core import UnboundField
 
 from chainmatch import create_app
-from core.extensions import db
 from chainmatch.input_bounds import CleanParameters, strip_control_characters
+from core.extensions import db
 from events.models import Outcome
-from market.fields import (INT_MAX, BoundedDecimalField, BoundedIntegerField, WanYuanField, column_int,
-                           decimal_shape)
+from market.fields import INT_MAX, BoundedDecimalField, BoundedIntegerField, WanYuanField, column_int, decimal_shape
 from market.models import FinancingNeed, Product
 from policies.facts import FactError, parse_facts
 from policies.store import vocabulary
-from tests.support import factories
 from tests.conftest import sign_in
-from tests.support.pages import assert_field_error
-from tests.support.database import count, database
 from tests.market.test_pages import need_data, product_data
 from tests.policies.pages_support import seeded  # noqa: F401 - fixture
+from tests.support import factories
+from tests.support.database import count, database
+from tests.support.pages import assert_field_error
 
 FORM_MODULES = ("market.forms", "events.forms.organiser", "events.forms.participant", "events.forms.online",
                 "events.routes.reports", "policies.forms", "accounts.forms")

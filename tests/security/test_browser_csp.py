@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select, update
 
 from accounts.models import User
+from core.clock import utcnow
 from events.enums import EventStatus, SessionKind
 from events.models import Event, EventSession, Meeting
 from events.services import scheduling
 from market.models import Product
-from core.clock import utcnow
 from policies.models import Policy
 from tests.browser_support import browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import DEMO_PASSWORD

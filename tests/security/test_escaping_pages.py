@@ -14,14 +14,14 @@ from core.extensions import db
 from events.models import EventSession, Meeting
 from events.services import scheduling
 from market.models import Institution
-from tests.support import factories
 from tests.conftest import sign_in
-from tests.support.events import actor, make_event, make_session, matching_scenario
-from tests.support.pages import element_html
-from tests.support.database import database
 from tests.security import xss_fields as xss
 from tests.security.demo_world import USERS, load_demo_world
 from tests.security.page_walk import Walker, form_data, with_query
+from tests.support import factories
+from tests.support.database import database
+from tests.support.events import actor, make_event, make_session, matching_scenario
+from tests.support.pages import element_html
 
 PAYLOAD = '"><svg onload=alert(1)>'
 STORED = "<img src=x onerror=alert(1)>"

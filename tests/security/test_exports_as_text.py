@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from core.extensions import db
-from events.models import EventSession, Meeting, Outcome, RegistrationStaff, Registration
+from events.models import EventSession, Meeting, Outcome, Registration, RegistrationStaff
 from events.services.workbooks import FORMULA_STARTS, TextOnlyWorkbook, workbook_bytes
 from market.models import Enterprise, Institution, Product
 from tests.conftest import sign_in

@@ -27,8 +27,8 @@ from market.models import Institution
 from tests.browser_support import browser, live_server  # noqa: F401 (fixtures)
 from tests.conftest import DEMO_PASSWORD, extract_csrf
 from tests.security import xss_fields as xss
-from tests.security.demo_world import USERS, load_demo_world
 from tests.security.browser_walk import Findings, Visitor
+from tests.security.demo_world import USERS, load_demo_world
 from tests.security.page_walk import Walker, with_query
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

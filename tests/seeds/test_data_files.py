@@ -4,14 +4,13 @@ from collections import Counter
 
 import pytest
 
-from market.credit_code import is_valid_credit_code
-from market.enums import (Collateral, FinancingType, Industry, InstitutionKind, SizeClass, Stage, Tier)
-from market.models import MAX_AMOUNT_YUAN
 from core.regions import region_covers
+from market.credit_code import is_valid_credit_code
+from market.enums import Collateral, FinancingType, Industry, InstitutionKind, SizeClass, Stage, Tier
+from market.models import MAX_AMOUNT_YUAN
 from market.sizing import classify_size
 from seeds import generate_demo_smes
-from seeds.loader import (read_chains, read_demo_smes, read_institutions, read_offices, read_regions,
-                          _read_yaml)
+from seeds.loader import _read_yaml, read_chains, read_demo_smes, read_institutions, read_offices, read_regions
 
 CHAIN_CODES = ["ai", "integrated_circuits", "new_energy_vehicles", "machine_tools", "pharma", "medical_devices",
                "industrial_software", "servers", "industrial_robots", "new_materials"]

@@ -7,13 +7,21 @@ from sqlalchemy import event, func, select
 
 from accounts.models import OrganiserOffice, User
 from core.extensions import db
+from market.enums import SizeClass
+from market.models import Chain, ChainNode, Enterprise, FinancingNeed, Institution, Product, Region
 from policies.loader import load_library
 from policies.models import Policy as PolicyRow
-from market.enums import SizeClass
-from market.models import (Chain, ChainNode, Enterprise, FinancingNeed, Institution, Product, Region)
 from seeds import loader
-from seeds.loader import (load_all, load_demo_accounts, load_market, load_reference, read_chains,
-                          read_demo_smes, read_institutions, read_regions)
+from seeds.loader import (
+    load_all,
+    load_demo_accounts,
+    load_market,
+    load_reference,
+    read_chains,
+    read_demo_smes,
+    read_institutions,
+    read_regions,
+)
 
 TABLE_MODELS = {"chains": Chain, "chain_nodes": ChainNode, "regions": Region, "institutions": Institution,
                 "products": Product, "enterprises": Enterprise, "financing_needs": FinancingNeed,

@@ -2,11 +2,11 @@
 import pytest
 from sqlalchemy import func, select
 
+from core.clock import shanghai_today
 from core.extensions import db
 from events.models import EventSession, MeetingRequest, OnlineVisit
 from events.services import online
 from market.models import Institution
-from core.clock import shanghai_today
 
 DEMO_PASSWORD = "demo-password"
 

@@ -2,14 +2,14 @@
 from datetime import timedelta
 
 import pytest
-from core.errors import Forbidden, NotFound
 
 from accounts.models import User
+from core.clock import utcnow
+from core.errors import Forbidden, NotFound
 from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus
 from events.models import Event, Outcome, Registration
 from events.services import online, online_leads
-from core.clock import utcnow
 from tests.support import factories
 from tests.support.online import lead_request, stream, visit
 from tests.support.participation import make_event, make_meeting, make_session, registered_bank

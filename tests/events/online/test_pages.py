@@ -5,14 +5,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from core.clock import utcnow
 from events.enums import EventStatus
 from events.models import OnlineVisit
-from core.clock import utcnow
-from tests.support import factories
 from tests.conftest import sign_in
+from tests.support import factories
+from tests.support.database import database
 from tests.support.online import stream
 from tests.support.participation import make_event, make_session, registered_bank
-from tests.support.database import database
 
 WAN = 10_000
 

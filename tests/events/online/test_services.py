@@ -4,16 +4,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.clock import shanghai_today, utcnow
 from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus
 from events.models import Event, OnlineVisit, Registration
 from events.services import online, online_hall
 from market.models import Institution
-from core.clock import utcnow
 from tests.support import factories
 from tests.support.online import stream, visit
 from tests.support.participation import make_event, make_session, registered_bank
-from core.clock import shanghai_today
 
 WAN = 10_000
 

@@ -1,23 +1,23 @@
 """An honest lifecycle: the clock opens only ready events, waitlists say why, absurd dates are refused,
 and each message says what the database now holds."""
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, RegistrationStatus
 from events.models import Event, EventSession, Meeting, Registration
 from events.services import planning
 from events.services import registration as reg
-from core.errors import FieldError
 from notifications.models import Notification
-from tests.support import factories
 from tests.conftest import sign_in
-from tests.support.events import actor, event_facts, make_event, make_session, session_facts, utc
-from tests.support.participation import registered_bank, registered_sme
-from tests.support.pages import assert_field_error
+from tests.support import factories
 from tests.support.database import database
+from tests.support.events import actor, event_facts, make_event, make_session, session_facts, utc
+from tests.support.pages import assert_field_error
+from tests.support.participation import registered_bank, registered_sme
 
 GOOD_EVENT = {
     "title": "2027年3月 · 人工智能产业链 · 杭州", "chain": "ai", "host_region": "330100",
@@ -89,6 +89,7 @@ def test_scheduler_drafts_are_not_ready(app):
     people = s.make_people(app, smes=("A",), institutions=("I1",))
     entry = s.add_plan_entry(app, people, 2027, 1)
     import time_machine
+
     from chainmatch.scheduler import run_due_work
     with time_machine.travel(s.aware(s.local(2026, 12, 1, 10)), tick=False) as traveller:
         run_due_work(app)
@@ -332,8 +333,8 @@ def test_stored_slots_outside_the_grid_are_not_labelled(app, client):
 
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_a_rejection_tells_the_registrant_the_organisers_reason_in_their_language(db_session, locale):
-    from tests.events.participant.helpers import make_event as open_event
-    from tests.events.participant.helpers import make_session as open_session
+    from tests.support.participation import make_event as open_event
+    from tests.support.participation import make_session as open_session
     session = open_session(open_event(), capacity=40)
     organiser = factories.organiser("330100")
     user, _need, pending = registered_sme(session, status=RegistrationStatus.PENDING)

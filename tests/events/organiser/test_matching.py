@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus, MeetingSource, MeetingStatus
 from events.models import Event, EventSession, Meeting, Registration, UnmatchedEnterprise
 from events.services import publication, schedule_edits, scheduling
-from core.errors import FieldError
 from tests.support import factories
 from tests.support.events import actor, approve_sme, make_session, matching_scenario
 
@@ -164,8 +164,8 @@ def test_engine_ids_and_requests(db_session):
     scenario = matching_scenario(smes=1, banks=2)
     session = _session(scenario)
     sme, (bank_a, bank_b) = scenario["smes"][0], scenario["banks"]
-    from events.models import MeetingRequest
     from core.clock import utcnow
+    from events.models import MeetingRequest
     for bank, status in ((bank_a, "declined"), (bank_b, "accepted")):
         db.session.add(MeetingRequest(event_id=session.event_id, enterprise_id=sme.enterprise_id,
                                       institution_id=bank.institution_id, direction="from_enterprise",

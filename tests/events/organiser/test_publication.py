@@ -3,16 +3,16 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import User
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus
 from events.models import Event, EventSession, Meeting
 from events.services import publication, schedule_edits, scheduling
 from market.enums import NeedStatus
 from market.models import FinancingNeed
-from core.errors import FieldError
 from notifications.models import Notification
-from tests.support import factories
 from tests.conftest import DEMO_PASSWORD
+from tests.support import factories
 from tests.support.events import actor, approve_sme, make_session, matching_scenario
 
 

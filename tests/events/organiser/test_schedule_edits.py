@@ -2,17 +2,17 @@
 import pytest
 from sqlalchemy import select
 
+from core.clock import format_shanghai
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import MeetingSource, MeetingStatus
 from events.models import EventSession, Meeting, Registration
 from events.services import schedule_edits, scheduling, venue_tables
-from core.clock import format_shanghai
-from core.errors import FieldError
-from tests.support import factories
 from tests.conftest import sign_in
+from tests.support import factories
+from tests.support.database import database
 from tests.support.events import actor, approve_sme, matching_scenario
 from tests.support.pages import element_html
-from tests.support.database import database
 
 
 def _grid(scenario):

@@ -3,11 +3,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from core.actors import SYSTEM
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus
 from events.models import Event, EventStatusChange
 from events.services import planning
-from core.errors import FieldError
 from tests.support import factories
 from tests.support.events import actor, make_event, make_session, utc
 

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import EventStatus, RegistrationStatus
 from events.models import EventSession, Meeting, Registration, VenueTable
@@ -19,11 +20,9 @@ from events.services import planning, registration, scheduling, venue_tables
 from events.services.exports import schedule_workbook
 from events.services.reports import ReportFilter
 from market.models import Product
-from core.errors import FieldError
 from tests.support import factories
-from tests.support.events import (actor, approve_institution, approve_sme, make_event, make_session,
-                                             session_facts, utc)
 from tests.support.database import database
+from tests.support.events import actor, approve_institution, approve_sme, make_event, make_session, session_facts, utc
 
 BANK_TABLES = (2, 1, 1, 2, 1, 1)  # six institutions, eight tables of their own
 

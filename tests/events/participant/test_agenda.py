@@ -6,18 +6,26 @@ import time_machine
 from icalendar import Calendar
 from sqlalchemy import func, select
 
+from core.clock import SHANGHAI
+from core.errors import FieldError, Forbidden, NotFound
 from core.extensions import db
 from events.enums import MeetingSource, MeetingStatus, RegistrationStatus
 from events.models import EventSession, Meeting, UnmatchedEnterprise
 from events.services import agenda
 from market.enums import NeedStatus
 from market.models import FinancingNeed, Institution
-from core.errors import FieldError, Forbidden, NotFound
 from notifications.models import Notification
 from tests.support import factories
-from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
-                                              registered_sme, utc)
-from core.clock import SHANGHAI
+from tests.support.participation import (
+    actor,
+    fresh,
+    make_event,
+    make_meeting,
+    make_session,
+    registered_bank,
+    registered_sme,
+    utc,
+)
 
 
 def _count(model, **where) -> int:

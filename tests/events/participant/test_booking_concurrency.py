@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from events.enums import MeetingStatus
 from events.models import Meeting
 from tests.conftest import DEMO_PASSWORD
-from tests.support.participation import make_event, make_session, registered_bank, registered_sme, utc
-from tests.support.database import database
 from tests.served_http import http_client, request
+from tests.support.database import database
+from tests.support.participation import make_event, make_session, registered_bank, registered_sme, utc
 
 BOOKERS = 20
 TAKEN = "该时段刚刚被预约，请选择其他时段"

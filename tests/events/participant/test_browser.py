@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from events.enums import MeetingStatus, RegistrationStatus
 from events.models import Registration
-from tests.support import factories
 from tests.browser_support import PHONE, browser, live_server, page, sign_in_page  # noqa: F401 (fixtures)
+from tests.support import factories
 from tests.support.participation import make_event, make_meeting, make_session, registered_bank
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def test_sme_registers_for_the_months_event_and_sees_its_agenda(live_server, pag
     with page.expect_navigation():
         page.get_by_role("button", name="提交报名").click()
     assert "报名已提交，等待主办方审核" in page.inner_text("main")
-    assert "待审核" in page.inner_text(f"main")
+    assert "待审核" in page.inner_text("main")
 
     # The organiser approves and publishes the schedule (set up directly: that is the organiser's side).
     with live_server.database() as db_session:

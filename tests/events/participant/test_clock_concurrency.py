@@ -9,10 +9,10 @@ from sqlalchemy import select
 from events.enums import MeetingStatus
 from events.models import Meeting
 from tests.conftest import DEMO_PASSWORD
-from tests.support.participation import make_event, make_session, registered_bank, registered_sme, utc
+from tests.served_http import http_client, request
 from tests.support import factories
 from tests.support.database import database
-from tests.served_http import http_client, request
+from tests.support.participation import make_event, make_session, registered_bank, registered_sme, utc
 
 SESSIONS = 4
 

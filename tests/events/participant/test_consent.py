@@ -2,14 +2,21 @@
 import pytest
 from sqlalchemy import func, select
 
-from core.extensions import db
 from accounts.audit import AuditEvent
+from core.extensions import db
 from events.models import Consent, EventSession, Meeting
 from events.services import consent
 from market.models import Enterprise, Institution
 from tests.support import factories
-from tests.support.participation import (actor, make_event, make_meeting, make_session, registered_bank,
-                                              registered_sme, utc)
+from tests.support.participation import (
+    actor,
+    make_event,
+    make_meeting,
+    make_session,
+    registered_bank,
+    registered_sme,
+    utc,
+)
 
 
 @pytest.mark.parametrize(("yuan", "band"), [

@@ -5,6 +5,7 @@ import pytest
 from flask_babel import refresh
 from sqlalchemy import func, select
 
+from core.errors import FieldError
 from core.extensions import db
 from events.enums import MeetingStatus, Verdict
 from events.models import Meeting, Outcome
@@ -12,11 +13,18 @@ from events.services import outcomes
 from events.services.outcomes import OutcomeReport
 from market.enums import NeedStatus
 from market.models import FinancingNeed
-from core.errors import FieldError
-from tests.support import factories
 from tests.conftest import sign_in
-from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
-                                              registered_sme, utc)
+from tests.support import factories
+from tests.support.participation import (
+    actor,
+    fresh,
+    make_event,
+    make_meeting,
+    make_session,
+    registered_bank,
+    registered_sme,
+    utc,
+)
 
 WAN = 10_000
 

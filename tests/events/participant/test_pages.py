@@ -4,15 +4,14 @@ from datetime import UTC, datetime
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from events.enums import MeetingStatus, RequestStatus
 from accounts.audit import AuditEvent
+from events.enums import MeetingStatus, RequestStatus
 from events.models import Consent, Meeting, MeetingRequest, Outcome, Registration, RegistrationStaff
-from tests.support import factories
 from tests.conftest import sign_in
-from tests.support.participation import (make_event, make_meeting, make_session, registered_bank, registered_sme,
-                                              utc)
-from tests.support.pages import element_html
+from tests.support import factories
 from tests.support.database import database
+from tests.support.pages import element_html
+from tests.support.participation import make_event, make_meeting, make_session, registered_bank, registered_sme, utc
 
 
 def _count(app, model, **where) -> int:

@@ -2,16 +2,23 @@
 import pytest
 from sqlalchemy import func, select
 
+from core.errors import FieldError, NotFound
 from core.extensions import db
 from events.enums import EventStatus, MeetingStatus, RegistrationStatus
 from events.models import Meeting, Registration, RegistrationStaff
 from events.services import registration as reg
 from market.models import FinancingNeed
-from core.errors import FieldError, NotFound
 from notifications.models import Notification
 from tests.support import factories
-from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
-                                              registered_sme)
+from tests.support.participation import (
+    actor,
+    fresh,
+    make_event,
+    make_meeting,
+    make_session,
+    registered_bank,
+    registered_sme,
+)
 
 
 def _count(model, **where) -> int:

@@ -5,17 +5,25 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from core.errors import FieldError, NotFound
 from core.extensions import db
 from events.enums import LeadSource, MeetingSource, MeetingStatus, RequestStatus
 from events.models import Consent, Meeting, MeetingRequest
 from events.services import requests as req
 from events.workdays import add_working_days
 from market.models import Enterprise, Institution
-from core.errors import FieldError, NotFound
 from notifications.models import Notification
 from tests.support import factories
-from tests.support.participation import (actor, fresh, make_event, make_meeting, make_session, registered_bank,
-                                              registered_sme, utc)
+from tests.support.participation import (
+    actor,
+    fresh,
+    make_event,
+    make_meeting,
+    make_session,
+    registered_bank,
+    registered_sme,
+    utc,
+)
 
 
 def _count(model, **where) -> int:
@@ -59,7 +67,7 @@ def test_without_a_product_the_institutions_smallest_promise_counts(db_session):
 
 
 def test_default_promise_is_five_working_days(db_session):
-    sme_user = factories.sme()
+    factories.sme()
     bank = factories.institution_user()
     assert req.response_working_days(bank.institution_id) == 5
 

@@ -4,9 +4,8 @@ from datetime import date, datetime, timedelta
 import chinese_calendar
 import pytest
 
-from events.workdays import (add_working_days, calendar_is_official, calendar_note, is_working_day,
-                             nth_working_day_after)
 from core.clock import shanghai_date
+from events.workdays import add_working_days, calendar_is_official, calendar_note, is_working_day, nth_working_day_after
 from tests.support.participation import utc
 
 # (request day, working days, expected deadline day) — written by hand from the State Council notices.

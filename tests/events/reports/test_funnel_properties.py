@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from accounts.models import User
 from core.extensions import db
 from events.models import EventSession, Meeting, Outcome, Registration
-from events.services.availability import set_place
 from events.services import reports
+from events.services.availability import set_place
 from events.services.reports import STAGES, ReportFilter
 from market.models import Chain, FinancingNeed, Institution, Product
-from tests.support import factories
 from tests.events.reports.world import _enterprise, _event, _need, _session
+from tests.support import factories
 
 M = 1_000_000
 TYPES = ("loan", "equity", "insurance", "guarantee")
@@ -129,13 +129,13 @@ def _oracle(cast, registrations, meetings) -> tuple[list[int], list[int]]:
         if need_id is not None:
             need_rank[need_id] = max(need_rank.get(need_id, -1), rank)
 
-    for (_session, sme), (status, picked) in registrations.items():
+    for (_session_key, sme), (status, picked) in registrations.items():
         if status == "approved":
             enterprise_id = cast["enterprises"][sme]
             reach(enterprise_id, None, 0)
             for index in picked:
                 reach(enterprise_id, needs_of[enterprise_id][index], 0)
-    for (_session, sme, _institution), facts in meetings.items():
+    for (_session_key, sme, _institution), facts in meetings.items():
         if facts["status"] not in ("scheduled", "held", "no_show"):
             continue
         enterprise_id = cast["enterprises"][sme]

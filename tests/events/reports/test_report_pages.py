@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import sign_in
-from tests.events.reports.world import HANGZHOU_NEED_AMOUNTS, HANGZHOU_SPLIT, EXPECTED_HANGZHOU, build_world
+from tests.events.reports.world import EXPECTED_HANGZHOU, HANGZHOU_NEED_AMOUNTS, HANGZHOU_SPLIT, build_world
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 from datetime import datetime
 
 import pytest
-from core.errors import NotFound
 
 from accounts.models import User
+from core.errors import NotFound
 from core.extensions import db
 from events.routes.reports import chart_data_of
 from events.services import reports

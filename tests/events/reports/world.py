@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from core.extensions import db
-from events.models import (Event, EventSession, Meeting, MeetingRequest, Outcome, Registration)
+from events.models import Event, EventSession, Meeting, MeetingRequest, Outcome, Registration
 from events.services import venue_tables
 from market import services as market
 from market.models import Chain, FinancingNeed, Institution, Product
