@@ -29,7 +29,7 @@ from flask_babel import force_locale
 from flask_migrate import upgrade
 
 from chainmatch import create_app
-from chainmatch.extensions import db, login_manager
+from core.extensions import db, login_manager
 from seeds.loader import load_all
 
 app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + sys.argv[1], "TESTING": True})
